@@ -1,0 +1,10 @@
+//! `dmvpn lab`: (being built; see the issue tracker).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`dmvpn lab` is not available in this build yet")
+}
