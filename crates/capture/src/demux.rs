@@ -13,34 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-// TEMPORARY shim until dmvpn_wire::gre lands.
-mod gre {
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Repr {
-        pub key: Option<u32>,
-    }
-    pub fn parse_header(b: &[u8]) -> Result<(Repr, usize), String> {
-        if b.len() < 4 {
-            return Err("short".into());
-        }
-        let key = b[0] & 0x20 != 0;
-        let mut len = 4;
-        if b[0] & 0x80 != 0 {
-            len += 4;
-        }
-        let k = if key {
-            let k = b.get(len..len + 4).ok_or("short")?;
-            len += 4;
-            Some(u32::from_be_bytes([k[0], k[1], k[2], k[3]]))
-        } else {
-            None
-        };
-        if b[0] & 0x10 != 0 {
-            len += 4;
-        }
-        Ok((Repr { key: k }, len))
-    }
-}
+use dmvpn_wire::gre;
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket};
 
 use crate::error::DemuxError;
@@ -81,6 +54,9 @@ pub struct NhrpFrame {
     pub dst: Option<IpAddr>,
     /// How the NHRP packet was carried.
     pub encapsulation: Encapsulation,
+    /// Whether the GRE checksum verifies; `None` when the GRE header has no
+    /// checksum or the capture is truncated.
+    pub gre_checksum_ok: Option<bool>,
     /// True when the capture holds fewer NHRP bytes than the outer headers
     /// announce (snap length, or a first IP fragment).
     pub truncated: bool,
@@ -185,6 +161,7 @@ fn link_nhrp_ethernet(frame: &Frame, packet: &LaxSlicedPacket<'_>) -> Option<Nhr
         src: None,
         dst: None,
         encapsulation: Encapsulation::Link,
+        gre_checksum_ok: None,
         truncated: frame.is_truncated(),
         nhrp: payload.to_vec(),
     })
@@ -208,6 +185,7 @@ fn from_ether_type(frame: &Frame, proto: u16, addr: &[u8], payload: &[u8]) -> Op
             src,
             dst: None,
             encapsulation: Encapsulation::Link,
+            gre_checksum_ok: None,
             truncated: frame.is_truncated(),
             nhrp: payload.to_vec(),
         });
@@ -243,6 +221,7 @@ fn from_ip(frame: &Frame, packet: &LaxSlicedPacket<'_>) -> Result<Option<NhrpFra
     }
     let truncated = payload.incomplete || payload.fragmented;
     let bytes = payload.payload;
+    let mut gre_checksum_ok = None;
     let (encapsulation, nhrp) = match payload.ip_number {
         IpNumber(IP_PROTO_NHRP) => (Encapsulation::Ip, bytes),
         IpNumber(IP_PROTO_GRE) => {
@@ -252,16 +231,21 @@ fn from_ip(frame: &Frame, packet: &LaxSlicedPacket<'_>) -> Result<Option<NhrpFra
                 Some(pt) if u16::from_be_bytes([pt[0], pt[1]]) == ETHERTYPE_NHRP => {}
                 _ => return Ok(None),
             }
-            let offset = offset_in(&frame.data, bytes);
-            let (repr, header_len) = gre::parse_header(bytes).map_err(|err| DemuxError::Gre {
+            let gre_error = |error| DemuxError::Gre {
                 frame: frame.number,
-                offset,
-                reason: err.to_string(),
-            })?;
-            (
-                Encapsulation::Gre(repr),
-                bytes.get(header_len..).unwrap_or(&[]),
-            )
+                offset: offset_in(&frame.data, bytes),
+                error,
+            };
+            let packet = gre::Packet::new_checked(bytes).map_err(gre_error)?;
+            let options = gre::ParseOptions {
+                verify_checksum: false,
+            };
+            let repr = gre::Repr::parse_with(&packet, options).map_err(gre_error)?;
+            // The checksum covers the whole GRE packet: only judge it when complete.
+            if repr.checksum.is_some() && !truncated {
+                gre_checksum_ok = Some(packet.verify_checksum());
+            }
+            (Encapsulation::Gre(repr), packet.payload_ref())
         }
         _ => return Ok(None),
     };
@@ -272,6 +256,7 @@ fn from_ip(frame: &Frame, packet: &LaxSlicedPacket<'_>) -> Result<Option<NhrpFra
         src: Some(src),
         dst: Some(dst),
         encapsulation,
+        gre_checksum_ok,
         truncated,
         nhrp: nhrp.to_vec(),
     }))
@@ -295,4 +280,205 @@ fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
         .checked_sub(outer.as_ptr() as usize)
         .filter(|off| *off <= outer.len())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{Ipv4Header, Ipv6FlowLabel, Ipv6Header};
+
+    /// A minimal NHRP-looking payload (contents do not matter to the demux).
+    const NHRP: [u8; 8] = [0, 1, 8, 0, 0, 0, 0, 0];
+
+    fn gre(key: Option<u32>, proto: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![if key.is_some() { 0x20 } else { 0 }, 0];
+        out.extend_from_slice(&proto.to_be_bytes());
+        if let Some(k) = key {
+            out.extend_from_slice(&k.to_be_bytes());
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let header = Ipv4Header::new(
+            payload.len() as u16,
+            64,
+            IpNumber(proto),
+            [192, 0, 2, 1],
+            [192, 0, 2, 2],
+        )
+        .unwrap();
+        let mut out = header.to_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn ipv6(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let header = Ipv6Header {
+            traffic_class: 0,
+            flow_label: Ipv6FlowLabel::ZERO,
+            payload_length: payload.len() as u16,
+            next_header: IpNumber(proto),
+            hop_limit: 64,
+            source: "2001:db8::1".parse::<Ipv6Addr>().unwrap().octets(),
+            destination: "2001:db8::2".parse::<Ipv6Addr>().unwrap().octets(),
+        };
+        let mut out = header.to_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn frame(link_type: LinkType, data: Vec<u8>) -> Frame {
+        Frame {
+            number: 7,
+            timestamp: Timestamp::default(),
+            link_type,
+            orig_len: data.len() as u32,
+            data,
+        }
+    }
+
+    fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        out.extend_from_slice(&ethertype.to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn ethernet_ipv4_gre_with_key() {
+        let data = ethernet(0x0800, &ipv4(47, &gre(Some(2), 0x2001, &NHRP)));
+        let found = nhrp_in_frame(&frame(LinkType::Ethernet, data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.frame, 7);
+        assert_eq!(found.gre_key(), Some(2));
+        assert_eq!(found.src, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(found.dst, Some("192.0.2.2".parse().unwrap()));
+        assert_eq!(found.nhrp, NHRP);
+        assert!(!found.truncated);
+    }
+
+    #[test]
+    fn vlan_tagged_ethernet() {
+        let mut tagged = vec![0, 10];
+        tagged.extend_from_slice(&0x0800u16.to_be_bytes());
+        tagged.extend_from_slice(&ipv4(47, &gre(None, 0x2001, &NHRP)));
+        let data = ethernet(0x8100, &tagged);
+        let found = nhrp_in_frame(&frame(LinkType::Ethernet, data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.nhrp, NHRP);
+        assert_eq!(found.gre_key(), None);
+    }
+
+    #[test]
+    fn raw_ipv6_gre_and_ip_protocol_54() {
+        let data = ipv6(47, &gre(None, 0x2001, &NHRP));
+        let found = nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap().unwrap();
+        assert_eq!(found.src, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(found.nhrp, NHRP);
+
+        let data = ipv4(54, &NHRP);
+        let found = nhrp_in_frame(&frame(LinkType::Ipv4, data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.encapsulation, Encapsulation::Ip);
+        assert_eq!(found.nhrp, NHRP);
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2() {
+        // SLL: packet type, ARPHRD_ETHER, address length 6, address, protocol.
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        sll.extend_from_slice(&0x0800u16.to_be_bytes());
+        sll.extend_from_slice(&ipv4(47, &gre(Some(9), 0x2001, &NHRP)));
+        let found = nhrp_in_frame(&frame(LinkType::LinuxSll, sll))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.gre_key(), Some(9));
+
+        // SLL2 on a GRE tunnel device: NHRP directly, sender NBMA in the address.
+        let mut sll2 = 0x2001u16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[
+            0, 0, 0, 0, 0, 5, 0x03, 0x0a, 0, 4, 198, 51, 100, 7, 0, 0, 0, 0,
+        ]);
+        sll2.extend_from_slice(&NHRP);
+        let found = nhrp_in_frame(&frame(LinkType::LinuxSll2, sll2))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.encapsulation, Encapsulation::Link);
+        assert_eq!(found.src, Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(found.nhrp, NHRP);
+    }
+
+    #[test]
+    fn loopback_null_header() {
+        let mut data = 2u32.to_le_bytes().to_vec();
+        data.extend_from_slice(&ipv4(47, &gre(None, 0x2001, &NHRP)));
+        let found = nhrp_in_frame(&frame(LinkType::Null, data))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.nhrp, NHRP);
+    }
+
+    #[test]
+    fn other_gre_and_other_protocols_are_skipped() {
+        let data = ipv4(47, &gre(None, 0x0800, &NHRP));
+        assert_eq!(nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap(), None);
+        let data = ipv4(17, &NHRP);
+        assert_eq!(nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap(), None);
+        // Broken GRE that does not claim NHRP is not our business.
+        let data = ipv4(47, &[0xff, 0xff, 0x08, 0x00]);
+        assert_eq!(nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_gre_carrying_nhrp_is_a_typed_error() {
+        // Key bit set but no key bytes.
+        let data = ipv4(47, &[0x20, 0x00, 0x20, 0x01]);
+        let err = nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DemuxError::Gre {
+                    frame: 7,
+                    offset: 20,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Version 1 (PPTP) with the NHRP protocol type.
+        let data = ipv4(47, &[0x00, 0x01, 0x20, 0x01]);
+        assert!(nhrp_in_frame(&frame(LinkType::Raw, data)).is_err());
+    }
+
+    #[test]
+    fn truncated_capture_is_flagged() {
+        let mut data = ipv4(47, &gre(None, 0x2001, &[0u8; 40]));
+        data.truncate(data.len() - 30);
+        let found = nhrp_in_frame(&frame(LinkType::Raw, data)).unwrap().unwrap();
+        assert!(found.truncated);
+        assert_eq!(found.nhrp.len(), 10);
+    }
+
+    #[test]
+    fn unsupported_link_type_and_garbage() {
+        let err = nhrp_in_frame(&frame(LinkType::Unknown(147), vec![1, 2, 3])).unwrap_err();
+        assert!(matches!(err, DemuxError::UnsupportedLinkType { .. }));
+        for lt in [
+            LinkType::Ethernet,
+            LinkType::LinuxSll,
+            LinkType::LinuxSll2,
+            LinkType::Null,
+            LinkType::Raw,
+        ] {
+            for len in 0..24 {
+                let data = vec![0x45; len];
+                assert!(nhrp_in_frame(&frame(lt, data)).is_ok());
+            }
+        }
+    }
 }

@@ -77,13 +77,14 @@ pub enum DemuxError {
         link_type: LinkType,
     },
     /// A GRE header announcing NHRP (protocol type 0x2001) is malformed.
-    #[error("frame {frame}: bad GRE header at byte offset {offset} of the frame: {reason}")]
+    #[error("frame {frame}: bad GRE header at byte offset {offset} of the frame: {error}")]
     Gre {
         /// The frame number.
         frame: u64,
         /// Byte offset of the GRE header within the frame.
         offset: usize,
-        /// What the GRE codec reported.
-        reason: String,
+        /// What the GRE codec reported (its offsets count from the GRE header).
+        #[source]
+        error: dmvpn_wire::Error,
     },
 }

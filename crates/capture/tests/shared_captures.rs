@@ -3,7 +3,7 @@
 //! keys and NHRP lengths, against what tshark shows for the same files.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dmvpn_capture::{CaptureReader, Encapsulation, Error, NhrpFrames};
 
@@ -24,7 +24,7 @@ fn captures_dir() -> Option<PathBuf> {
     None
 }
 
-fn nhrp_of(dir: &PathBuf, name: &str) -> Vec<Result<dmvpn_capture::NhrpFrame, Error>> {
+fn nhrp_of(dir: &Path, name: &str) -> Vec<Result<dmvpn_capture::NhrpFrame, Error>> {
     NhrpFrames::open(dir.join(name)).unwrap().collect()
 }
 
