@@ -1,1 +1,20 @@
-//! placeholder
+//! `dmvpn-sim`: a deterministic discrete-event simulator that runs many real
+//! NHRP engines on a virtual network, and the hub benchmark behind
+//! `dmvpn bench hub`.
+//!
+//! * [`net::Sim`] — virtual clock, event queue, seeded RNG, NBMA links with
+//!   latency/jitter/loss, NAT, partitions, node kill/restart, address changes
+//!   and a data-plane model carrying host traffic between LANs.
+//! * [`node::SimNode`] — what the simulator needs from an engine.
+//! * [`trace::Trace`] — ordered record of everything, hashed for determinism.
+
+pub mod dataplane;
+pub mod net;
+pub mod node;
+pub mod packet;
+pub mod trace;
+
+pub use dataplane::{DataPlane, Forward, RouteVia};
+pub use net::{DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
+pub use node::{NodeId, NodeOutput, Prefix, SimNode};
+pub use trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};
