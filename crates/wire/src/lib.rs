@@ -1,1 +1,61 @@
-//! placeholder
+//! `dmvpn-wire`: byte-exact codecs for GRE (RFC 2784 + RFC 2890) and NHRP (RFC 2332 with the
+//! Cisco DMVPN additions).
+//!
+//! # Layers
+//!
+//! Following smoltcp's wire module, each protocol has two layers:
+//!
+//! * a **packet view** (`Packet<T: AsRef<[u8]>>`) giving faithful access to every header
+//!   field, even nonsensical ones, so a bad packet can still be logged; and
+//! * an owned **representation** (`Repr`) with `parse`, `emit` and `buffer_len`.
+//!
+//! [`gre`] carries its payload opaquely (NHRP, IPv4, IPv6, MPLS, anything: [`gre::EtherType`]).
+//! [`nhrp`] decodes the whole packet: fixed header, mandatory part, CIE lists, Error and
+//! Traffic Indication payloads and every extension.
+//!
+//! # Contract
+//!
+//! * **No panics, no out-of-bounds reads** on any input, in any function of this crate.
+//!   `Packet::new_checked` (or `check_len`) is required before trusting the getters'
+//!   values on untrusted input; the getters themselves never panic even without it (they
+//!   return 0 / empty slices out of range). `Packet::new_unchecked` is for emission into a
+//!   buffer you sized.
+//! * A malformed input gives a typed [`Error`] naming the field and the byte offset, e.g.
+//!   `Error::Truncated { field: "cie.client_nbma", offset: 57, need: 4, have: 1 }`.
+//! * **Lossless NHRP**: for every packet that parses, `Repr::parse(b)?.to_bytes()? ==
+//!   b[..ar$pktsz]` (unknown codes are kept as `Unknown(raw)`, unknown extensions as raw
+//!   bytes, and extension order, subaddresses, SNAP, bytes between the CIEs and `ar$extoff`,
+//!   bytes after End and embedded packets are all kept). GRE is lossless for every header that
+//!   parses, with the checksum recomputed.
+//! * **Generated packets round trip**: `Repr::parse(&x.to_bytes()?) == x` for every `Repr` the
+//!   [`testing`] strategies generate (property-tested).
+//! * **Checksums**: `nhrp::Repr::parse` and `gre::Repr::parse` refuse a bad checksum
+//!   (engine use). `nhrp::Repr::decode` and `gre::Repr::parse_with` accept it and report it
+//!   (decoder use). `emit` always writes a correct checksum, `ar$pktsz` and `ar$extoff`.
+//! * `emit` returns `Err` (never panics) when the `Repr` holds a value its wire field cannot
+//!   carry (an address over 63 bytes, a packet over 65535 bytes) or the buffer is too small.
+//! * Entry points for fuzzing: [`gre::Repr::parse_bytes`], [`nhrp::Repr::decode`],
+//!   [`nhrp::Repr::parse`], [`nhrp::parse_cies`], [`nhrp::parse_extensions`], and `Display`
+//!   of every `Repr`.
+//!
+//! # Numbering
+//!
+//! Error codes and CIE codes are numbered as RFC 2332 numbers them (loop detected = 3, no
+//! binding = 12, unique address registered = 14, hop count exceeded = 15, authentication
+//! failure = 11), not as FRR and OpenNHRP do.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod checksum;
+mod error;
+mod macros;
+
+pub mod gre;
+pub mod nhrp;
+
+#[cfg(any(test, feature = "proptest"))]
+pub mod testing;
+
+pub use checksum::{compute as internet_checksum, verify as verify_internet_checksum};
+pub use error::{Error, Result};
