@@ -1,1 +1,102 @@
-//! placeholder
+//! `dmvpn-dataplane`: the userspace multipoint-GRE data plane.
+//!
+//! The host kernel may have no `ip_gre`, so packets are moved in userspace:
+//!
+//! ```text
+//!            overlay (kernel routing, FRR, BIRD, sockets)
+//!                        │  ▲
+//!               TUN "Tunnel0" (ip address, ip mtu)
+//!                        ▼  │
+//!   tun-reader: MSS clamp → hairpin check → decide (shortcut > route mirror; mapping or
+//!               NHS) → DF/ICMP or fragment → GRE encap → Protection::protect → socket
+//!   gre-reader: socket → Protection::unprotect → GRE decap/key check → NHRP up as Event,
+//!               IPv4 → MSS clamp → TUN
+//!                        ▼  │
+//!            raw IPv4 socket, protocol 47, bound to the tunnel source
+//! ```
+//!
+//! Protocol logic stays out: the NHRP engine decides, the daemon turns its actions into
+//! table updates here, and this crate reports what it sees as [`Event`]s.
+//!
+//! # Layers
+//! - pure, unit-tested: [`packet`] (MSS clamp, fragmentation, ICMP frag-needed),
+//!   [`gre`] (encapsulation header), [`tables`] (route mirror, shortcuts, mappings, NHS,
+//!   multicast targets, the forwarding decision), [`counters`], [`protection`] (the
+//!   per-peer transform seam and the packet buffer with head/tailroom);
+//! - I/O edge: [`nbma`] (raw GRE socket), [`netlink`] (route mirror and source watcher),
+//!   [`tunnel`] (the TUN device and the tasks).
+//!
+//! # Using it from the daemon
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dmvpn_dataplane::{Event, PassThrough, Tunnel, TunnelConfig, TunnelSource, MulticastPolicy};
+//! # async fn run() -> Result<(), dmvpn_dataplane::Error> {
+//! let mut cfg = TunnelConfig::new(
+//!     "Tunnel0",
+//!     "10.0.0.11".parse().unwrap(),
+//!     24,
+//!     TunnelSource::Interface("eth0".into()), // or TunnelSource::Address(..)
+//! );
+//! cfg.key = Some(100000);            // tunnel key
+//! cfg.tcp_adjust_mss = Some(1360);   // ip tcp adjust-mss
+//! // cfg.mode = TunnelMode::PointToPoint { destination } for `tunnel destination`
+//! // cfg.detect_hairpin = true on a hub with `ip nhrp redirect`
+//!
+//! // Creates the TUN device, the GRE socket, loads the route mirror, spawns the tasks
+//! // (tun-reader, gre-reader, route-mirror, source-watch) on the current runtime.
+//! let (tunnel, mut events) = Tunnel::start(cfg, Arc::new(PassThrough)).await?;
+//! let dp = tunnel.handle(); // Clone + Send + Sync; all table methods are synchronous
+//!
+//! // Tables the daemon maintains from configuration and engine actions:
+//! let hub_nbma = "192.0.2.1".parse().unwrap();
+//! dp.tables().set_mapping("10.0.0.1".parse().unwrap(), hub_nbma); // ip nhrp map / cache
+//! dp.tables().set_nhs(vec![hub_nbma]);                              // ip nhrp nhs
+//! dp.tables().set_multicast_policy(MulticastPolicy { static_targets: vec![hub_nbma], dynamic: false, nhs: true });
+//! // dp.tables().set_shortcut(prefix, next_hop)   on an engine "install shortcut" action
+//! // dp.tables().add_dynamic_peer(nbma)            when a spoke registers (hub)
+//!
+//! while let Some(ev) = events.recv().await {
+//!     match ev {
+//!         Event::Nhrp { source, packet } => { /* engine.handle_packet(now, source, &packet) */ }
+//!         Event::ResolutionNeeded { next_hop, .. } => { /* engine: resolve next_hop */ }
+//!         Event::Hairpin { source, destination, ingress_nbma, packet } => { /* redirect */ }
+//!         Event::SourceAddressChanged { new, .. } => { /* re-register from `new` */ }
+//!         Event::TaskFailed { task, error } => { /* log; restart the tunnel */ }
+//!     }
+//!     // Engine output: dp.send_nhrp(peer_nbma, &nhrp_bytes)?
+//! }
+//! tunnel.shutdown().await; // removes the TUN device (also on drop)
+//! # Ok(()) }
+//! ```
+//!
+//! Forwarding of a unicast packet read from the TUN device: the next hop is the longest
+//! matching shortcut, else the gateway of the longest matching mirrored kernel route into
+//! the tunnel, else the destination itself. The NBMA address is the mapping of the next
+//! hop (or of the destination). Without one, the packet goes to the first NHS and
+//! [`Event::ResolutionNeeded`] is raised (at most once per `event_interval` per next hop):
+//! no packet is dropped while resolution is pending. Multicast, limited broadcast and the
+//! tunnel subnet's broadcast go to every multicast target.
+//!
+//! Counters: [`TunnelHandle::counters`] (per tunnel, per peer NBMA, drops by reason).
+
+pub mod counters;
+mod error;
+pub mod gre;
+pub mod nbma;
+pub mod netlink;
+pub mod packet;
+pub mod protection;
+pub mod tables;
+pub mod tunnel;
+
+pub use counters::{DropCounters, TrafficCounters};
+pub use error::Error;
+pub use protection::{PacketBuf, PassThrough, Protection, ProtectionError};
+pub use tables::{
+    Decision, ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource,
+    RouteMirror,
+};
+pub use tunnel::{
+    CounterSnapshot, Event, Tunnel, TunnelConfig, TunnelHandle, TunnelMode, TunnelSource,
+};

@@ -1,0 +1,116 @@
+//! The NBMA side: a raw IPv4 socket for IP protocol 47 (GRE) bound to the tunnel source
+//! address. The kernel builds the outer IP header on send; received packets arrive with
+//! their IP header, from which the NBMA source address is read.
+
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use crate::packet::Ipv4Info;
+
+/// IP protocol number of GRE.
+pub const IPPROTO_GRE: i32 = 47;
+
+/// A raw GRE socket bound to one local (tunnel source) address.
+#[derive(Debug)]
+pub struct GreSocket {
+    fd: AsyncFd<Socket>,
+    local: Ipv4Addr,
+}
+
+/// A GRE packet received from the NBMA side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// The outer source address (the peer's NBMA address).
+    pub source: Ipv4Addr,
+    /// The outer destination address.
+    pub destination: Ipv4Addr,
+    /// Offset of the GRE header in the receive buffer (after the outer IP header).
+    pub gre_offset: usize,
+    /// End of the packet in the receive buffer.
+    pub end: usize,
+}
+
+impl GreSocket {
+    /// Opens a raw GRE socket bound to `local`. Needs CAP_NET_RAW. Must be called inside a
+    /// tokio runtime.
+    pub fn bind(local: Ipv4Addr) -> io::Result<Self> {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE)))?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&SockAddr::from(SocketAddrV4::new(local, 0)))?;
+        // Let the kernel fragment outer packets when the NBMA path is smaller than expected
+        // rather than refuse them: inner DF handling is done against the configured MTU.
+        set_pmtudisc_dont(&socket)?;
+        // SAFETY: `socket` is an owned, open socket2::Socket; the AsyncFd takes ownership of
+        // it, so its descriptor stays open and unchanged for the AsyncFd's whole lifetime and
+        // is never swapped out (we never hand out `get_mut`).
+        let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(Self { fd, local })
+    }
+
+    /// The bound local address.
+    pub fn local(&self) -> Ipv4Addr {
+        self.local
+    }
+
+    /// Sends one GRE packet (GRE header first) to `peer`. Raw sends do not block on a
+    /// healthy interface; a full socket buffer is reported as `WouldBlock` and the packet
+    /// is dropped by the caller (as a router drops on a full queue).
+    pub fn send_to(&self, packet: &[u8], peer: Ipv4Addr) -> io::Result<usize> {
+        self.fd
+            .get_ref()
+            .send_to(packet, &SockAddr::from(SocketAddrV4::new(peer, 0)))
+    }
+
+    /// Receives one packet into `buf` (outer IP header included) and locates the GRE
+    /// header. Packets that are not IPv4/GRE are skipped.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let n = match guard.try_io(|inner| inner.get_ref().read(buf)) {
+                Ok(result) => result?,
+                Err(_would_block) => continue,
+            };
+            let Some(packet) = buf.get(..n) else {
+                continue;
+            };
+            let Ok(ip) = Ipv4Info::parse(packet) else {
+                continue;
+            };
+            if ip.protocol != 47 {
+                continue;
+            }
+            return Ok(Received {
+                source: ip.src,
+                destination: ip.dst,
+                gre_offset: ip.header_len,
+                end: ip.total_len,
+            });
+        }
+    }
+}
+
+fn set_pmtudisc_dont(socket: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value: libc::c_int = libc::IP_PMTUDISC_DONT;
+    // SAFETY: `socket` is a valid open descriptor for the duration of the call; the option
+    // value points to a live c_int and its exact size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&raw const value).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

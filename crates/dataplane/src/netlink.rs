@@ -1,0 +1,372 @@
+//! Netlink at the edge: the route mirror (dump plus `RTNLGRP_IPV4_ROUTE` subscription of the
+//! kernel routes that point into the tunnel device) and the tunnel-source watcher
+//! (`RTNLGRP_IPV4_IFADDR`/`RTNLGRP_LINK` events on the source interface).
+//!
+//! Both subscribe before they dump, so no change between dump and subscription is lost;
+//! queued events are replayed after the dump (replay is idempotent).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::{MulticastGroup, RouteMessageBuilder};
+use tokio::sync::watch;
+
+use crate::Error;
+use crate::tables::{ForwardingTables, Ipv4Prefix, MirroredRoute, RouteKey};
+
+/// The main routing table.
+pub const RT_TABLE_MAIN: u32 = 254;
+
+/// What a route message means for the mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteChange {
+    /// The route points into the tunnel: add or replace it.
+    Upsert(RouteKey, MirroredRoute),
+    /// The route identity no longer points into the tunnel (deleted or moved elsewhere).
+    Remove(RouteKey),
+}
+
+fn inet(addr: &RouteAddress) -> Option<Ipv4Addr> {
+    match addr {
+        RouteAddress::Inet(a) => Some(*a),
+        _ => None,
+    }
+}
+
+/// Interprets a route message for the mirror of device `ifindex` in table `table`.
+/// Returns `None` for messages that are not IPv4 unicast routes in that table.
+pub fn route_change(
+    msg: &RouteMessage,
+    deleted: bool,
+    ifindex: u32,
+    table: u32,
+) -> Option<RouteChange> {
+    if msg.header.address_family != AddressFamily::Inet {
+        return None;
+    }
+    let mut msg_table = u32::from(msg.header.table);
+    let mut dst = Ipv4Addr::UNSPECIFIED;
+    let mut metric = 0;
+    let mut oif = None;
+    let mut gateway = None;
+    let mut multipath = None;
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Table(t) => msg_table = *t,
+            RouteAttribute::Destination(a) => dst = inet(a)?,
+            RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::Gateway(a) => gateway = inet(a),
+            RouteAttribute::MultiPath(hops) => multipath = Some(hops),
+            _ => {}
+        }
+    }
+    if msg_table != table {
+        return None;
+    }
+    let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
+    let key = RouteKey {
+        prefix,
+        tos: msg.header.tos,
+        metric,
+    };
+    if deleted || msg.header.kind != RouteType::Unicast {
+        return Some(RouteChange::Remove(key));
+    }
+    let mut into_tunnel = oif == Some(ifindex);
+    if !into_tunnel
+        && let Some(hops) = multipath
+        && let Some(hop) = hops.iter().find(|h| h.interface_index == ifindex)
+    {
+        into_tunnel = true;
+        gateway = hop.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Gateway(g) => inet(g),
+            _ => None,
+        });
+    }
+    if !into_tunnel {
+        return Some(RouteChange::Remove(key));
+    }
+    Some(RouteChange::Upsert(
+        key,
+        MirroredRoute {
+            prefix,
+            gateway,
+            metric,
+            protocol: u8::from(msg.header.protocol),
+        },
+    ))
+}
+
+fn apply(tables: &ForwardingTables, change: RouteChange) {
+    tables.update_routes(|m| match change {
+        RouteChange::Upsert(key, route) => m.upsert(key.tos, route),
+        RouteChange::Remove(key) => {
+            m.remove(&key);
+        }
+    });
+}
+
+/// Runs the route mirror for device `ifindex` until an error occurs. `ready` is signalled
+/// once the initial dump has been applied.
+pub(crate) async fn run_route_mirror(
+    ifindex: u32,
+    table: u32,
+    tables: Arc<ForwardingTables>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> Result<(), Error> {
+    let (conn, handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Route])
+            .map_err(Error::Netlink)?;
+    let conn = AbortOnDrop(tokio::spawn(conn));
+    let mut dump = handle
+        .route()
+        .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+        .execute();
+    let mut initial = Vec::new();
+    while let Some(msg) = dump
+        .try_next()
+        .await
+        .map_err(|e| Error::NetlinkRequest(e.to_string()))?
+    {
+        if let Some(change) = route_change(&msg, false, ifindex, table) {
+            initial.push(change);
+        }
+    }
+    tables.update_routes(|m| m.clear());
+    for change in initial {
+        apply(&tables, change);
+    }
+    let _ = ready.send(());
+    while let Some((msg, _)) = messages.next().await {
+        let (route, deleted) = match msg.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => (r, false),
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => (r, true),
+            _ => continue,
+        };
+        if let Some(change) = route_change(&route, deleted, ifindex, table) {
+            tracing::debug!(?change, "route mirror update");
+            apply(&tables, change);
+        }
+    }
+    drop(conn);
+    Err(Error::NetlinkClosed)
+}
+
+/// The primary IPv4 address of an interface in an address dump: the first non-secondary
+/// IPv4 address (its `IFA_LOCAL`, else `IFA_ADDRESS`).
+pub fn primary_ipv4(messages: &[AddressMessage], ifindex: u32) -> Option<Ipv4Addr> {
+    messages
+        .iter()
+        .filter(|m| {
+            m.header.family == AddressFamily::Inet
+                && m.header.index == ifindex
+                && !m.header.flags.contains(AddressHeaderFlags::Secondary)
+        })
+        .find_map(|m| {
+            let local = m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Local(IpAddr::V4(v)) => Some(*v),
+                _ => None,
+            });
+            local.or_else(|| {
+                m.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Address(IpAddr::V4(v)) => Some(*v),
+                    _ => None,
+                })
+            })
+        })
+}
+
+/// The index of interface `name`, if it exists.
+pub fn ifindex_of(name: &str) -> Option<u32> {
+    nix::net::if_::if_nametoindex(name).ok()
+}
+
+/// Resolves the current primary IPv4 address of interface `name` (None when the interface
+/// is missing or has no IPv4 address).
+pub async fn interface_ipv4(
+    handle: &rtnetlink::Handle,
+    name: &str,
+) -> Result<Option<Ipv4Addr>, Error> {
+    let Some(index) = ifindex_of(name) else {
+        return Ok(None);
+    };
+    let msgs: Vec<AddressMessage> = handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute()
+        .try_collect()
+        .await
+        .map_err(|e| Error::NetlinkRequest(e.to_string()))?;
+    Ok(primary_ipv4(&msgs, index))
+}
+
+/// Resolves interface `name`'s primary IPv4 address once, with a short-lived connection.
+pub async fn resolve_interface_ipv4(name: &str) -> Result<Option<Ipv4Addr>, Error> {
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::Netlink)?;
+    let _conn = AbortOnDrop(tokio::spawn(conn));
+    interface_ipv4(&handle, name).await
+}
+
+/// Watches interface `name` and publishes its primary IPv4 address on `tx` whenever it
+/// changes. Runs until an error occurs or every receiver is gone.
+pub(crate) async fn watch_source(
+    name: String,
+    tx: Arc<watch::Sender<Option<Ipv4Addr>>>,
+) -> Result<(), Error> {
+    let (conn, handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Ifaddr, MulticastGroup::Link])
+            .map_err(Error::Netlink)?;
+    let _conn = AbortOnDrop(tokio::spawn(conn));
+    // Re-resolve now: the address may have changed between the caller's resolution and
+    // this subscription.
+    let publish = |addr: Option<Ipv4Addr>| {
+        tx.send_if_modified(|cur| {
+            if *cur == addr {
+                false
+            } else {
+                *cur = addr;
+                true
+            }
+        });
+    };
+    publish(interface_ipv4(&handle, &name).await?);
+    while let Some((msg, _)) = messages.next().await {
+        let relevant = matches!(
+            msg.payload,
+            NetlinkPayload::InnerMessage(
+                RouteNetlinkMessage::NewAddress(_)
+                    | RouteNetlinkMessage::DelAddress(_)
+                    | RouteNetlinkMessage::NewLink(_)
+                    | RouteNetlinkMessage::DelLink(_)
+            )
+        );
+        if !relevant {
+            continue;
+        }
+        publish(interface_ipv4(&handle, &name).await?);
+        if tx.is_closed() {
+            return Ok(());
+        }
+    }
+    Err(Error::NetlinkClosed)
+}
+
+/// Aborts a spawned task when dropped.
+#[derive(Debug)]
+pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::route::RouteProtocol;
+
+    fn msg(dst: &str, len: u8, attrs: Vec<RouteAttribute>) -> RouteMessage {
+        let mut m = RouteMessage::default();
+        m.header.address_family = AddressFamily::Inet;
+        m.header.destination_prefix_length = len;
+        m.header.table = 254;
+        m.header.kind = RouteType::Unicast;
+        m.header.protocol = RouteProtocol::Static;
+        m.attributes
+            .push(RouteAttribute::Destination(RouteAddress::Inet(
+                dst.parse().unwrap(),
+            )));
+        m.attributes.extend(attrs);
+        m
+    }
+
+    #[test]
+    fn route_into_tunnel_is_mirrored_with_gateway() {
+        let m = msg(
+            "192.168.2.0",
+            24,
+            vec![
+                RouteAttribute::Oif(7),
+                RouteAttribute::Gateway(RouteAddress::Inet("10.0.0.12".parse().unwrap())),
+                RouteAttribute::Priority(20),
+            ],
+        );
+        let Some(RouteChange::Upsert(key, route)) = route_change(&m, false, 7, 254) else {
+            panic!("not mirrored")
+        };
+        assert_eq!(key.metric, 20);
+        assert_eq!(route.prefix.to_string(), "192.168.2.0/24");
+        assert_eq!(route.gateway, Some("10.0.0.12".parse().unwrap()));
+        assert_eq!(route.protocol, 4);
+    }
+
+    #[test]
+    fn route_elsewhere_or_deleted_is_removed_and_other_tables_ignored() {
+        let m = msg("192.168.2.0", 24, vec![RouteAttribute::Oif(3)]);
+        assert!(matches!(
+            route_change(&m, false, 7, 254),
+            Some(RouteChange::Remove(_))
+        ));
+        let m = msg("192.168.2.0", 24, vec![RouteAttribute::Oif(7)]);
+        assert!(matches!(
+            route_change(&m, true, 7, 254),
+            Some(RouteChange::Remove(_))
+        ));
+        let mut m = msg("192.168.2.0", 24, vec![RouteAttribute::Oif(7)]);
+        m.header.table = 255;
+        assert_eq!(route_change(&m, false, 7, 254), None);
+    }
+
+    #[test]
+    fn multipath_hop_into_tunnel_is_mirrored() {
+        use netlink_packet_route::route::RouteNextHop;
+        let hop = |ifindex, gw: &str| {
+            let mut h = RouteNextHop::default();
+            h.interface_index = ifindex;
+            h.attributes = vec![RouteAttribute::Gateway(RouteAddress::Inet(
+                gw.parse().unwrap(),
+            ))];
+            h
+        };
+        let m = msg(
+            "0.0.0.0",
+            0,
+            vec![RouteAttribute::MultiPath(vec![
+                hop(3, "192.0.2.254"),
+                hop(7, "10.0.0.1"),
+            ])],
+        );
+        let Some(RouteChange::Upsert(_, route)) = route_change(&m, false, 7, 254) else {
+            panic!()
+        };
+        assert_eq!(route.gateway, Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn primary_address_skips_secondary() {
+        let mk = |addr: &str, secondary: bool| {
+            let mut m = AddressMessage::default();
+            m.header.family = AddressFamily::Inet;
+            m.header.index = 2;
+            if secondary {
+                m.header.flags = AddressHeaderFlags::Secondary;
+            }
+            m.attributes
+                .push(AddressAttribute::Local(IpAddr::V4(addr.parse().unwrap())));
+            m
+        };
+        assert_eq!(
+            primary_ipv4(&[mk("192.0.2.9", true), mk("192.0.2.1", false)], 2),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(primary_ipv4(&[mk("192.0.2.1", false)], 3), None);
+    }
+}
