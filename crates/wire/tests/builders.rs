@@ -334,3 +334,24 @@ fn display_is_readable() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+#[test]
+fn sub_structure_helpers_round_trip() {
+    let cie = Cie::client(v4(192, 0, 2, 9), v4(10, 0, 0, 9)).with_binding(24, 1400, 600);
+    let bytes = cie.to_bytes().unwrap();
+    assert_eq!(bytes.len(), cie.wire_len());
+    assert_eq!(
+        hex::encode(&bytes),
+        "0018000005780258040004 00c00002090a000009".replace(' ', "")
+    );
+    assert_eq!(Cie::parse(&bytes, 0).unwrap(), (cie.clone(), 20));
+    let auth = Authentication::CiscoCleartext {
+        password: b"abc".to_vec(),
+    };
+    assert_eq!(auth.to_bytes(), b"\0\0\0\x01abc");
+    assert_eq!(Authentication::parse(&auth.to_bytes(), 0, 4).unwrap(), auth);
+    let ext = Extension::cisco_nat(vec![cie]);
+    let eb = ext.to_bytes().unwrap();
+    assert_eq!(&eb[..4], &[0x00, 0x09, 0x00, 0x14]);
+    assert_eq!(ext.body.to_bytes().unwrap(), eb[4..].to_vec());
+}

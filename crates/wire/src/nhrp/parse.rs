@@ -495,6 +495,56 @@ impl Repr {
     }
 }
 
+impl Cie {
+    /// The CIE's wire bytes (header and addresses).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut w = Vec::with_capacity(self.wire_len());
+        emit_cie(&mut w, self)?;
+        Ok(w)
+    }
+
+    /// Parses exactly one CIE from the start of `bytes`, returning it and the bytes it used.
+    /// `offset` is the absolute offset of `bytes[0]`, for errors.
+    pub fn parse(bytes: &[u8], offset: usize) -> Result<(Cie, usize)> {
+        let mut r = Reader::new(bytes, offset);
+        let c = parse_cie(&mut r)?;
+        Ok((c, r.pos))
+    }
+}
+
+impl Authentication {
+    /// Decodes an Authentication extension payload (see [`Authentication`] for how the format
+    /// is chosen). `src_proto_len` is the packet's source protocol address length.
+    pub fn parse(body: &[u8], offset: usize, src_proto_len: u8) -> Result<Authentication> {
+        parse_auth(body, offset, usize::from(src_proto_len))
+    }
+
+    /// The payload bytes (what follows the extension header).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Vec::with_capacity(self.wire_len());
+        emit_auth(&mut w, self);
+        w
+    }
+}
+
+impl ExtensionBody {
+    /// The payload bytes (what follows the extension header).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut w = Vec::with_capacity(self.wire_len());
+        emit_extension_body(&mut w, self)?;
+        Ok(w)
+    }
+}
+
+impl Extension {
+    /// The extension's wire bytes (header and payload).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut w = Vec::with_capacity(self.wire_len());
+        emit_extension(&mut w, self)?;
+        Ok(w)
+    }
+}
+
 fn nbma_tl(a: &NbmaAddress, field: &'static str) -> Result<u8> {
     if a.bytes.len() > NBMA_ADDRESS_MAX {
         return Err(Error::TooLong {
@@ -539,28 +589,38 @@ fn emit_extension(w: &mut Vec<u8>, e: &Extension) -> Result<()> {
     })?;
     w.extend_from_slice(&e.type_field().to_be_bytes());
     w.extend_from_slice(&len16.to_be_bytes());
-    match &e.body {
+    emit_extension_body(w, &e.body)
+}
+
+fn emit_auth(w: &mut Vec<u8>, a: &Authentication) {
+    match a {
+        Authentication::CiscoCleartext { password } => {
+            w.extend_from_slice(&1u32.to_be_bytes());
+            w.extend_from_slice(password);
+        }
+        Authentication::Rfc2332 {
+            reserved,
+            spi,
+            src_addr,
+            data,
+        } => {
+            w.extend_from_slice(&reserved.to_be_bytes());
+            w.extend_from_slice(&spi.to_be_bytes());
+            w.extend_from_slice(src_addr);
+            w.extend_from_slice(data);
+        }
+    }
+}
+
+fn emit_extension_body(w: &mut Vec<u8>, body: &ExtensionBody) -> Result<()> {
+    match body {
         ExtensionBody::Raw(b) => w.extend_from_slice(b),
         ExtensionBody::Cies(cies) => {
             for c in cies {
                 emit_cie(w, c)?;
             }
         }
-        ExtensionBody::Authentication(Authentication::CiscoCleartext { password }) => {
-            w.extend_from_slice(&1u32.to_be_bytes());
-            w.extend_from_slice(password);
-        }
-        ExtensionBody::Authentication(Authentication::Rfc2332 {
-            reserved,
-            spi,
-            src_addr,
-            data,
-        }) => {
-            w.extend_from_slice(&reserved.to_be_bytes());
-            w.extend_from_slice(&spi.to_be_bytes());
-            w.extend_from_slice(src_addr);
-            w.extend_from_slice(data);
-        }
+        ExtensionBody::Authentication(a) => emit_auth(w, a),
         ExtensionBody::VendorPrivate { oui, data } => {
             w.extend_from_slice(oui);
             w.extend_from_slice(data);
