@@ -1,1 +1,100 @@
-//! placeholder
+//! # dmvpn-nhrp: the sans-IO NHRP engine
+//!
+//! A pure state machine implementing NHRP (RFC 2332) as DMVPN uses it: the Next Hop Client
+//! (registration), the Next Hop Server (registration cache), resolution (phase 2 and 3),
+//! purge, Error Indications, Cisco redirect (Traffic Indication) and shortcuts. It opens no
+//! socket, reads no clock and draws no random number: bytes, time and events go in; bytes,
+//! actions and timer deadlines come out. One [`Engine`] serves one node with any number of
+//! tunnel interfaces.
+//!
+//! ## Call contract
+//!
+//! * **Inputs** (`handle_*`, each with `now: Instant`, which must never go backwards):
+//!   [`Engine::handle_packet`] (received NHRP bytes + outer source), [`Engine::handle_timeout`]
+//!   (spurious calls are harmless), [`Engine::handle_traffic`] (the data plane needs an NBMA
+//!   next hop), [`Engine::handle_hairpin`] (hub redirect trigger),
+//!   [`Engine::handle_nbma_change`], [`Engine::handle_protection`] (the IPsec gate),
+//!   [`Engine::handle_route`], [`Engine::update_config`], [`Engine::clear`].
+//! * **Outputs**, pulled after every input: drain [`Engine::poll_action`] until `None`
+//!   ([`Action::Send`], mapping and shortcut add/remove, protection needed/not needed,
+//!   multicast membership, [`Event`]s), then arm one timer at [`Engine::poll_timeout`].
+//!   A fresh engine's `poll_timeout` is the epoch: the first `handle_timeout(now)` installs
+//!   static mappings and starts registrations.
+//! * **Data plane**: [`Engine::resolve_nbma`] answers [`Lookup::Direct`] for a binding and
+//!   [`Lookup::ViaNhs`] while a resolution is pending, so nothing is dropped.
+//! * **Show**: [`Engine::cache_entries`], [`Engine::nhs_status`], [`Engine::shortcuts`],
+//!   [`Engine::traffic`], [`Engine::interfaces`] return serde snapshots.
+//!
+//! ## Determinism
+//!
+//! The same configuration, seed and input sequence give the same outputs: maps whose order
+//! could leak into outputs are ordered, and the only "random" value (the first Request ID)
+//! derives from the seed passed to [`Engine::new`].
+//!
+//! ## Scope
+//!
+//! IPv4 protocol and NBMA addresses. Packets with other address families are counted and
+//! dropped ([`DropReason::Unsupported`]).
+//!
+//! ## Module map (one role per file)
+//!
+//! `config` (pure-data configuration), `engine` (state, inputs, outputs, getters), `cache`
+//! (entries, kinds, flags, longest-prefix lookup), `nhc` (registration client), `nhs`
+//! (registration server), `resolution`, `redirect`, `purge`, `errind` (Error Indications),
+//! `auth` (Cisco cleartext authentication), `gate` (send path: max-send and protection),
+//! `counters`, `timer` (named deadlines), `reqid` (Request IDs and retransmission), `codec`
+//! (wire ↔ [`Message`]), `packet` (the message model), `show` (snapshots), `time`.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+#![warn(missing_docs, unreachable_pub)]
+// Nested `if let`s read as a sequence of guards in the role handlers.
+#![allow(clippy::collapsible_if)]
+
+mod action;
+mod auth;
+mod cache;
+pub mod codec;
+mod config;
+mod counters;
+mod engine;
+mod errind;
+mod error;
+mod gate;
+mod nhc;
+mod nhs;
+pub mod packet;
+mod purge;
+mod redirect;
+mod reqid;
+mod resolution;
+mod show;
+mod time;
+mod timer;
+
+pub use action::{Action, CieCode, ClearReport, ClearRequest, Event, Lookup, RemoveReason};
+pub use cache::{EntryFlags, EntryKind};
+pub use config::{
+    EngineConfig, IfIndex, InterfaceConfig, MaxSend, MulticastMap, NhsConfig, Prefix, StaticMap,
+    TunnelRoute,
+};
+pub use counters::{PacketCounts, TrafficStats};
+pub use engine::Engine;
+pub use error::{DropReason, EngineError};
+pub use packet::{Message, PacketType};
+pub use redirect::REDIRECT_HOLDOFF;
+pub use show::{CacheEntryView, InterfaceView, NhsState, NhsView, ShortcutView};
+pub use time::Instant;
