@@ -1,0 +1,536 @@
+//! End-to-end tests of the data plane in network namespaces the tests create and always
+//! remove: two (or three) namespaces joined by veth pairs, a data-plane instance in each,
+//! traffic through the GRE tunnel observed with ping, raw-socket captures and counters.
+//! They need root; without it they print `SKIP` and pass.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use common::*;
+use dmvpn_dataplane::{Event, MulticastPolicy, TunnelConfig, TunnelMode, TunnelSource};
+
+const KEY: u32 = 4242;
+
+fn config(addr: &str, source: TunnelSource) -> TunnelConfig {
+    let mut c = TunnelConfig::new("Tunnel0", ip(addr), 24, source);
+    c.key = Some(KEY);
+    c.event_interval = Duration::from_millis(200);
+    c
+}
+
+/// Two namespaces on one veth segment 192.0.2.0/24, tunnel 10.0.0.0/24, static mappings.
+struct Pair {
+    a: NetNs,
+    b: NetNs,
+}
+
+fn pair(tag: &str) -> Pair {
+    let a = NetNs::new(&format!("{tag}a"));
+    let b = NetNs::new(&format!("{tag}b"));
+    veth(&a, "vA", "192.0.2.1/24", &b, "vB", "192.0.2.2/24");
+    Pair { a, b }
+}
+
+fn map_each_other(na: &Node, nb: &Node) {
+    na.handle
+        .tables()
+        .set_mapping(ip("10.0.0.2"), ip("192.0.2.2"));
+    nb.handle
+        .tables()
+        .set_mapping(ip("10.0.0.1"), ip("192.0.2.1"));
+}
+
+#[test]
+fn ping_passes_through_keyed_gre_and_counters_follow() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("ping");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Interface("vA".into())),
+    );
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    map_each_other(&na, &nb);
+    assert_eq!(na.handle.source_address(), Some(ip("192.0.2.1")));
+
+    // The TUN device exists with its name, address, MTU and is up.
+    let out = p.a.exec(&["ip", "-o", "addr", "show", "dev", "Tunnel0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("10.0.0.1/24"), "{text}");
+    let out = p.a.exec(&["ip", "-o", "link", "show", "dev", "Tunnel0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mtu 1400") && text.contains(",UP"), "{text}");
+
+    let sniff = Sniffer::start(&p.b);
+    let out = ping(&p.a, &["-c", "3", "-i", "0.2", "-W", "5", "10.0.0.2"]);
+    assert!(out.status.success(), "ping failed: {out:?}");
+
+    // GRE with the key on the wire, carrying IPv4 to 10.0.0.2.
+    let g = sniff.wait_for("keyed GRE to 192.0.2.2", |g| {
+        g.outer_dst == ip("192.0.2.2") && g.protocol == 0x0800
+    });
+    assert_eq!(g.key, Some(KEY));
+    assert_eq!(g.outer_src, ip("192.0.2.1"));
+    assert_eq!(g.inner_dst(), Some(ip("10.0.0.2")));
+
+    let ca = na.handle.peer_counters(ip("192.0.2.2"));
+    assert!(ca.tx_packets >= 3 && ca.rx_packets >= 3, "{ca:?}");
+    assert!(ca.tx_bytes >= 3 * 84, "{ca:?}");
+    let cb = nb.handle.peer_counters(ip("192.0.2.1"));
+    assert!(cb.rx_packets >= 3 && cb.tx_packets >= 3, "{cb:?}");
+    assert!(na.handle.counters().tunnel.tx_packets >= 3);
+
+    // Removed on shutdown.
+    na.stop();
+    wait_until("Tunnel0 removed", || {
+        !p.a.exec(&["ip", "link", "show", "dev", "Tunnel0"])
+            .status
+            .success()
+    });
+}
+
+#[test]
+fn wrong_key_is_dropped() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("key");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let mut cb = config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2")));
+    cb.key = Some(KEY + 1);
+    let nb = Node::start(&p.b, cb);
+    map_each_other(&na, &nb);
+    let out = ping(&p.a, &["-c", "1", "-W", "1", "10.0.0.2"]);
+    assert!(!out.status.success());
+    wait_until("key mismatch counted", || {
+        nb.handle.counters().drops.gre_malformed >= 1
+    });
+    assert_eq!(nb.handle.peer_counters(ip("192.0.2.1")).rx_packets, 0);
+}
+
+#[test]
+fn route_mirror_follows_ip_route_and_unresolved_next_hop_goes_via_nhs() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("route");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    map_each_other(&na, &nb);
+    // The connected route of the tunnel subnet is mirrored from the initial dump.
+    wait_until("connected route mirrored", || {
+        na.handle
+            .routes()
+            .iter()
+            .any(|r| r.prefix.to_string() == "10.0.0.0/24" && r.gateway.is_none())
+    });
+
+    p.b.ip(&["addr", "add", "192.168.2.1/32", "dev", "lo"]);
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.2.0/24",
+        "via",
+        "10.0.0.2",
+        "dev",
+        "Tunnel0",
+    ]);
+    wait_until("static route mirrored", || {
+        na.handle
+            .routes()
+            .iter()
+            .any(|r| r.prefix.to_string() == "192.168.2.0/24" && r.gateway == Some(ip("10.0.0.2")))
+    });
+    let out = ping(&p.a, &["-c", "1", "-W", "5", "192.168.2.1"]);
+    assert!(out.status.success(), "{out:?}");
+
+    // Next hop 10.0.0.7 has no mapping: traffic goes via the NHS (B) and a resolution is
+    // asked for; nothing is lost.
+    p.a.ip(&[
+        "route",
+        "replace",
+        "192.168.2.0/24",
+        "via",
+        "10.0.0.7",
+        "dev",
+        "Tunnel0",
+    ]);
+    wait_until("route replaced", || {
+        na.handle
+            .routes()
+            .iter()
+            .any(|r| r.gateway == Some(ip("10.0.0.7")))
+    });
+    na.handle.tables().set_nhs(vec![ip("192.0.2.2")]);
+    let out = ping(&p.a, &["-c", "3", "-i", "0.2", "-W", "5", "192.168.2.1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 received"));
+    let ev = na.wait_event("resolution needed", |e| {
+        matches!(e, Event::ResolutionNeeded { .. })
+    });
+    assert_eq!(
+        ev,
+        Event::ResolutionNeeded {
+            next_hop: ip("10.0.0.7"),
+            destination: ip("192.168.2.1"),
+            source: ip("10.0.0.1"),
+        }
+    );
+
+    p.a.ip(&["route", "del", "192.168.2.0/24"]);
+    wait_until("route removed from mirror", || {
+        !na.handle
+            .routes()
+            .iter()
+            .any(|r| r.prefix.to_string() == "192.168.2.0/24")
+    });
+}
+
+#[test]
+fn tcp_mss_is_clamped_in_both_directions() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("mss");
+    let mut ca = config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1")));
+    ca.tcp_adjust_mss = Some(1000);
+    let na = Node::start(&p.a, ca);
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    map_each_other(&na, &nb);
+    let sniff = Sniffer::start(&p.b);
+
+    let listener = p.b.run_in(|| TcpListener::bind("10.0.0.2:5001").unwrap());
+    let accept = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let stream = p.a.run_in(|| {
+        TcpStream::connect_timeout(
+            &SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5001).into(),
+            DEADLINE,
+        )
+    });
+    let stream = stream.expect("TCP connect through the tunnel");
+    let _server = accept.join().unwrap().unwrap();
+
+    // The SYN on the wire carries the clamped MSS.
+    let g = sniff.wait_for("TCP SYN in GRE", |g| {
+        g.protocol == 0x0800 && g.payload.get(9) == Some(&6) && tcp_flags(&g.payload) & 0x02 != 0
+    });
+    assert_eq!(mss_option(&g.payload), Some(1000));
+    // Both the outgoing SYN and the incoming SYN-ACK were clamped on A.
+    assert_eq!(na.handle.counters().drops.mss_clamped, 2);
+    drop(stream);
+}
+
+fn tcp_flags(ipv4: &[u8]) -> u8 {
+    let hl = usize::from(ipv4[0] & 0x0f) * 4;
+    ipv4.get(hl + 13).copied().unwrap_or(0)
+}
+
+fn mss_option(ipv4: &[u8]) -> Option<u16> {
+    let hl = usize::from(ipv4[0] & 0x0f) * 4;
+    let tcp = ipv4.get(hl..)?;
+    let doff = usize::from(tcp[12] >> 4) * 4;
+    let mut i = 20;
+    while i < doff {
+        match tcp[i] {
+            0 => return None,
+            1 => i += 1,
+            2 => return Some(u16::from_be_bytes([tcp[i + 2], tcp[i + 3]])),
+            _ => i += usize::from(tcp[i + 1]).max(2),
+        }
+    }
+    None
+}
+
+#[test]
+fn oversize_df_gets_icmp_frag_needed_and_others_are_fragmented() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("mtu");
+    let mut ca = config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1")));
+    ca.mtu = 1500;
+    ca.nbma_mtu = 1400; // inner limit: 1400 - 20 - 8 = 1372
+    let na = Node::start(&p.a, ca);
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    map_each_other(&na, &nb);
+
+    // Without DF the packet is fragmented by the data plane and still arrives (before the
+    // kernel has learnt a path MTU, it hands over the 1478-byte packets whole).
+    let out = ping(
+        &p.a,
+        &[
+            "-c", "2", "-i", "0.2", "-W", "5", "-M", "dont", "-s", "1450", "10.0.0.2",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(na.handle.counters().drops.fragmented >= 2);
+    assert_eq!(na.handle.counters().drops.too_big, 0);
+
+    // With DF the data plane answers with ICMP fragmentation-needed carrying its MTU.
+    // Use a fresh destination so no path MTU learnt above interferes.
+    p.b.ip(&["addr", "add", "10.0.0.3/24", "dev", "Tunnel0"]);
+    na.handle
+        .tables()
+        .set_mapping(ip("10.0.0.3"), ip("192.0.2.2"));
+    let out = ping(
+        &p.a,
+        &["-c", "1", "-W", "2", "-M", "do", "-s", "1450", "10.0.0.3"],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("mtu = 1372") || text.contains("mtu=1372"),
+        "ping did not report the frag-needed MTU: {text}"
+    );
+    assert!(na.handle.counters().drops.too_big >= 1);
+}
+
+#[test]
+fn multicast_is_replicated_to_every_target() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("mcast");
+    for extra in ["192.0.2.3/24", "192.0.2.4/24"] {
+        p.b.ip(&["addr", "add", extra, "dev", "vB"]);
+    }
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let t = na.handle.tables();
+    t.set_nhs(vec![ip("192.0.2.2")]);
+    t.add_dynamic_peer(ip("192.0.2.4"));
+    t.set_multicast_policy(MulticastPolicy {
+        static_targets: vec![ip("192.0.2.3")],
+        dynamic: true,
+        nhs: true,
+    });
+    p.a.ip(&["route", "add", "224.0.0.0/4", "dev", "Tunnel0"]);
+    let sniff = Sniffer::start(&p.b);
+    p.a.run_in(|| {
+        let s = UdpSocket::bind("10.0.0.1:0").unwrap();
+        socket2::SockRef::from(&s)
+            .set_multicast_if_v4(&Ipv4Addr::new(10, 0, 0, 1))
+            .unwrap();
+        s.send_to(b"hello", "224.0.0.5:5000").unwrap();
+    });
+    for target in ["192.0.2.2", "192.0.2.3", "192.0.2.4"] {
+        let g = sniff.wait_for(&format!("multicast copy to {target}"), |g| {
+            g.outer_dst == ip(target) && g.inner_dst() == Some(ip("224.0.0.5"))
+        });
+        assert_eq!(g.key, Some(KEY));
+    }
+    let copies = sniff
+        .packets()
+        .iter()
+        .filter_map(|p| Gre::parse(p))
+        .filter(|g| g.inner_dst() == Some(ip("224.0.0.5")))
+        .count();
+    assert_eq!(copies, 3);
+    // The subnet broadcast is replicated too.
+    p.a.run_in(|| {
+        let s = UdpSocket::bind("10.0.0.1:0").unwrap();
+        s.set_broadcast(true).unwrap();
+        s.send_to(b"hello", "10.0.0.255:5000").unwrap();
+    });
+    sniff.wait_for("broadcast copy", |g| {
+        g.inner_dst() == Some(ip("10.0.0.255"))
+    });
+}
+
+#[test]
+fn source_address_change_is_reported_and_traffic_follows() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("src");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Interface("vA".into())),
+    );
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    map_each_other(&na, &nb);
+    assert!(
+        ping(&p.a, &["-c", "1", "-W", "5", "10.0.0.2"])
+            .status
+            .success()
+    );
+
+    p.a.ip(&["addr", "del", "192.0.2.1/24", "dev", "vA"]);
+    p.a.ip(&["addr", "add", "192.0.2.11/24", "dev", "vA"]);
+    let ev = na.wait_event(
+        "source change to .11",
+        |e| matches!(e, Event::SourceAddressChanged { new: Some(n), .. } if *n == ip("192.0.2.11")),
+    );
+    drop(ev);
+    assert_eq!(na.handle.source_address(), Some(ip("192.0.2.11")));
+    // The daemon would re-register; here the peer's mapping is updated by hand.
+    nb.handle
+        .tables()
+        .set_mapping(ip("10.0.0.1"), ip("192.0.2.11"));
+    let sniff = Sniffer::start(&p.b);
+    let out = ping(&p.a, &["-c", "1", "-W", "5", "10.0.0.2"]);
+    assert!(out.status.success(), "{out:?}");
+    let g = sniff.wait_for("GRE from the new source", |g| g.protocol == 0x0800);
+    assert_eq!(g.outer_src, ip("192.0.2.11"));
+}
+
+#[test]
+fn nhrp_frames_go_down_and_come_up() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("nhrp");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    let frame = vec![0, 1, 8, 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 0, 20, 0, 0, 0, 0];
+    na.handle.send_nhrp(ip("192.0.2.2"), &frame).unwrap();
+    let ev = nb.wait_event("NHRP up", |e| matches!(e, Event::Nhrp { .. }));
+    assert_eq!(
+        ev,
+        Event::Nhrp {
+            source: ip("192.0.2.1"),
+            packet: frame
+        }
+    );
+}
+
+/// Hub and two spokes: the spokes send via the hub (no direct mapping), the hub sees the
+/// hairpin and reports it with the ingress NBMA; after a direct mapping is set, traffic
+/// goes spoke to spoke.
+#[test]
+fn hub_reports_hairpin_and_spokes_go_direct_after_mapping() {
+    if !can_run() {
+        return;
+    }
+    let hub = NetNs::new("hub");
+    let s1 = NetNs::new("s1");
+    let s2 = NetNs::new("s2");
+    veth(&hub, "h1", "192.0.2.1/24", &s1, "e1", "192.0.2.11/24");
+    veth(&hub, "h2", "198.51.100.1/24", &s2, "e2", "198.51.100.12/24");
+    s1.ip(&["route", "add", "default", "via", "192.0.2.1"]);
+    s2.ip(&["route", "add", "default", "via", "198.51.100.1"]);
+    hub.sysctl("net.ipv4.ip_forward", "1");
+    hub.sysctl("net.ipv4.conf.all.send_redirects", "0");
+
+    let mut hc = config("10.0.0.1", TunnelSource::Interface("h1".into()));
+    hc.detect_hairpin = true;
+    let nh = Node::start(&hub, hc);
+    let n1 = Node::start(
+        &s1,
+        config("10.0.0.11", TunnelSource::Interface("e1".into())),
+    );
+    let n2 = Node::start(
+        &s2,
+        config("10.0.0.12", TunnelSource::Interface("e2".into())),
+    );
+    nh.handle
+        .tables()
+        .set_mapping(ip("10.0.0.11"), ip("192.0.2.11"));
+    nh.handle
+        .tables()
+        .set_mapping(ip("10.0.0.12"), ip("198.51.100.12"));
+    for (n, _) in [(&n1, "s1"), (&n2, "s2")] {
+        n.handle
+            .tables()
+            .set_mapping(ip("10.0.0.1"), ip("192.0.2.1"));
+        n.handle.tables().set_nhs(vec![ip("192.0.2.1")]);
+    }
+
+    let out = ping(&s1, &["-c", "3", "-i", "0.2", "-W", "5", "10.0.0.12"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 received"));
+    let ev = nh.wait_event("hairpin", |e| matches!(e, Event::Hairpin { .. }));
+    let Event::Hairpin {
+        source,
+        destination,
+        ingress_nbma,
+        packet,
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!((source, destination), (ip("10.0.0.11"), ip("10.0.0.12")));
+    assert_eq!(ingress_nbma, ip("192.0.2.11"));
+    assert_eq!(&packet[12..20], &[10, 0, 0, 11, 10, 0, 0, 12]);
+    n1.wait_event(
+        "spoke 1 asks to resolve 10.0.0.12",
+        |e| matches!(e, Event::ResolutionNeeded { next_hop, .. } if *next_hop == ip("10.0.0.12")),
+    );
+    let relayed = nh.handle.counters().drops.hairpins;
+    assert!(relayed >= 3, "hub relayed {relayed}");
+
+    // Resolution done: direct mappings on both spokes.
+    n1.handle
+        .tables()
+        .set_mapping(ip("10.0.0.12"), ip("198.51.100.12"));
+    n2.handle
+        .tables()
+        .set_mapping(ip("10.0.0.11"), ip("192.0.2.11"));
+    let out = ping(&s1, &["-c", "3", "-i", "0.2", "-W", "5", "10.0.0.12"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        nh.handle.counters().drops.hairpins,
+        relayed,
+        "hub still relays"
+    );
+    assert!(n1.handle.peer_counters(ip("198.51.100.12")).rx_packets >= 3);
+}
+
+#[test]
+fn point_to_point_tunnel_needs_no_mapping() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("p2p");
+    let mut ca = config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1")));
+    ca.mode = TunnelMode::PointToPoint {
+        destination: ip("192.0.2.2"),
+    };
+    let na = Node::start(&p.a, ca);
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    nb.handle
+        .tables()
+        .set_mapping(ip("10.0.0.1"), ip("192.0.2.1"));
+    let out = ping(&p.a, &["-c", "2", "-i", "0.2", "-W", "5", "10.0.0.2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(na.handle.peer_counters(ip("192.0.2.2")).rx_packets >= 2);
+}
