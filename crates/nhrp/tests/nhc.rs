@@ -1,0 +1,261 @@
+//! NHC (spoke) behaviour: registration, refresh, retransmission, NHS state, unique flag,
+//! code-14 recovery, NBMA change, dual NHS with priority.
+
+mod common;
+use common::*;
+use dmvpn_nhrp::packet::flags;
+use dmvpn_nhrp::{Action, EntryFlags, Event, NhsConfig, NhsState, PacketType, Prefix, StaticMap};
+
+#[test]
+fn spoke_registers_and_hub_caches_with_seed_flags() {
+    let net = hub_and_spokes(2);
+    let regs = net.sent(1, PacketType::RegistrationRequest);
+    assert_eq!(regs.len(), 1);
+    let m = regs[0].msg.as_ref().unwrap();
+    assert_eq!(
+        m.hop_count, 1,
+        "registration hop count must not be 0 towards Cisco"
+    );
+    assert_eq!(regs[0].bytes.len(), 92, "FRR/Cisco-sized registration");
+    assert_ne!(m.flags & flags::REG_U, 0);
+    assert_eq!(regs[0].to_nbma, HUB_NBMA);
+    let e = net
+        .entry(0, Prefix::host(ip(10, 0, 0, 2)))
+        .expect("hub entry");
+    assert_eq!(e.nbma, Some(ip(172, 16, 2, 1)));
+    assert_eq!(e.kind, dmvpn_nhrp::EntryKind::Dynamic);
+    for f in [
+        EntryFlags::AUTHORITATIVE,
+        EntryFlags::UNIQUE,
+        EntryFlags::REGISTERED,
+    ] {
+        assert!(e.flags.contains(f), "{:?}", e.flag_names);
+    }
+    assert_eq!(e.expires, Some(e.created + secs(300)));
+    let nhs = net.nodes[1].engine.nhs_status(None);
+    assert_eq!(nhs[0].state, NhsState::Up);
+    assert!(net.events(1).contains(&Event::NhsUp {
+        iface: IF,
+        nhs: HUB_PROTO
+    }));
+    assert!(net.effects(0).contains(&Action::MappingAdd {
+        iface: IF,
+        proto: ip(10, 0, 0, 2),
+        nbma: ip(172, 16, 2, 1)
+    }));
+}
+
+#[test]
+fn refresh_at_a_third_of_holdtime_or_registration_timeout() {
+    let mut net = hub_and_spokes(2);
+    net.run_until(at(650));
+    let times: Vec<u64> = net
+        .sent(1, PacketType::RegistrationRequest)
+        .iter()
+        .map(|p| p.at.as_millis() / 1000)
+        .collect();
+    assert_eq!(times, vec![0, 100, 200, 300, 400, 500, 600]);
+    // The hub entry never expired.
+    assert!(
+        !net.events(0)
+            .iter()
+            .any(|e| matches!(e, Event::CacheRemoved { .. }))
+    );
+
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut c = spoke_cfg(2);
+    c.registration_timeout = Some(secs(30));
+    net.add(c);
+    net.run_until(at(95));
+    let times: Vec<u64> = net
+        .sent(1, PacketType::RegistrationRequest)
+        .iter()
+        .map(|p| p.at.as_millis() / 1000)
+        .collect();
+    assert_eq!(times, vec![0, 30, 60, 90]);
+}
+
+#[test]
+fn retransmits_on_the_seed_schedule_then_down_then_up() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    net.add(spoke_cfg(2));
+    net.nodes[0].down = true;
+    net.run_until(at(300));
+    let times: Vec<u64> = net
+        .sent(1, PacketType::RegistrationRequest)
+        .iter()
+        .map(|p| p.at.as_millis() / 1000)
+        .collect();
+    assert_eq!(times, vec![0, 1, 3, 7, 15, 31, 63, 127, 191, 255]);
+    let reqids: Vec<u32> = net
+        .sent(1, PacketType::RegistrationRequest)
+        .iter()
+        .map(|p| p.msg.as_ref().unwrap().request_id)
+        .collect();
+    assert!(
+        reqids.windows(2).all(|w| w[0] == w[1]),
+        "retransmissions keep the request id"
+    );
+    let down_at = net.nodes[1]
+        .log
+        .iter()
+        .find(|(_, a)| matches!(a, Action::Event(Event::NhsDown { .. })))
+        .map(|(t, _)| t.as_millis() / 1000);
+    assert_eq!(down_at, Some(7), "DOWN once three requests are unanswered");
+    assert_eq!(
+        net.nodes[1].engine.nhs_status(None)[0].state,
+        NhsState::Down
+    );
+    net.nodes[0].down = false;
+    net.run_until(at(330));
+    assert_eq!(net.nodes[1].engine.nhs_status(None)[0].state, NhsState::Up);
+    assert!(net.events(1).contains(&Event::NhsUp {
+        iface: IF,
+        nhs: HUB_PROTO
+    }));
+}
+
+#[test]
+fn no_unique_clears_the_flag() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut c = spoke_cfg(2);
+    c.registration_no_unique = true;
+    net.add(c);
+    net.run_for(secs(2));
+    let m = net.sent(1, PacketType::RegistrationRequest)[0]
+        .msg
+        .clone()
+        .unwrap();
+    assert_eq!(m.flags & flags::REG_U, 0);
+    assert_eq!(m.cies[0].prefix_len, 32);
+    let e = net.entry(0, Prefix::host(ip(10, 0, 0, 2))).unwrap();
+    assert!(!e.flags.contains(EntryFlags::UNIQUE));
+}
+
+#[test]
+fn nbma_change_reregisters_and_code_14_purges_then_reregisters() {
+    let mut net = hub_and_spokes(2);
+    let new = ip(172, 16, 99, 1);
+    net.nodes[1].nbma = new;
+    net.nodes[1].public = new;
+    let now = net.now;
+    net.nodes[1].engine.handle_nbma_change(now, IF, new);
+    net.run_for(secs(5));
+    let regs = net.sent(1, PacketType::RegistrationRequest);
+    assert!(
+        regs.len() >= 3,
+        "initial, after the change, after the purge"
+    );
+    assert!(net.events(1).contains(&Event::RegistrationRefused {
+        iface: IF,
+        nhs: HUB_PROTO,
+        code: 14
+    }));
+    let purge = net.sent(1, PacketType::PurgeRequest);
+    assert_eq!(purge.len(), 1);
+    assert_ne!(
+        purge[0].msg.as_ref().unwrap().flags & flags::N,
+        0,
+        "code-14 purge wants no reply"
+    );
+    assert!(net.sent(0, PacketType::PurgeReply).is_empty());
+    let e = net.entry(0, Prefix::host(ip(10, 0, 0, 2))).unwrap();
+    assert_eq!(e.nbma, Some(new), "re-registered from the new NBMA");
+    assert_eq!(net.nodes[1].engine.nhs_status(None)[0].state, NhsState::Up);
+    assert!(
+        net.events(1)
+            .iter()
+            .filter(|e| matches!(e, Event::RegistrationAccepted { .. }))
+            .count()
+            >= 2
+    );
+}
+
+#[test]
+fn dual_hub_priority_and_fallback() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut h2 = hub_cfg();
+    h2.protocol_addr = ip(10, 0, 0, 254);
+    h2.nbma_addr = ip(172, 17, 0, 2);
+    net.add(h2);
+    let mut s = spoke_cfg(2);
+    s.nhs = vec![
+        NhsConfig {
+            protocol: ip(10, 0, 0, 254),
+            nbma: Some(ip(172, 17, 0, 2)),
+            priority: 1,
+        },
+        NhsConfig {
+            protocol: HUB_PROTO,
+            nbma: None,
+            priority: 0,
+        },
+    ];
+    net.add(s);
+    net.run_for(secs(2));
+    assert!(
+        net.entry(0, Prefix::host(ip(10, 0, 0, 2))).is_some(),
+        "registered with hub 1"
+    );
+    assert!(
+        net.entry(1, Prefix::host(ip(10, 0, 0, 2))).is_some(),
+        "registered with hub 2"
+    );
+    let st = net.nodes[2].engine.nhs_status(None);
+    let active: Vec<_> = st.iter().filter(|n| n.active).map(|n| n.protocol).collect();
+    assert_eq!(active, vec![HUB_PROTO], "priority 0 preferred");
+    assert_eq!(
+        net.traffic(2, ip(10, 0, 0, 77)),
+        dmvpn_nhrp::Lookup::ViaNhs(HUB_NBMA)
+    );
+    net.run_for(secs(1));
+    assert_eq!(
+        net.sent(2, PacketType::ResolutionRequest)[0].to_nbma,
+        HUB_NBMA
+    );
+    // Hub 1 dies; after it is DOWN, resolutions go to hub 2.
+    net.nodes[0].down = true;
+    let t = net.now + secs(110);
+    net.run_until(t);
+    let st = net.nodes[2].engine.nhs_status(None);
+    assert_eq!(
+        st.iter().find(|n| n.protocol == HUB_PROTO).unwrap().state,
+        NhsState::Down
+    );
+    assert_eq!(
+        net.traffic(2, ip(10, 0, 0, 78)),
+        dmvpn_nhrp::Lookup::ViaNhs(ip(172, 17, 0, 2))
+    );
+    net.run_for(secs(1));
+    let last = net
+        .sent(2, PacketType::ResolutionRequest)
+        .last()
+        .map(|p| p.to_nbma);
+    assert_eq!(last, Some(ip(172, 17, 0, 2)));
+}
+
+#[test]
+fn nhs_nbma_from_nhs_command_installs_static_entry() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut s = spoke_cfg(2);
+    s.static_maps.clear();
+    s.nhs = vec![NhsConfig {
+        protocol: HUB_PROTO,
+        nbma: Some(HUB_NBMA),
+        priority: 0,
+    }];
+    net.add(s);
+    net.run_for(secs(2));
+    let e = net.entry(1, Prefix::host(HUB_PROTO)).unwrap();
+    assert_eq!(e.kind, dmvpn_nhrp::EntryKind::Static);
+    assert_eq!(net.nodes[1].engine.nhs_status(None)[0].state, NhsState::Up);
+    let _ = StaticMap {
+        protocol: Prefix::host(HUB_PROTO),
+        nbma: HUB_NBMA,
+    };
+}
