@@ -50,9 +50,14 @@ fn seed_003_phase_2_walk_through() {
     let e = net.entry(S1, Prefix::host(s2_proto)).unwrap();
     assert_eq!(e.kind, EntryKind::Dynamic);
     assert!(e.flags.contains(EntryFlags::ROUTER) && e.flags.contains(EntryFlags::USED));
+    let hold = u64::from(rep.cies[0].holding_time);
+    assert!(
+        hold > 290 && hold <= 300,
+        "the hub hands out the remaining registration time"
+    );
     assert_eq!(
         e.expires,
-        Some(e.created + secs(300)),
+        Some(e.created + secs(hold)),
         "lives for the reply's holding time"
     );
     // Step 6: packets go direct.
