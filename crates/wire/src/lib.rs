@@ -38,6 +38,22 @@
 //!   [`nhrp::Repr::parse`], [`nhrp::parse_cies`], [`nhrp::parse_extensions`], and `Display`
 //!   of every `Repr`.
 //!
+//! # Example
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use dmvpn_wire::nhrp::{Cie, Repr};
+//!
+//! let ip = |d| IpAddr::V4(Ipv4Addr::new(10, 0, 0, d));
+//! // FRR's Registration Request layout: 92 bytes, extensions at 52.
+//! let req = Repr::registration_request(ip(2), ip(2), ip(1), 1, true)
+//!     .with_request_extensions(Some(vec![Cie::client(ip(1), ip(1))]), None);
+//! let bytes = req.to_bytes()?;
+//! assert_eq!((bytes.len(), req.extension_offset()), (92, Some(52)));
+//! assert_eq!(Repr::parse(&bytes)?, req);
+//! # Ok::<(), dmvpn_wire::Error>(())
+//! ```
+//!
 //! # Numbering
 //!
 //! Error codes and CIE codes are numbered as RFC 2332 numbers them (loop detected = 3, no
