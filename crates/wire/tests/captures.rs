@@ -267,3 +267,42 @@ fn link_padding_after_pktsz_is_ignored() {
     assert_eq!(d.excess, 6);
     assert_eq!(d.repr.to_bytes().unwrap().len(), n);
 }
+
+#[test]
+fn packet_view_deconstruct_and_construct() {
+    let mut bytes = fixtures::frame("nhrp-trace.pcap", 4);
+    {
+        let p = Packet::new_checked(&bytes[..]).unwrap();
+        assert_eq!(p.afn(), AddressFamily::Ipv4);
+        assert_eq!(p.protocol_type(), EtherType::Ipv4);
+        assert_eq!(p.protocol_snap(), &[0; 5]);
+        assert_eq!(p.hop_count(), 255);
+        assert_eq!(p.packet_size(), 134);
+        assert_eq!(p.checksum(), 0x659b);
+        assert_eq!(p.extension_offset(), 60);
+        assert_eq!(p.version(), 1);
+        assert_eq!(p.packet_type(), PacketType::ResolutionReply);
+        assert_eq!(
+            (p.shtl(), p.sstl(), p.src_proto_len(), p.dst_proto_len()),
+            (4, 0, 4, 4)
+        );
+        assert_eq!(p.flags().0, 0xf802);
+        assert_eq!(p.request_id(), 5);
+        assert_eq!(p.src_nbma(), &[192, 168, 200, 3]);
+        assert!(p.src_nbma_subaddr().is_empty());
+        assert_eq!(p.src_proto(), &[10, 255, 255, 3]);
+        assert_eq!(p.dst_proto(), &[10, 255, 255, 2]);
+        assert_eq!(p.addresses_end(), 40);
+    }
+    // A forwarding NHS rewrites the hop count and fixes the checksum in place.
+    let mut p = Packet::new_checked(&mut bytes[..]).unwrap();
+    p.set_hop_count(254);
+    p.set_request_id(6);
+    p.set_flags(Flags(0x8002));
+    p.fill_checksum();
+    let r = Repr::parse(&bytes).unwrap();
+    assert_eq!(
+        (r.hop_count, r.request_id(), r.flags.0),
+        (254, Some(6), 0x8002)
+    );
+}
