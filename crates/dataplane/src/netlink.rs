@@ -90,6 +90,21 @@ pub fn route_change(
         });
     }
     if !into_tunnel {
+        if oif.is_none()
+            && multipath.is_none()
+            && msg
+                .attributes
+                .iter()
+                .any(|a| matches!(a, RouteAttribute::NhId(_)))
+        {
+            // A nexthop-object route (FRR) without the legacy attributes: the kernel
+            // only adds them with net.ipv4.nexthop_compat_mode=1 (its default).
+            tracing::warn!(
+                prefix = %prefix,
+                "route uses a nexthop object without RTA_OIF; set \
+                 net.ipv4.nexthop_compat_mode=1 so it can be mirrored"
+            );
+        }
         return Some(RouteChange::Remove(key));
     }
     Some(RouteChange::Upsert(

@@ -446,6 +446,7 @@ impl Tunnel {
             .build_async()
             .map_err(tun_err)?;
         let ifindex = tun.if_index().map_err(tun_err)?;
+        configure_sysctls(&config.name);
         let tun = Arc::new(tun);
         let destination = match config.mode {
             TunnelMode::PointToPoint { destination } => Some(destination),
@@ -535,6 +536,24 @@ impl Drop for Tunnel {
     }
 }
 
+/// Per-device kernel settings of the TUN device: no IPv6 (the overlay is IPv4; this keeps
+/// router solicitations out of the tunnel) and no ICMP redirects from a hub that relays
+/// spoke-to-spoke traffic (the daemon should also clear `net.ipv4.conf.all.send_redirects`,
+/// which the kernel ORs in). Failures are logged: the settings are an optimisation.
+fn configure_sysctls(name: &str) {
+    for (path, value) in [
+        (format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1"),
+        (
+            format!("/proc/sys/net/ipv4/conf/{name}/send_redirects"),
+            "0",
+        ),
+    ] {
+        if let Err(e) = std::fs::write(&path, value) {
+            tracing::debug!(%path, error = %e, "sysctl not applied");
+        }
+    }
+}
+
 fn supervise<F>(shared: &Arc<Shared>, task: &'static str, fut: F) -> JoinHandle<()>
 where
     F: Future<Output = Result<(), Error>> + Send + 'static,
@@ -549,6 +568,35 @@ where
             });
         }
     })
+}
+
+/// Consecutive I/O errors tolerated on a descriptor before its task gives up: transient
+/// errors (ICMP-reported errors, ENOBUFS) are skipped, a dead descriptor is not spun on.
+#[derive(Debug, Default)]
+struct ErrorBudget {
+    consecutive: u32,
+}
+
+impl ErrorBudget {
+    const LIMIT: u32 = 1000;
+
+    fn ok(&mut self) {
+        self.consecutive = 0;
+    }
+
+    fn failed(&mut self, e: std::io::Error) -> Result<(), std::io::Error> {
+        self.consecutive += 1;
+        tracing::debug!(error = %e, consecutive = self.consecutive, "I/O error");
+        let fatal = matches!(
+            e.raw_os_error(),
+            Some(libc::EBADF | libc::EBADFD | libc::ENOTSOCK | libc::EINVAL | libc::EFAULT)
+        );
+        if fatal || self.consecutive >= Self::LIMIT {
+            Err(e)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Reusable buffers of the outbound path.
@@ -572,8 +620,18 @@ async fn tun_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
         icmp: Vec::new(),
         targets: Vec::new(),
     };
+    let mut errors = ErrorBudget::default();
     loop {
-        let n = tun.recv(&mut o.read).await.map_err(Error::TunIo)?;
+        let n = match tun.recv(&mut o.read).await {
+            Ok(n) => {
+                errors.ok();
+                n
+            }
+            Err(e) => {
+                errors.failed(e).map_err(Error::TunIo)?;
+                continue;
+            }
+        };
         if let Some(icmp) = outbound(&shared, &mut o, n)
             && let Err(e) = tun.send(icmp).await
         {
@@ -691,11 +749,20 @@ fn outbound<'a>(shared: &Shared, o: &'a mut Outbound, n: usize) -> Option<&'a [u
 async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Result<(), Error> {
     let mut source_rx = shared.source.subscribe();
     let mut buf = PacketBuf::with_capacity(MAX_PACKET);
+    let mut errors = ErrorBudget::default();
     loop {
         let socket = shared.socket();
         let received = match &socket {
             Some(sock) => tokio::select! {
-                r = sock.recv(buf.payload_space()) => Some(r.map_err(Error::SocketIo)?),
+                r = sock.recv(buf.payload_space()) => match r {
+                    Ok(r) => { errors.ok(); Some(r) }
+                    Err(e) => {
+                        // Raw sockets report ICMP errors (e.g. protocol unreachable from a
+                        // peer without GRE) through recv: count them and carry on.
+                        errors.failed(e).map_err(Error::SocketIo)?;
+                        continue;
+                    }
+                },
                 c = source_rx.changed() => { if c.is_err() { return Ok(()); } None }
             },
             None => {
@@ -808,6 +875,31 @@ fn inbound<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_budget_skips_transient_and_stops_on_fatal() {
+        let mut b = ErrorBudget::default();
+        assert!(
+            b.failed(std::io::Error::from_raw_os_error(libc::ENOPROTOOPT))
+                .is_ok()
+        );
+        b.ok();
+        assert!(
+            b.failed(std::io::Error::from_raw_os_error(libc::EBADF))
+                .is_err()
+        );
+        let mut b = ErrorBudget::default();
+        for _ in 1..ErrorBudget::LIMIT {
+            assert!(
+                b.failed(std::io::Error::from_raw_os_error(libc::ENOBUFS))
+                    .is_ok()
+            );
+        }
+        assert!(
+            b.failed(std::io::Error::from_raw_os_error(libc::ENOBUFS))
+                .is_err()
+        );
+    }
 
     #[test]
     fn limiter_suppresses_repeats_within_interval() {
