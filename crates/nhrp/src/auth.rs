@@ -5,7 +5,7 @@
 use crate::config::{IfIndex, InterfaceConfig};
 use crate::engine::Engine;
 use crate::error::DropReason;
-use crate::packet::Message;
+use crate::packet::{Message, PacketType};
 
 /// The authentication payload this interface sends, if configured.
 pub(crate) fn token(cfg: &InterfaceConfig) -> Option<Vec<u8>> {
@@ -18,9 +18,14 @@ pub(crate) fn token(cfg: &InterfaceConfig) -> Option<Vec<u8>> {
 
 /// RFC 2332 §5.3.4 with Cisco's format: when authentication is configured, a packet must carry
 /// exactly our payload; without configuration, any (or no) authentication is accepted.
+///
+/// RFC 2332 §5.2.7 forbids extensions in an Error Indication, so one without an
+/// authentication extension is accepted (it can only end our own pending request); one that
+/// does carry authentication must carry ours.
 pub(crate) fn authentic(cfg: &InterfaceConfig, m: &Message) -> bool {
     match token(cfg) {
         None => true,
+        Some(_) if m.ptype == PacketType::ErrorIndication && m.ext.auth.is_none() => true,
         Some(t) => m.ext.auth.as_deref() == Some(t.as_slice()),
     }
 }
@@ -43,7 +48,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::PacketType;
     use std::net::Ipv4Addr;
 
     #[test]
@@ -65,5 +69,9 @@ mod tests {
         assert!(!authentic(&cfg, &m));
         m.ext.auth = token(&cfg);
         assert!(authentic(&cfg, &m));
+        let mut e = Message::new(PacketType::ErrorIndication, 1, a, a, a);
+        assert!(authentic(&cfg, &e), "Error Indications carry no extensions");
+        e.ext.auth = Some(b"\0\0\0\x01wrong".to_vec());
+        assert!(!authentic(&cfg, &e));
     }
 }

@@ -6,7 +6,7 @@
 use crate::action::Event;
 use crate::config::IfIndex;
 use crate::engine::{DEFAULT_HOP_COUNT, Engine};
-use crate::error::may_send_error_for;
+use crate::error::{DropReason, may_send_error_for};
 use crate::packet::{Message, PacketType, error_code};
 use crate::reqid::PendingKind;
 use crate::timer::TimerKey;
@@ -46,6 +46,13 @@ impl Engine {
         if self.send_msg(i, to, &m) {
             self.event(Event::ErrorSent { iface: i, to, code });
         }
+    }
+
+    /// Drop a packet that parsed but breaks its type's rules, and tell the sender (code 7).
+    pub(crate) fn protocol_error(&mut self, i: IfIndex, from: Ipv4Addr, m: &Message) {
+        self.drop_packet(i, from, DropReason::ProtocolError);
+        let raw = crate::codec::encode(m).unwrap_or_default();
+        self.send_error(i, from, error_code::PROTOCOL_ERROR, 0, m, &raw);
     }
 
     pub(crate) fn on_error_indication(&mut self, i: IfIndex, from: Ipv4Addr, m: Message) {

@@ -13,7 +13,6 @@ use crate::action::{Action, Event};
 use crate::cache::{CacheEntry, EntryFlags, EntryKind};
 use crate::config::{IfIndex, MulticastMap, Prefix};
 use crate::engine::{DEFAULT_HOP_COUNT, Engine};
-use crate::error::DropReason;
 use crate::packet::{Cie, Message, PacketType, code, flags};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -42,7 +41,7 @@ pub(crate) fn registered_prefix(m: &Message, c: &Cie) -> Prefix {
 impl Engine {
     pub(crate) fn on_registration_request(&mut self, i: IfIndex, from: Ipv4Addr, m: Message) {
         let Some(claimed) = m.src_nbma else {
-            return self.drop_packet(i, from, DropReason::ProtocolError);
+            return self.protocol_error(i, from, &m);
         };
         let now = self.now;
         let Some(ifc) = self.ifaces.get(&i) else {

@@ -92,7 +92,7 @@ impl Engine {
             return self.drop_packet(i, from, DropReason::NotEnabled);
         }
         let Some((_, dst)) = inner_ipv4(&m.payload) else {
-            return self.drop_packet(i, from, DropReason::ProtocolError);
+            return self.protocol_error(i, from, &m);
         };
         self.event(Event::RedirectReceived { iface: i, dst });
         let Some(ifc) = self.ifaces.get(&i) else {

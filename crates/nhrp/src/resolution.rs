@@ -281,6 +281,7 @@ impl Engine {
                     .get_mut(&k)
                     .and_then(|f| f.cache.get_mut(&e.prefix))
                 {
+                    entry.flags.insert(EntryFlags::USED);
                     let learner = (to, m.src_proto);
                     if !entry.answered_to.contains(&learner)
                         && entry.answered_to.len() < MAX_LEARNERS
@@ -436,7 +437,7 @@ impl Engine {
             _ => return self.drop_packet(i, from, DropReason::UnexpectedReply),
         };
         if m.dst_proto != target {
-            return self.drop_packet(i, from, DropReason::ProtocolError);
+            return self.protocol_error(i, from, &m);
         }
         self.reqids.pending.remove(&m.request_id);
         self.timers.cancel(TimerKey::Retransmit {

@@ -83,7 +83,12 @@ fn authentication_mismatch_then_recovery() {
         ei[0].msg.as_ref().unwrap().error_code(),
         error_code::AUTHENTICATION_FAILURE
     );
-    // The spoke rejects the hub's Error Indications too (wrong auth) but never answers them.
+    // The spoke learns why (Error Indications carry no authentication) and never answers.
+    assert!(
+        net.events(S1)
+            .iter()
+            .any(|e| matches!(e, Event::ErrorReceived { code: 11, .. }))
+    );
     assert!(
         net.sent(S1, PacketType::ErrorIndication).is_empty(),
         "no Error Indication for an Error Indication"

@@ -316,3 +316,147 @@ fn loop_gets_error_indication_code_3_and_hop_count_exhaustion_code_15() {
         Some(&1)
     );
 }
+
+#[test]
+fn hierarchical_hubs_forward_to_the_region_that_knows() {
+    use dmvpn_nhrp::{NhsConfig, StaticMap, TunnelRoute};
+    let regional = |n: u8| {
+        let mut c = hub_cfg();
+        c.protocol_addr = ip(10, 0, 0, 10 + n);
+        c.nbma_addr = ip(172, 18, n, 1);
+        c.nhs.push(NhsConfig {
+            protocol: HUB_PROTO,
+            nbma: Some(HUB_NBMA),
+            priority: 0,
+        });
+        c
+    };
+    let spoke = |n: u8, region: u8| {
+        let mut c = spoke_cfg(n);
+        c.nhs = vec![NhsConfig {
+            protocol: ip(10, 0, 0, 10 + region),
+            nbma: None,
+            priority: 0,
+        }];
+        c.static_maps = vec![StaticMap {
+            protocol: Prefix::host(ip(10, 0, 0, 10 + region)),
+            nbma: ip(172, 18, region, 1),
+        }];
+        c
+    };
+    let mut central = hub_cfg();
+    central.routes.push(TunnelRoute {
+        prefix: Prefix::host(ip(10, 0, 0, 22)),
+        next_hop: ip(10, 0, 0, 12),
+    });
+    let mut net = Net::new();
+    let c = net.add(central);
+    let r1 = net.add(regional(1));
+    let r2 = net.add(regional(2));
+    let s1 = net.add(spoke(21, 1));
+    let s2 = net.add(spoke(22, 2));
+    net.run_for(secs(2));
+    assert!(net.entry(r2, Prefix::host(ip(10, 0, 0, 22))).is_some());
+    assert!(
+        net.entry(c, Prefix::host(ip(10, 0, 0, 12))).is_some(),
+        "regional hubs register centrally"
+    );
+    net.traffic(s1, ip(10, 0, 0, 22));
+    net.run_for(secs(1));
+    assert_eq!(
+        net.sent(r1, PacketType::ResolutionRequest)[0].to_nbma,
+        HUB_NBMA,
+        "regional → central"
+    );
+    assert_eq!(
+        net.sent(c, PacketType::ResolutionRequest)[0].to_nbma,
+        ip(172, 18, 2, 1),
+        "central → other region"
+    );
+    let fwd = net.sent(c, PacketType::ResolutionRequest)[0]
+        .msg
+        .clone()
+        .unwrap();
+    assert_eq!(fwd.ext.forward_transit.as_ref().unwrap().len(), 2);
+    let rep = net.sent(r2, PacketType::ResolutionReply);
+    assert_eq!(
+        rep[0].to_nbma,
+        ip(172, 16, 21, 1),
+        "answered straight to the requester"
+    );
+    assert_eq!(
+        net.traffic(s1, ip(10, 0, 0, 22)),
+        Lookup::Direct(ip(172, 16, 22, 1))
+    );
+    let _ = s2;
+}
+
+#[test]
+fn routes_from_handle_route_are_used_for_forwarding() {
+    let mut net = hub_and_spokes(3);
+    let now = net.now;
+    net.nodes[0]
+        .engine
+        .handle_route(now, IF, spoke_lan(3), Some(ip(10, 0, 0, 3)));
+    let m = request(ip(172, 16, 2, 1), ip(10, 0, 0, 2), ip(192, 168, 3, 9), 8);
+    net.inject(
+        0,
+        ip(172, 16, 2, 1),
+        &dmvpn_nhrp::codec::encode(&m).unwrap(),
+    );
+    assert_eq!(
+        net.sent(0, PacketType::ResolutionRequest)[0].to_nbma,
+        ip(172, 16, 3, 1)
+    );
+    let now = net.now;
+    net.nodes[0]
+        .engine
+        .handle_route(now, IF, spoke_lan(3), None);
+    net.inject(
+        0,
+        ip(172, 16, 2, 1),
+        &dmvpn_nhrp::codec::encode(&m).unwrap(),
+    );
+    assert_eq!(
+        net.sent(0, PacketType::ResolutionRequest).len(),
+        1,
+        "withdrawn: answered negatively"
+    );
+    assert_eq!(
+        net.sent(0, PacketType::ResolutionReply)
+            .last()
+            .unwrap()
+            .msg
+            .as_ref()
+            .unwrap()
+            .cies[0]
+            .code,
+        code::NO_BINDING
+    );
+}
+
+#[test]
+fn registration_without_source_nbma_is_a_protocol_error() {
+    let mut net = hub_and_spokes(2);
+    let mut m = Message::new(
+        PacketType::RegistrationRequest,
+        1,
+        ip(172, 16, 2, 1),
+        ip(10, 0, 0, 9),
+        HUB_PROTO,
+    );
+    m.src_nbma = None;
+    m.request_id = 3;
+    net.inject(
+        0,
+        ip(172, 16, 9, 1),
+        &dmvpn_nhrp::codec::encode(&m).unwrap(),
+    );
+    let ei = net.sent(0, PacketType::ErrorIndication);
+    assert_eq!(ei.len(), 1);
+    assert_eq!(
+        ei[0].msg.as_ref().unwrap().error_code(),
+        error_code::PROTOCOL_ERROR
+    );
+    assert!(net.entry(0, Prefix::host(ip(10, 0, 0, 9))).is_none());
+}
