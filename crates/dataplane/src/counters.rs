@@ -31,7 +31,7 @@ pub struct DropCounters {
     pub too_big: u64,
     /// Packets fragmented before encapsulation (counted once per original packet).
     pub fragmented: u64,
-    /// GRE packets that failed to parse or had the wrong key or version.
+    /// GRE packets that failed to parse (version, flags, checksum, truncation).
     pub gre_malformed: u64,
     /// GRE packets from an unexpected source (point-to-point tunnels).
     pub wrong_source: u64,
@@ -45,8 +45,11 @@ pub struct DropCounters {
     pub events_lost: u64,
     /// TCP SYNs whose MSS was clamped.
     pub mss_clamped: u64,
-    /// Packets seen hairpinning (received from the tunnel and routed back into it).
+    /// Packets relayed through this node: received from the tunnel and routed back into it
+    /// (counted in multipoint mode whether or not hairpin events are reported).
     pub hairpins: u64,
+    /// GRE packets carrying another key (or none when one is configured): not for us.
+    pub key_mismatch: u64,
 }
 
 #[derive(Debug, Default)]
@@ -101,7 +104,8 @@ drop_counters!(
     send_errors,
     events_lost,
     mss_clamped,
-    hairpins
+    hairpins,
+    key_mismatch
 );
 
 /// All counters of one tunnel.

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -119,8 +120,12 @@ impl TunnelConfig {
     /// The largest inner packet sent without fragmentation: the smaller of `mtu` and the
     /// NBMA MTU minus the outer IPv4 and GRE headers.
     pub fn max_inner(&self) -> usize {
+        self.max_inner_for(self.mtu)
+    }
+
+    fn max_inner_for(&self, mtu: u16) -> usize {
         let overhead = IPV4_MIN_HEADER_LEN + self.gre_header(PROTO_IPV4).len();
-        usize::from(self.mtu).min(usize::from(self.nbma_mtu).saturating_sub(overhead))
+        usize::from(mtu).min(usize::from(self.nbma_mtu).saturating_sub(overhead))
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -269,10 +274,24 @@ impl FlowCache {
     }
 }
 
+/// Settings the daemon may change while the tunnel runs (SIGHUP without a restart).
+#[derive(Debug)]
+struct Runtime {
+    /// `ip tcp adjust-mss`; 0 is off.
+    mss: AtomicU16,
+    /// Report hairpins as events.
+    hairpin_events: AtomicBool,
+    /// `ip mtu`.
+    mtu: AtomicU16,
+}
+
 /// State shared by the tasks and the handles.
 #[derive(Debug)]
 struct Shared {
     config: TunnelConfig,
+    runtime: Runtime,
+    /// The TUN device, owned by the tasks; weak so that handles do not keep it alive.
+    tun: Weak<tun_rs::AsyncDevice>,
     ifindex: u32,
     tables: Arc<ForwardingTables>,
     counters: Counters,
@@ -285,6 +304,18 @@ struct Shared {
 }
 
 impl Shared {
+    fn adjust_mss(&self) -> Option<u16> {
+        match self.runtime.mss.load(Ordering::Relaxed) {
+            0 => None,
+            m => Some(m),
+        }
+    }
+
+    fn max_inner(&self) -> usize {
+        self.config
+            .max_inner_for(self.runtime.mtu.load(Ordering::Relaxed))
+    }
+
     fn socket(&self) -> Option<Arc<GreSocket>> {
         self.socket
             .read()
@@ -361,9 +392,51 @@ impl TunnelHandle {
         self.shared.ifindex
     }
 
-    /// The configuration the tunnel runs with.
+    /// The configuration the tunnel was started with (see the setters below for what may
+    /// change at run time).
     pub fn config(&self) -> &TunnelConfig {
         &self.shared.config
+    }
+
+    /// Changes `ip tcp adjust-mss` at run time (`None` turns clamping off).
+    pub fn set_tcp_adjust_mss(&self, mss: Option<u16>) {
+        self.shared
+            .runtime
+            .mss
+            .store(mss.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Turns [`Event::Hairpin`] reporting on or off at run time (`ip nhrp redirect`).
+    pub fn set_detect_hairpin(&self, on: bool) {
+        self.shared
+            .runtime
+            .hairpin_events
+            .store(on, Ordering::Relaxed);
+    }
+
+    /// Changes `ip mtu` at run time: the TUN device's MTU and the fragmentation limit.
+    /// Call it from a thread in the tunnel's network namespace (the daemon's own).
+    pub fn set_mtu(&self, mtu: u16) -> Result<(), Error> {
+        if self.shared.config.max_inner_for(mtu) < 68 {
+            return Err(Error::Config(format!(
+                "MTU {mtu} leaves fewer than 68 bytes"
+            )));
+        }
+        let tun = self.shared.tun.upgrade().ok_or_else(|| Error::Tun {
+            name: self.shared.config.name.clone(),
+            source: std::io::Error::from(std::io::ErrorKind::NotConnected),
+        })?;
+        tun.set_mtu(mtu).map_err(|source| Error::Tun {
+            name: self.shared.config.name.clone(),
+            source,
+        })?;
+        self.shared.runtime.mtu.store(mtu, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The current MTU (`ip mtu`).
+    pub fn mtu(&self) -> u16 {
+        self.shared.runtime.mtu.load(Ordering::Relaxed)
     }
 
     /// The forwarding tables: mappings, shortcuts, NHS list, multicast targets, routes.
@@ -459,6 +532,12 @@ impl Tunnel {
         let (events_tx, events_rx) = mpsc::channel(config.event_queue.max(1));
         let (source_tx, _) = watch::channel(source_addr);
         let shared = Arc::new(Shared {
+            runtime: Runtime {
+                mss: AtomicU16::new(config.tcp_adjust_mss.unwrap_or(0)),
+                hairpin_events: AtomicBool::new(config.detect_hairpin),
+                mtu: AtomicU16::new(config.mtu),
+            },
+            tun: Arc::downgrade(&tun),
             limiter: Mutex::new(EventLimiter {
                 last: HashMap::new(),
                 interval: config.event_interval,
@@ -650,12 +729,12 @@ fn outbound<'a>(shared: &Shared, o: &'a mut Outbound, n: usize) -> Option<&'a [u
         return None;
     };
     let packet = packet.get_mut(..ip.total_len)?;
-    if let Some(mss) = cfg.tcp_adjust_mss
+    if let Some(mss) = shared.adjust_mss()
         && clamp_tcp_mss(packet, mss).is_some()
     {
         shared.counters.count(Stat::mss_clamped);
     }
-    if cfg.detect_hairpin {
+    if cfg.mode == TunnelMode::Multipoint {
         let now = Instant::now();
         let ingress = shared
             .flows
@@ -664,7 +743,9 @@ fn outbound<'a>(shared: &Shared, o: &'a mut Outbound, n: usize) -> Option<&'a [u
             .ingress(ip.src, ip.dst, now);
         if let Some(ingress_nbma) = ingress {
             shared.counters.count(Stat::hairpins);
-            if shared.allow_event((1, ip.src, ip.dst)) {
+            if shared.runtime.hairpin_events.load(Ordering::Relaxed)
+                && shared.allow_event((1, ip.src, ip.dst))
+            {
                 let quote = packet.get(..(ip.header_len + 64).min(packet.len()))?;
                 shared.emit(Event::Hairpin {
                     source: ip.src,
@@ -708,7 +789,7 @@ fn outbound<'a>(shared: &Shared, o: &'a mut Outbound, n: usize) -> Option<&'a [u
     if o.targets.is_empty() {
         return None;
     }
-    let max = cfg.max_inner();
+    let max = shared.max_inner();
     if packet.len() <= max {
         for &peer in &o.targets {
             shared.send_data(&mut o.send, packet, peer);
@@ -831,6 +912,11 @@ fn inbound<'a>(
             buf.advance(off).ok()?;
             h
         }
+        Ok(_) => {
+            // Another tunnel's key (all raw GRE sockets see every GRE packet).
+            shared.counters.count(Stat::key_mismatch);
+            return None;
+        }
         _ => {
             shared.counters.count(Stat::gre_malformed);
             return None;
@@ -843,12 +929,12 @@ fn inbound<'a>(
                 return None;
             };
             buf.truncate(ip.total_len);
-            if let Some(mss) = cfg.tcp_adjust_mss
+            if let Some(mss) = shared.adjust_mss()
                 && clamp_tcp_mss(buf.as_mut_slice(), mss).is_some()
             {
                 shared.counters.count(Stat::mss_clamped);
             }
-            if cfg.detect_hairpin {
+            if cfg.mode == TunnelMode::Multipoint {
                 shared
                     .flows
                     .lock()
