@@ -48,6 +48,11 @@ impl DataPlane {
         self.routes.insert(prefix, via);
     }
 
+    /// Configured routes.
+    pub fn routes(&self) -> &BTreeMap<Prefix, RouteVia> {
+        &self.routes
+    }
+
     /// Remove a configured route.
     pub fn remove_route(&mut self, prefix: Prefix) {
         self.routes.remove(&prefix);

@@ -8,13 +8,18 @@
 //! * [`node::SimNode`] — what the simulator needs from an engine.
 //! * [`trace::Trace`] — ordered record of everything, hashed for determinism.
 
+pub mod bench;
 pub mod dataplane;
+pub mod engine_node;
+pub mod lab;
 pub mod net;
 pub mod node;
 pub mod packet;
 pub mod trace;
 
 pub use dataplane::{DataPlane, Forward, RouteVia};
+pub use engine_node::EngineNode;
+pub use lab::Lab;
 pub use net::{DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
-pub use node::{NodeId, NodeOutput, Prefix, SimNode};
+pub use node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
 pub use trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};

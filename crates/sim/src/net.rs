@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use crate::dataplane::{DataPlane, Forward};
-use crate::node::{NodeId, NodeOutput, SimNode};
+use crate::node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
 use crate::trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};
 
 /// Default TTL of data packets; a routing loop exhausts it.
@@ -383,6 +383,27 @@ impl<N: SimNode> Sim<N> {
         }
     }
 
+    /// Add a route via the tunnel (`Some(next_hop)`) or remove it (`None`) on
+    /// `id`, in both its data plane and its engine (as a routing protocol
+    /// would install it).
+    pub fn set_tunnel_route(&mut self, id: NodeId, prefix: Prefix, next_hop: Option<Ipv4Addr>) {
+        let now = self.now;
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        match next_hop {
+            Some(nh) => slot
+                .dp
+                .add_route(prefix, crate::dataplane::RouteVia::Tunnel(nh)),
+            None => slot.dp.remove_route(prefix),
+        }
+        if slot.alive {
+            slot.node.route_changed(now, prefix, next_hop);
+        }
+        self.control(Some(id), format!("route {prefix} via {next_hop:?}"));
+        self.pump(id);
+    }
+
     /// Record a scenario remark in the trace.
     pub fn note(&mut self, text: &str) {
         self.control(None, text.to_owned());
@@ -711,25 +732,33 @@ impl<N: SimNode> Sim<N> {
                 let dst = p.dst;
                 self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::NoRoute);
             }
-            Forward::Tunnel { next_hop, nbma, .. } => {
+            Forward::Tunnel {
+                next_hop,
+                nbma,
+                shortcut,
+            } => {
                 if let Some(from) = from_tunnel {
                     self.data_stats.relays += 1;
-                    slot.node.handle_hairpin(now, from, next_hop, &p.bytes);
+                    slot.node.handle_hairpin(now, from, p.src, p.dst, &p.bytes);
                     self.record(Some(at), TraceKind::DataRelayed { id: p.id });
                 }
                 let Some(slot) = self.slots.get_mut(at) else {
                     return;
                 };
-                slot.node
-                    .handle_traffic(now, next_hop, nbma.is_some(), &p.bytes);
-                // While the next hop is unresolved, relay through an NHS.
-                let target = nbma.or_else(|| {
-                    slot.dp
-                        .relays()
-                        .iter()
-                        .filter(|r| **r != next_hop)
-                        .find_map(|r| slot.dp.mapping(*r))
-                });
+                let key = if shortcut { p.dst } else { next_hop };
+                let target = match slot.node.handle_traffic(now, key, &p.bytes) {
+                    Some(NextHop::Direct(n) | NextHop::ViaNhs(n)) => Some(n),
+                    Some(NextHop::Unreachable) => None,
+                    // The node leaves it to the data plane: the mapping, else
+                    // relay through an NHS while the next hop is unresolved.
+                    None => nbma.or_else(|| {
+                        slot.dp
+                            .relays()
+                            .iter()
+                            .filter(|r| **r != next_hop)
+                            .find_map(|r| slot.dp.mapping(*r))
+                    }),
+                };
                 let src = slot.nbma;
                 self.pump(at);
                 match target {

@@ -80,6 +80,17 @@ pub enum NodeOutput {
     Note(String),
 }
 
+/// A node's answer to "where do I send traffic for this tunnel destination".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextHop {
+    /// Straight to this NBMA address.
+    Direct(Ipv4Addr),
+    /// Through the NHS at this NBMA address (no direct binding yet).
+    ViaNhs(Ipv4Addr),
+    /// Nowhere: the packet is dropped.
+    Unreachable,
+}
+
 /// A protocol engine as seen by the simulator. Every method takes the virtual
 /// time `now` (time since the start of the simulation).
 pub trait SimNode {
@@ -93,26 +104,31 @@ pub trait SimNode {
     /// Next pending output, if any.
     fn poll_output(&mut self) -> Option<NodeOutput>;
     /// The data plane is about to send `packet` (an IPv4 datagram) out of the
-    /// tunnel towards `next_hop`; `mapped` says whether it has an NBMA
-    /// mapping for it (true: the mapping is being used; false: it needs one).
+    /// tunnel towards `dst_proto` (the route's tunnel next hop, or the packet's
+    /// destination when it follows a shortcut route). A node that answers
+    /// `Some` decides the NBMA next hop; `None` lets the data plane use its own
+    /// mapping table and NHS relays.
     fn handle_traffic(
         &mut self,
         _now: Duration,
-        _next_hop: Ipv4Addr,
-        _mapped: bool,
+        _dst_proto: Ipv4Addr,
         _packet: &[u8],
-    ) {
+    ) -> Option<NextHop> {
+        None
     }
-    /// The data plane forwarded `packet`, received from tunnel peer
-    /// `from_nbma`, back out of the tunnel towards `to_next_hop` (hub hairpin).
+    /// The data plane forwarded `packet` (inner `src` → `dst`), received from
+    /// tunnel peer `from_nbma`, back out of the tunnel (hub hairpin).
     fn handle_hairpin(
         &mut self,
         _now: Duration,
         _from_nbma: Ipv4Addr,
-        _to_next_hop: Ipv4Addr,
+        _src: Ipv4Addr,
+        _dst: Ipv4Addr,
         _packet: &[u8],
     ) {
     }
+    /// A route via the tunnel was added (`Some(next_hop)`) or withdrawn.
+    fn route_changed(&mut self, _now: Duration, _prefix: Prefix, _next_hop: Option<Ipv4Addr>) {}
     /// This node's own NBMA address changed (e.g. a new DHCP lease).
     fn local_nbma_changed(&mut self, _now: Duration, _nbma: Ipv4Addr) {}
 }

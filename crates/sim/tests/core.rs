@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use dmvpn_sim::{
-    DataOutcome, DropReason, LinkParams, NodeOutput, Payload, Prefix, RouteVia, Sim, SimNode,
-    TraceKind,
+    DataOutcome, DropReason, LinkParams, NextHop, NodeOutput, Payload, Prefix, RouteVia, Sim,
+    SimNode, TraceKind,
 };
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -22,7 +22,7 @@ struct Toy {
     next: Option<Duration>,
     out: Vec<NodeOutput>,
     heard: Vec<(Ipv4Addr, Vec<u8>)>,
-    traffic: Vec<(Ipv4Addr, bool)>,
+    traffic: Vec<Ipv4Addr>,
     hairpins: u32,
     nbma_changes: u32,
 }
@@ -66,10 +66,11 @@ impl SimNode for Toy {
             Some(self.out.remove(0))
         }
     }
-    fn handle_traffic(&mut self, _now: Duration, nh: Ipv4Addr, mapped: bool, _p: &[u8]) {
-        self.traffic.push((nh, mapped));
+    fn handle_traffic(&mut self, _now: Duration, nh: Ipv4Addr, _p: &[u8]) -> Option<NextHop> {
+        self.traffic.push(nh);
+        None
     }
-    fn handle_hairpin(&mut self, _now: Duration, _from: Ipv4Addr, _to: Ipv4Addr, _p: &[u8]) {
+    fn handle_hairpin(&mut self, _: Duration, _: Ipv4Addr, _: Ipv4Addr, _: Ipv4Addr, _: &[u8]) {
         self.hairpins += 1;
     }
     fn local_nbma_changed(&mut self, _now: Duration, _nbma: Ipv4Addr) {
@@ -296,7 +297,7 @@ fn data_plane_relays_through_hub_then_goes_direct() {
             path: vec![s1, hub, s2]
         })
     );
-    assert_eq!(sim.node(s1).unwrap().traffic, vec![(ip("10.0.0.3"), false)]);
+    assert_eq!(sim.node(s1).unwrap().traffic, vec![ip("10.0.0.3")]);
     assert_eq!(sim.node(hub).unwrap().hairpins, 1);
 
     // The engine installs a mapping: direct from now on.

@@ -1,0 +1,185 @@
+//! [`EngineNode`]: the real `dmvpn_nhrp::Engine` behind the simulator's
+//! [`SimNode`] trait. Converts virtual time to the engine's millisecond
+//! [`Instant`], engine [`Action`]s to [`NodeOutput`]s, keeps every [`Event`]
+//! with its time for assertions, and plays the IPsec layer: protection
+//! requested by the engine comes up at once (or never, if disabled).
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use dmvpn_nhrp::{Action, Engine, EngineConfig, EngineError, Event, IfIndex, Instant, Lookup};
+
+use crate::node::{NextHop, NodeOutput, Prefix, SimNode};
+
+/// Virtual time to engine time (whole milliseconds).
+pub fn to_instant(t: Duration) -> Instant {
+    Instant::from_millis(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Engine time to virtual time.
+pub fn from_instant(t: Instant) -> Duration {
+    Duration::from_millis(t.as_millis())
+}
+
+/// Simulator prefix to engine prefix.
+pub fn to_engine_prefix(p: Prefix) -> dmvpn_nhrp::Prefix {
+    dmvpn_nhrp::Prefix::new(p.addr(), p.prefix_len())
+}
+
+/// Engine prefix to simulator prefix.
+pub fn from_engine_prefix(p: dmvpn_nhrp::Prefix) -> Prefix {
+    Prefix::new(p.addr(), p.len())
+}
+
+/// One simulated router running one NHRP engine with one tunnel interface
+/// facing the simulated NBMA network.
+#[derive(Debug)]
+pub struct EngineNode {
+    engine: Engine,
+    iface: IfIndex,
+    now: Duration,
+    events: Vec<(Duration, Event)>,
+    auto_protect: bool,
+}
+
+impl EngineNode {
+    /// An engine for `config`; the simulated NBMA network is attached to the
+    /// first interface of the configuration.
+    pub fn new(config: EngineConfig, seed: u64) -> Result<Self, EngineError> {
+        let iface = config
+            .interfaces
+            .first()
+            .map(|i| i.ifindex)
+            .unwrap_or_default();
+        Ok(EngineNode {
+            engine: Engine::new(config, seed)?,
+            iface,
+            now: Duration::ZERO,
+            events: Vec::new(),
+            auto_protect: true,
+        })
+    }
+
+    /// Whether protection requested by the engine comes up immediately
+    /// (default) or never.
+    pub fn set_auto_protect(&mut self, on: bool) {
+        self.auto_protect = on;
+    }
+
+    /// The engine, for its show getters.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The engine, mutably (configuration changes, clear commands). Call
+    /// [`crate::Sim::pump`] afterwards.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The interface attached to the simulated network.
+    pub fn iface(&self) -> IfIndex {
+        self.iface
+    }
+
+    /// Every event the engine emitted, with its virtual time.
+    pub fn events(&self) -> &[(Duration, Event)] {
+        &self.events
+    }
+
+    /// The time of the last input.
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn enter(&mut self, now: Duration) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        to_instant(self.now)
+    }
+}
+
+impl SimNode for EngineNode {
+    fn handle_packet(&mut self, now: Duration, from_nbma: Ipv4Addr, bytes: &[u8]) {
+        let t = self.enter(now);
+        self.engine.handle_packet(t, self.iface, from_nbma, bytes);
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        let t = self.enter(now);
+        self.engine.handle_timeout(t);
+    }
+
+    fn poll_timeout(&mut self) -> Option<Duration> {
+        self.engine.poll_timeout().map(from_instant)
+    }
+
+    fn poll_output(&mut self) -> Option<NodeOutput> {
+        let action = self.engine.poll_action()?;
+        Some(match action {
+            Action::Send { to_nbma, bytes, .. } => NodeOutput::Send { to_nbma, bytes },
+            Action::MappingAdd { proto, nbma, .. } => NodeOutput::MappingAdd { proto, nbma },
+            Action::MappingRemove { proto, .. } => NodeOutput::MappingRemove { proto },
+            Action::ShortcutAdd {
+                prefix, next_hop, ..
+            } => NodeOutput::ShortcutAdd {
+                prefix: from_engine_prefix(prefix),
+                next_hop,
+            },
+            Action::ShortcutRemove { prefix, .. } => NodeOutput::ShortcutRemove {
+                prefix: from_engine_prefix(prefix),
+            },
+            Action::ProtectionNeeded { nbma, .. } => {
+                if self.auto_protect {
+                    let t = to_instant(self.now);
+                    self.engine.handle_protection(t, nbma, true);
+                }
+                NodeOutput::Note(format!("ProtectionNeeded {nbma}"))
+            }
+            Action::Event(e) => {
+                let note = NodeOutput::Note(format!("{e:?}"));
+                self.events.push((self.now, e));
+                note
+            }
+            other => NodeOutput::Note(format!("{other:?}")),
+        })
+    }
+
+    fn handle_traffic(
+        &mut self,
+        now: Duration,
+        dst_proto: Ipv4Addr,
+        _packet: &[u8],
+    ) -> Option<NextHop> {
+        let t = self.enter(now);
+        Some(match self.engine.handle_traffic(t, self.iface, dst_proto) {
+            Lookup::Direct(n) => NextHop::Direct(n),
+            Lookup::ViaNhs(n) => NextHop::ViaNhs(n),
+            Lookup::Pending | Lookup::Unreachable => NextHop::Unreachable,
+        })
+    }
+
+    fn handle_hairpin(
+        &mut self,
+        now: Duration,
+        _from_nbma: Ipv4Addr,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        packet: &[u8],
+    ) {
+        let t = self.enter(now);
+        self.engine.handle_hairpin(t, self.iface, src, dst, packet);
+    }
+
+    fn route_changed(&mut self, now: Duration, prefix: Prefix, next_hop: Option<Ipv4Addr>) {
+        let t = self.enter(now);
+        self.engine
+            .handle_route(t, self.iface, to_engine_prefix(prefix), next_hop);
+    }
+
+    fn local_nbma_changed(&mut self, now: Duration, nbma: Ipv4Addr) {
+        let t = self.enter(now);
+        self.engine.handle_nbma_change(t, self.iface, nbma);
+    }
+}
