@@ -9,6 +9,8 @@
 //!   loopback, raw IP; IPv4 or IPv6; GRE with or without key, or IP
 //!   protocol 54) down to the NHRP bytes, giving an [`NhrpFrame`].
 //! * [`NhrpFrames`] combines both: every NHRP packet of a capture, in order.
+//! * [`PcapWriter`] and [`ethernet_gre_frame`] go the other way: they write
+//!   GRE/NHRP frames into a classic pcap file (for tests and tools).
 //!
 //! Nothing in this crate panics on malformed input; problems are reported
 //! as [`CaptureError`] (file level) or [`DemuxError`] (one frame), both
@@ -27,6 +29,7 @@
 pub mod demux;
 pub mod error;
 pub mod reader;
+pub mod writer;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -34,6 +37,7 @@ use std::path::Path;
 pub use demux::{Encapsulation, NhrpFrame, nhrp_in_frame};
 pub use error::{CaptureError, DemuxError};
 pub use reader::{CaptureReader, Format, Frame, LinkType, Timestamp};
+pub use writer::{BuildError, PcapWriter, ethernet_gre_frame};
 
 /// Any error of [`NhrpFrames`].
 #[derive(Debug, thiserror::Error)]
