@@ -333,7 +333,8 @@ impl Engine {
     }
 
     /// Protection (IPsec) to NBMA peer `nbma` came up or went down. Packets held for the peer
-    /// are released when it comes up.
+    /// are released when it comes up; when it goes down while the peer is still mapped (or is
+    /// an NHS), [`Action::ProtectionNeeded`] is emitted again and NHRP traffic waits.
     pub fn handle_protection(&mut self, now: Instant, nbma: Ipv4Addr, up: bool) {
         self.enter(now);
         if up {
@@ -341,6 +342,21 @@ impl Engine {
             self.flush_gate(nbma);
         } else {
             self.protected.remove(&nbma);
+            // Peers still in use need protection again; others are forgotten.
+            let mut again = Vec::new();
+            for (i, ifc) in self.ifaces.iter_mut() {
+                if !ifc.protection_requested.contains(&nbma) {
+                    continue;
+                }
+                if ifc.cache.refs(nbma) > 0 || ifc.is_nhs_nbma(nbma) {
+                    again.push(*i);
+                } else {
+                    ifc.protection_requested.remove(&nbma);
+                }
+            }
+            for i in again {
+                self.push(Action::ProtectionNeeded { iface: i, nbma });
+            }
         }
     }
 

@@ -67,6 +67,7 @@ impl Engine {
             };
             let existing = ifc.cache.get(&prefix);
             let result = match existing {
+                _ if ifc.local_prefix(prefix.addr()).is_some() => code::PROHIBITED,
                 Some(e) if e.kind == EntryKind::Static => code::PROHIBITED,
                 Some(e) if unique_conflict(e, nbma) => code::ALREADY_REGISTERED,
                 _ => code::SUCCESS,

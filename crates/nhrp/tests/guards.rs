@@ -411,3 +411,55 @@ fn same_seed_same_trace() {
     assert_eq!(run(7), run(7));
     assert_ne!(run(7), run(8), "the seed picks the Request IDs");
 }
+
+#[test]
+fn protection_down_asks_again_for_peers_in_use() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut c = spoke_cfg(2);
+    c.protection_required = true;
+    net.add(c);
+    net.run_for(secs(2));
+    let needed = |net: &Net| {
+        net.effects(S1)
+            .iter()
+            .filter(|a| {
+                **a == Action::ProtectionNeeded {
+                    iface: IF,
+                    nbma: HUB_NBMA,
+                }
+            })
+            .count()
+    };
+    assert_eq!(needed(&net), 1);
+    net.nodes[S1].auto_protect = false;
+    let now = net.now;
+    net.nodes[S1].engine.handle_protection(now, HUB_NBMA, false);
+    net.drain();
+    assert_eq!(needed(&net), 2, "the NHS is still needed");
+    // Until it is back, refreshes wait behind the gate.
+    let before = net.wire.iter().filter(|p| p.from == S1).count();
+    net.run_for(secs(120));
+    assert_eq!(net.wire.iter().filter(|p| p.from == S1).count(), before);
+    assert!(net.nodes[S1].engine.traffic(IF).unwrap().protection_queued > 0);
+}
+
+#[test]
+fn registering_the_hubs_own_address_is_prohibited() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut c = spoke_cfg(2);
+    c.protocol_addr = HUB_PROTO;
+    net.add(c);
+    net.run_for(secs(2));
+    let r = net.sent(0, PacketType::RegistrationReply)[0]
+        .msg
+        .clone()
+        .unwrap();
+    assert_eq!(r.cies[0].code, dmvpn_nhrp::packet::code::PROHIBITED);
+    assert!(net.events(S1).contains(&Event::RegistrationRefused {
+        iface: IF,
+        nhs: HUB_PROTO,
+        code: 4
+    }));
+}
