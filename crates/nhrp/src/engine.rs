@@ -312,7 +312,22 @@ impl Engine {
         packet: &[u8],
     ) {
         self.enter(now);
-        self.on_hairpin(iface, src_proto, dst_proto, packet);
+        self.on_hairpin(iface, None, src_proto, dst_proto, packet);
+    }
+
+    /// Like [`Engine::handle_hairpin`] when the data plane knows the NBMA address the packet
+    /// came from: the Traffic Indication goes straight back to that peer.
+    pub fn handle_hairpin_from(
+        &mut self,
+        now: Instant,
+        iface: IfIndex,
+        from_nbma: Ipv4Addr,
+        src_proto: Ipv4Addr,
+        dst_proto: Ipv4Addr,
+        packet: &[u8],
+    ) {
+        self.enter(now);
+        self.on_hairpin(iface, Some(from_nbma), src_proto, dst_proto, packet);
     }
 
     /// The interface's own NBMA address changed: re-register with every NHS.

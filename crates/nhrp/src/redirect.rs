@@ -34,7 +34,14 @@ pub(crate) fn inner_ipv4(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr)> {
 }
 
 impl Engine {
-    pub(crate) fn on_hairpin(&mut self, i: IfIndex, src: Ipv4Addr, dst: Ipv4Addr, packet: &[u8]) {
+    pub(crate) fn on_hairpin(
+        &mut self,
+        i: IfIndex,
+        from: Option<Ipv4Addr>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        packet: &[u8],
+    ) {
         let now = self.now;
         let Some(ifc) = self.ifaces.get_mut(&i) else {
             return;
@@ -54,17 +61,18 @@ impl Engine {
                 .retain(|_, t| now.saturating_duration_since(*t) < REDIRECT_HOLDOFF);
         }
         // The station the source sits behind: a binding for it, or the route's next hop.
-        let to = ifc
-            .cache
-            .lookup(src)
-            .filter(|e| e.is_complete())
-            .and_then(|e| e.nbma)
-            .or_else(|| {
-                ifc.route(src)
-                    .and_then(|h| ifc.cache.lookup(h))
-                    .filter(|e| e.is_complete())
-                    .and_then(|e| e.nbma)
-            });
+        let to = from.or_else(|| {
+            ifc.cache
+                .lookup(src)
+                .filter(|e| e.is_complete())
+                .and_then(|e| e.nbma)
+                .or_else(|| {
+                    ifc.route(src)
+                        .and_then(|h| ifc.cache.lookup(h))
+                        .filter(|e| e.is_complete())
+                        .and_then(|e| e.nbma)
+                })
+        });
         let Some(to) = to else { return };
         ifc.redirects.insert((src, dst), now);
         let mut m = Message::new(

@@ -151,3 +151,32 @@ fn traffic_indication_without_shortcut_is_dropped_and_no_redirect_without_redire
     assert_eq!(drops.get(&dmvpn_nhrp::DropReason::NotEnabled), Some(&1));
     let _ = Prefix::host(HUB_PROTO);
 }
+
+#[test]
+fn hairpin_with_known_source_peer_needs_no_route() {
+    let mut h = hub_cfg();
+    h.redirect = true;
+    let mut net = Net::new();
+    net.add(h);
+    for n in [2u8, 3] {
+        let mut c = spoke_cfg(n);
+        c.shortcut = true;
+        net.add(c);
+    }
+    net.run_for(secs(2));
+    let (h1, h2) = (ip(192, 168, 2, 2), ip(192, 168, 3, 3));
+    hairpin(&mut net, h1, h2);
+    assert!(
+        net.sent(0, PacketType::TrafficIndication).is_empty(),
+        "no route, no binding for the source"
+    );
+    let now = net.now;
+    let pkt = ipv4_packet(h1, h2);
+    net.nodes[0]
+        .engine
+        .handle_hairpin_from(now, IF, ip(172, 16, 2, 1), h1, h2, &pkt);
+    net.drain();
+    let ti = net.sent(0, PacketType::TrafficIndication);
+    assert_eq!(ti.len(), 1);
+    assert_eq!(ti[0].to_nbma, ip(172, 16, 2, 1));
+}
