@@ -260,3 +260,16 @@ fn packet_view_checks() {
     );
     assert!(!p.verify_checksum());
 }
+
+#[test]
+fn raw_view_display_of_a_refused_packet() {
+    let bytes = fixtures::bytes(fixtures::PB_NHRP_1);
+    let text = Packet::new_unchecked(&bytes[..]).to_string();
+    assert!(
+        text.starts_with("NHRP (raw) afn 0x5dc9, pro.type 0x007b, hopcnt 103, pktsz 30547"),
+        "{text}"
+    );
+    assert!(text.contains("type 1"), "{text}");
+    let short = Packet::new_unchecked(&bytes[..5]).to_string();
+    assert!(short.ends_with("[truncated: 5 bytes]"), "{short}");
+}

@@ -271,3 +271,39 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.set_checksum(c);
     }
 }
+
+/// Raw header fields, for packets that [`super::Repr`] refuses (smoltcp's fallback): every
+/// value is printed as found, addresses only as far as the buffer holds them.
+impl<T: AsRef<[u8]>> core::fmt::Display for Packet<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let len = self.b().len();
+        write!(
+            f,
+            "NHRP (raw) afn {:#06x}, pro.type {:#06x}, hopcnt {}, pktsz {}, chksum {:#06x}, extoff {}, version {}, type {}, shtl {:#04x}, sstl {:#04x}",
+            u16::from(self.afn()),
+            u16::from(self.protocol_type()),
+            self.hop_count(),
+            self.packet_size(),
+            self.checksum(),
+            self.extension_offset(),
+            self.version(),
+            self.packet_type().value(),
+            self.shtl(),
+            self.sstl(),
+        )?;
+        if len >= ADDRESSES_OFFSET {
+            write!(
+                f,
+                ", src proto len {}, dst proto len {}, flags {:#06x}, request id {}",
+                self.src_proto_len(),
+                self.dst_proto_len(),
+                self.flags().0,
+                self.request_id()
+            )?;
+        }
+        if len < FIXED_HEADER_LEN {
+            write!(f, " [truncated: {len} bytes]")?;
+        }
+        Ok(())
+    }
+}
