@@ -519,7 +519,7 @@ impl Engine {
         let Some(ifc) = self.ifaces.get(&i) else {
             return 0;
         };
-        let victims: Vec<Prefix> = ifc
+        let mut victims: Vec<Prefix> = ifc
             .cache
             .iter()
             .filter(|e| {
@@ -531,6 +531,8 @@ impl Engine {
             })
             .map(|e| e.prefix)
             .collect();
+        // Deterministic output order.
+        victims.sort();
         let n = victims.len();
         for p in victims {
             self.remove_entry(i, p, RemoveReason::Cleared);

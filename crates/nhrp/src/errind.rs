@@ -18,7 +18,8 @@ pub(crate) const ERROR_PAYLOAD_MAX: usize = 1024;
 const REQUEST_ID_OFFSET: usize = 24;
 
 impl Engine {
-    /// Send an Error Indication about `offending` (received as `raw`) to `to`.
+    /// Send an Error Indication about `offending` (received as `raw` from outer source `to`) to
+    /// the packet's originator: `to` itself unless the packet was forwarded by an NHS.
     pub(crate) fn send_error(
         &mut self,
         i: IfIndex,
@@ -31,6 +32,8 @@ impl Engine {
         if !may_send_error_for(offending.ptype) {
             return;
         }
+        // RFC 2332 §5.2.7: to the station that originated the packet in error.
+        let to = self.requester_nbma(i, offending, to);
         let Some(ifc) = self.ifaces.get(&i) else {
             return;
         };

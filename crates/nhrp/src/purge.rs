@@ -104,25 +104,28 @@ impl Engine {
                 })
                 .collect()
         };
-        let victims: Vec<Prefix> = if purged.iter().all(|p| p.len() == 32) && ifc.cache.len() > 1024
-        {
-            // Large (hub) caches: host purges look up directly instead of scanning.
-            purged
-                .iter()
-                .filter_map(|p| {
-                    ifc.cache
-                        .get(p)
-                        .filter(|e| purge_hits(e, p))
-                        .map(|e| e.prefix)
-                })
-                .collect()
-        } else {
-            ifc.cache
-                .iter()
-                .filter(|e| purged.iter().any(|p| purge_hits(e, p)))
-                .map(|e| e.prefix)
-                .collect()
-        };
+        let mut victims: Vec<Prefix> =
+            if purged.iter().all(|p| p.len() == 32) && ifc.cache.len() > 1024 {
+                // Large (hub) caches: host purges look up directly instead of scanning.
+                purged
+                    .iter()
+                    .filter_map(|p| {
+                        ifc.cache
+                            .get(p)
+                            .filter(|e| purge_hits(e, p))
+                            .map(|e| e.prefix)
+                    })
+                    .collect()
+            } else {
+                ifc.cache
+                    .iter()
+                    .filter(|e| purged.iter().any(|p| purge_hits(e, p)))
+                    .map(|e| e.prefix)
+                    .collect()
+            };
+        // Deterministic output order.
+        victims.sort();
+        victims.dedup();
         let mut removed = 0;
         for p in victims {
             if let Some(old) = self.remove_entry(i, p, RemoveReason::Purged) {

@@ -135,7 +135,7 @@ impl Engine {
     }
 
     /// The NBMA address answers to a request's originator go to.
-    fn requester_nbma(&self, i: IfIndex, m: &Message, from: Ipv4Addr) -> Ipv4Addr {
+    pub(crate) fn requester_nbma(&self, i: IfIndex, m: &Message, from: Ipv4Addr) -> Ipv4Addr {
         if let Some(n) = m
             .ext
             .nat

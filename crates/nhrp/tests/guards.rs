@@ -463,3 +463,23 @@ fn registering_the_hubs_own_address_is_prohibited() {
         code: 4
     }));
 }
+
+#[test]
+fn clear_and_purge_outputs_are_in_a_stable_order() {
+    let run = || {
+        let mut net = hub_and_spokes(6);
+        for d in 3..=6u8 {
+            net.traffic(S1, ip(10, 0, 0, d));
+        }
+        net.run_for(secs(1));
+        let now = net.now;
+        net.nodes[S1].engine.clear(now, ClearRequest::Dynamic { iface: None });
+        net.nodes[0].engine.clear(now, ClearRequest::Dynamic { iface: None });
+        net.drain();
+        (net.effects(S1), net.effects(0))
+    };
+    let first = run();
+    for _ in 0..5 {
+        assert_eq!(run(), first);
+    }
+}
