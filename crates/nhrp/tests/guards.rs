@@ -473,8 +473,12 @@ fn clear_and_purge_outputs_are_in_a_stable_order() {
         }
         net.run_for(secs(1));
         let now = net.now;
-        net.nodes[S1].engine.clear(now, ClearRequest::Dynamic { iface: None });
-        net.nodes[0].engine.clear(now, ClearRequest::Dynamic { iface: None });
+        net.nodes[S1]
+            .engine
+            .clear(now, ClearRequest::Dynamic { iface: None });
+        net.nodes[0]
+            .engine
+            .clear(now, ClearRequest::Dynamic { iface: None });
         net.drain();
         (net.effects(S1), net.effects(0))
     };
