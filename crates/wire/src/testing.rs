@@ -289,7 +289,11 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        // 2000 cases by default; PROPTEST_CASES overrides (e.g. for a long soak).
+        #![proptest_config(ProptestConfig {
+            cases: if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default().cases } else { 2000 },
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn nhrp_parse_emit_round_trip(repr in nhrp_repr()) {
