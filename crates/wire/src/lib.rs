@@ -28,7 +28,8 @@
 //!   bytes after End and embedded packets are all kept). GRE is lossless for every header that
 //!   parses, with the checksum recomputed.
 //! * **Generated packets round trip**: `Repr::parse(&x.to_bytes()?) == x` for every `Repr` the
-//!   [`testing`] strategies generate (property-tested).
+//!   `testing` strategies generate (property-tested; the module needs the `proptest`
+//!   feature).
 //! * **Checksums**: `nhrp::Repr::parse` and `gre::Repr::parse` refuse a bad checksum
 //!   (engine use). `nhrp::Repr::decode` and `gre::Repr::parse_with` accept it and report it
 //!   (decoder use). `emit` always writes a correct checksum, `ar$pktsz` and `ar$extoff`.
