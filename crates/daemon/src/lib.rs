@@ -1,1 +1,121 @@
-//! placeholder
+//! `dmvpn-daemon`: the async shell of a DMVPN node, and the only async crate.
+//!
+//! Layers, from the outside in:
+//! * [`run`] is the process: it loads the configuration, binds the control socket
+//!   ([`control`]), installs the signal handlers (SIGTERM/SIGINT: Purge and remove the TUN
+//!   devices; SIGHUP: reload) and drives the event loop of one [`node::Node`].
+//! * [`node`] owns the node's state: one sans-IO NHRP engine (`dmvpn-nhrp`) fed with packets,
+//!   timers and data-plane events with a monotonic `now`, whose actions it executes on the
+//!   userspace data plane (`dmvpn-dataplane`); it answers control requests from that state.
+//! * [`translate`] turns the IOS-dialect configuration model (`dmvpn-config`) into the engine's
+//!   configuration and the data plane's setup.
+//! * [`events`] renders engine events as the seeds' syslog lines
+//!   (`%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP`) through `tracing`.
+//! * [`lab`] builds hub-and-spoke labs in network namespaces for `dmvpn lab` and the tests.
+//!
+//! Everything that talks to the kernel lives in the data plane; this crate only schedules.
+
+pub mod control;
+pub mod events;
+pub mod lab;
+pub mod node;
+pub mod translate;
+
+use std::path::PathBuf;
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The IOS-style configuration file.
+    pub config: PathBuf,
+    /// The control socket path.
+    pub socket: PathBuf,
+}
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid (one `FILE:LINE:COLUMN: error: ...` per problem).
+    #[error("{0}")]
+    Config(String),
+    /// The control socket could not be opened.
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The data plane failed.
+    #[error("data plane: {0}")]
+    Dataplane(String),
+}
+
+/// Installs the process's tracing subscriber: human-readable lines on stderr, filtered by
+/// `RUST_LOG` (default `info`). Calling it twice is harmless.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a node until SIGTERM or SIGINT: loads the configuration, starts the tunnels and the
+/// engine, opens the control socket and drives the event loop. SIGHUP reloads the
+/// configuration. On the way out the node sends Purge and removes its routes and TUN devices.
+pub async fn run(options: Options) -> Result<(), DaemonError> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let (text, config) = node::load_config(&options.config)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let control = control::ControlSocket::bind(&options.socket).await?;
+    let (mut node, mut dataplane_events) =
+        node::Node::start(&options.config, text, &config).await?;
+    tracing::info!(
+        "dmvpn daemon running {} (control socket {})",
+        options.config.display(),
+        control.path().display()
+    );
+    let (calls_tx, mut calls) = tokio::sync::mpsc::channel::<control::ControlCall>(64);
+    let serve = control.serve(calls_tx);
+    tokio::pin!(serve);
+    let mut route_sync = tokio::time::interval(std::time::Duration::from_millis(500));
+    route_sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let deadline = node.deadline();
+        tokio::select! {
+            () = &mut serve => {}
+            Some((ifindex, event)) = dataplane_events.recv() => node.on_dataplane(ifindex, event),
+            () = tokio::time::sleep_until(deadline) => node.on_timeout(),
+            _ = route_sync.tick() => node.sync_routes(),
+            Some(call) = calls.recv() => {
+                let answer = node.on_control(&call.line);
+                let _ = call.reply.send(answer);
+            }
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: reloading {}", options.config.display());
+                if let Err(e) = node.reload().await {
+                    tracing::error!("reload failed, keeping the running configuration: {e}");
+                }
+            }
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    tracing::info!("shutting down: sending Purge, removing routes and tunnels");
+    node.shutdown().await;
+
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! Engine events as the seeds' syslog lines, logged through `tracing`.
+//!
+//! The text follows Cisco's DMVPN messages (seed 001): `%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is
+//! UP`, `%DMVPN-5-NHRP_CACHE: Client 10.0.0.2 on Tunnel0 Registered.`, `%DMVPN-3-NHRP_ERROR:
+//! Registration Request failed for 10.0.0.1 on Tunnel0`, `%NHRP-4-QUOTA: ...`. The number in
+//! the tag is the syslog severity; it also picks the tracing level (3 error, 4 warn, 5 info,
+//! 7 debug). [`format_event`] is pure so the wording is unit-tested.
+
+use dmvpn_nhrp::{Event, RemoveReason};
+
+/// Syslog severity of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// 3: error.
+    Error,
+    /// 4: warning.
+    Warning,
+    /// 5: notice.
+    Notice,
+    /// 7: debug.
+    Debug,
+}
+
+/// The seed-form line for an engine event on interface `iface_name`, with its severity, or
+/// `None` for events that are not logged.
+pub fn format_event(event: &Event, iface_name: &str) -> Option<(Severity, String)> {
+    let line = match event {
+        Event::NhsUp { nhs, .. } => (
+            Severity::Notice,
+            format!("%DMVPN-5-NHRP_NHS: {iface_name} {nhs} is UP"),
+        ),
+        Event::NhsDown { nhs, .. } => (
+            Severity::Notice,
+            format!("%DMVPN-5-NHRP_NHS: {iface_name} {nhs} is DOWN"),
+        ),
+        Event::RegistrationAccepted { nhs, .. } => (
+            Severity::Debug,
+            format!("%DMVPN-7-NHRP_REG: Registration Reply from {nhs} on {iface_name} accepted"),
+        ),
+        Event::RegistrationRefused { nhs, code, .. } => (
+            Severity::Error,
+            format!(
+                "%DMVPN-3-NHRP_ERROR: Registration Request failed for {nhs} on {iface_name} (code {code})"
+            ),
+        ),
+        Event::ClientRegistered {
+            proto, nbma, nat, ..
+        } => (
+            Severity::Notice,
+            format!(
+                "%DMVPN-5-NHRP_CACHE: Client {proto} on {iface_name} Registered. (NBMA {nbma}{})",
+                if *nat { ", NATed" } else { "" }
+            ),
+        ),
+        Event::ClientRefused {
+            proto, nbma, code, ..
+        } => (
+            Severity::Error,
+            format!(
+                "%DMVPN-3-NHRP_ERROR: Registration of client {proto} (NBMA {nbma}) on {iface_name} refused (code {code})"
+            ),
+        ),
+        Event::CacheAdded { prefix, nbma, .. } => (
+            Severity::Debug,
+            match nbma {
+                Some(n) => {
+                    format!("%DMVPN-7-NHRP_CACHE: {prefix} via NBMA {n} on {iface_name} added")
+                }
+                None => {
+                    format!("%DMVPN-7-NHRP_CACHE: {prefix} on {iface_name} added (incomplete)")
+                }
+            },
+        ),
+        Event::CacheRemoved { prefix, reason, .. } => (
+            Severity::Debug,
+            format!(
+                "%DMVPN-7-NHRP_CACHE: {prefix} on {iface_name} removed ({})",
+                match reason {
+                    RemoveReason::Expired => "expired",
+                    RemoveReason::Purged => "purged",
+                    RemoveReason::Cleared => "cleared",
+                    RemoveReason::Replaced => "replaced",
+                }
+            ),
+        ),
+        Event::RedirectSent { src, dst, .. } => (
+            Severity::Notice,
+            format!(
+                "%DMVPN-5-NHRP_REDIRECT: Traffic Indication sent to {src} on {iface_name} for {dst}"
+            ),
+        ),
+        Event::RedirectReceived { dst, .. } => (
+            Severity::Notice,
+            format!(
+                "%DMVPN-5-NHRP_REDIRECT: Traffic Indication received on {iface_name} for {dst}"
+            ),
+        ),
+        Event::ResolutionDone {
+            dst, prefix, nbma, ..
+        } => (
+            Severity::Notice,
+            format!(
+                "%DMVPN-5-NHRP_RESOLVE: {dst} resolved on {iface_name}: {prefix} at NBMA {nbma}"
+            ),
+        ),
+        Event::ResolutionFailed { dst, code, .. } => (
+            Severity::Error,
+            match code {
+                Some(c) => format!(
+                    "%DMVPN-3-NHRP_ERROR: Resolution Request failed for {dst} on {iface_name} (code {c})"
+                ),
+                None => format!(
+                    "%DMVPN-3-NHRP_ERROR: Resolution Request failed for {dst} on {iface_name} (no reply)"
+                ),
+            },
+        ),
+        Event::PurgeReceived { from, removed, .. } => (
+            Severity::Notice,
+            format!(
+                "%DMVPN-5-NHRP_PURGE: Purge Request from {from} on {iface_name} removed {removed} entries"
+            ),
+        ),
+        Event::ErrorReceived { from, code, .. } => (
+            Severity::Error,
+            format!(
+                "%DMVPN-3-NHRP_ERROR: Error Indication (code {code}) received from {from} on {iface_name}"
+            ),
+        ),
+        Event::ErrorSent { to, code, .. } => (
+            Severity::Warning,
+            format!(
+                "%DMVPN-4-NHRP_ERROR: Error Indication (code {code}) sent to {to} on {iface_name}"
+            ),
+        ),
+        Event::Dropped { from, reason, .. } => (
+            Severity::Debug,
+            format!("%DMVPN-7-NHRP_DROP: packet from {from} on {iface_name} dropped: {reason:?}"),
+        ),
+        Event::MaxSendExceeded { packet, .. } => (
+            Severity::Warning,
+            format!("%NHRP-4-QUOTA: Max-send quota exceeded on {iface_name} ({packet:?} not sent)"),
+        ),
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// Logs an engine event in the seed form.
+pub fn log_event(event: &Event, iface_name: &str) {
+    if let Some((severity, line)) = format_event(event, iface_name) {
+        match severity {
+            Severity::Error => tracing::error!("{line}"),
+            Severity::Warning => tracing::warn!("{line}"),
+            Severity::Notice => tracing::info!("{line}"),
+            Severity::Debug => tracing::debug!("{line}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn nhs_and_registration_lines_match_the_seed() {
+        let up = Event::NhsUp {
+            iface: 0,
+            nhs: Ipv4Addr::new(10, 0, 0, 1),
+        };
+        assert_eq!(
+            format_event(&up, "Tunnel0"),
+            Some((
+                Severity::Notice,
+                "%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP".to_string()
+            ))
+        );
+        let reg = Event::ClientRegistered {
+            iface: 0,
+            proto: Ipv4Addr::new(10, 0, 0, 2),
+            nbma: Ipv4Addr::new(172, 16, 1, 1),
+            nat: false,
+        };
+        let (sev, line) = format_event(&reg, "Tunnel0").expect("logged");
+        assert_eq!(sev, Severity::Notice);
+        assert!(
+            line.starts_with("%DMVPN-5-NHRP_CACHE: Client 10.0.0.2 on Tunnel0 Registered."),
+            "{line}"
+        );
+        let refused = Event::RegistrationRefused {
+            iface: 0,
+            nhs: Ipv4Addr::new(10, 0, 0, 1),
+            code: 14,
+        };
+        let (sev, line) = format_event(&refused, "Tunnel0").expect("logged");
+        assert_eq!(sev, Severity::Error);
+        assert!(
+            line.starts_with(
+                "%DMVPN-3-NHRP_ERROR: Registration Request failed for 10.0.0.1 on Tunnel0"
+            ),
+            "{line}"
+        );
+    }
+}
