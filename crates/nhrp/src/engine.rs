@@ -854,8 +854,8 @@ impl Engine {
         }
         if old_binding != new_binding {
             if let Some((hop, n)) = old_binding {
-                if is_shortcut || old.as_ref().is_some_and(|o| o.is_shortcut()) {
-                    if shortcut_enabled && old.as_ref().is_some_and(|o| o.is_shortcut()) {
+                if old.as_ref().is_some_and(|o| o.is_shortcut()) {
+                    if shortcut_enabled {
                         self.push(Action::ShortcutRemove {
                             iface: i,
                             prefix,

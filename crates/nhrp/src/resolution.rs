@@ -429,6 +429,10 @@ impl Engine {
     }
 
     pub(crate) fn on_resolution_reply(&mut self, i: IfIndex, from: Ipv4Addr, m: Message) {
+        let own_proto = self.ifaces.get(&i).map(|f| f.cfg.protocol_addr);
+        if own_proto.is_some_and(|p| p != m.src_proto) {
+            return self.forward_reply(i, from, m);
+        }
         let target = match self.reqids.pending.get(&m.request_id) {
             Some(p) if p.iface == i => match p.kind {
                 PendingKind::Resolution { target } => target,
@@ -535,6 +539,45 @@ impl Engine {
             prefix,
             nbma,
         });
+    }
+
+    /// RFC 2332 §5.2.2: a reply for another requester that reaches a transit NHS travels on
+    /// towards the requester, with this NHS appended to the Reverse Transit NHS Record.
+    fn forward_reply(&mut self, i: IfIndex, from: Ipv4Addr, mut m: Message) {
+        let Some(ifc) = self.ifaces.get(&i) else {
+            return;
+        };
+        let (own_nbma, own_proto) = (ifc.cfg.nbma_addr, ifc.cfg.protocol_addr);
+        let looped = m.ext.reverse_transit.as_ref().is_some_and(|l| {
+            l.iter()
+                .any(|c| c.client_nbma == Some(own_nbma) || c.client_proto == Some(own_proto))
+        });
+        if looped {
+            return self.drop_packet(i, from, DropReason::LoopDetected);
+        }
+        let to = ifc
+            .cache
+            .get(&Prefix::host(m.src_proto))
+            .filter(|e| e.is_complete())
+            .and_then(|e| e.nbma);
+        let Some(to) = to.filter(|t| *t != from) else {
+            return self.drop_packet(i, from, DropReason::UnexpectedReply);
+        };
+        if m.hop_count <= 1 {
+            return self.drop_packet(i, from, DropReason::HopCountExceeded);
+        }
+        let own = Cie {
+            prefix_len: 32,
+            mtu: ifc.cfg.mtu,
+            holding_time: ifc.cfg.holdtime_secs(),
+            client_nbma: Some(own_nbma),
+            client_proto: Some(own_proto),
+            ..Cie::default()
+        };
+        m.hop_count -= 1;
+        m.ext.reverse_transit.get_or_insert_with(Vec::new).push(own);
+        self.stamp_auth(i, &mut m);
+        self.send_msg(i, to, &m);
     }
 
     /// Retries ran out (or the answer was unusable).

@@ -460,3 +460,50 @@ fn registration_without_source_nbma_is_a_protocol_error() {
     );
     assert!(net.entry(0, Prefix::host(ip(10, 0, 0, 9))).is_none());
 }
+
+#[test]
+fn transit_nhs_forwards_replies_with_a_reverse_transit_record() {
+    let mut net = hub_and_spokes(3);
+    // A reply for spoke 1's request, sent by the responder to the hub instead of directly.
+    let mut r = Message::new(
+        PacketType::ResolutionReply,
+        10,
+        ip(172, 16, 2, 1),
+        ip(10, 0, 0, 2),
+        ip(10, 0, 0, 3),
+    );
+    r.request_id = 77;
+    r.cies.push(dmvpn_nhrp::packet::Cie {
+        prefix_len: 32,
+        holding_time: 300,
+        client_nbma: Some(ip(172, 16, 3, 1)),
+        client_proto: Some(ip(10, 0, 0, 3)),
+        ..Default::default()
+    });
+    r.ext.reverse_transit = Some(vec![]);
+    net.inject(
+        0,
+        ip(172, 16, 3, 1),
+        &dmvpn_nhrp::codec::encode(&r).unwrap(),
+    );
+    let fwd = net.sent(0, PacketType::ResolutionReply);
+    assert_eq!(fwd.len(), 1);
+    assert_eq!(fwd[0].to_nbma, ip(172, 16, 2, 1));
+    let m = fwd[0].msg.clone().unwrap();
+    assert_eq!(m.hop_count, 9);
+    assert_eq!(
+        m.ext.reverse_transit.unwrap()[0].client_nbma,
+        Some(HUB_NBMA)
+    );
+    // A reply that already passed through the hub is a loop and is dropped.
+    r.ext.reverse_transit = Some(vec![dmvpn_nhrp::packet::Cie {
+        client_nbma: Some(HUB_NBMA),
+        ..Default::default()
+    }]);
+    net.inject(
+        0,
+        ip(172, 16, 3, 1),
+        &dmvpn_nhrp::codec::encode(&r).unwrap(),
+    );
+    assert_eq!(net.sent(0, PacketType::ResolutionReply).len(), 1);
+}
