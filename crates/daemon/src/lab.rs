@@ -345,6 +345,20 @@ fn stop_pids(pids: &[Pid]) {
     }
 }
 
+/// A lab prefix unique to this process and call: `TAG` (at most 3 characters), the process
+/// id and a counter, at most 10 characters in all.
+pub fn unique_prefix(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 36;
+    let tag: String = tag.chars().take(3).collect();
+    format!(
+        "{tag}{}{}",
+        std::process::id() % 100_000,
+        char::from_digit(n, 36).unwrap_or('z')
+    )
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or fails after `timeout` with `what`.
 pub fn wait_for<T>(
     timeout: Duration,
@@ -844,6 +858,59 @@ impl Lab {
             detail: format!("no node {from}"),
         })?;
         ping_in(&node.host_ns, dst, count, interval)
+    }
+
+    /// The lab's state directory (configs, sockets, logs, pid files).
+    pub fn state_dir(&self) -> &Path {
+        &self.spec.state_dir
+    }
+
+    /// Starts a capture of GRE packets on the internet segment (the bridge `br0`).
+    pub fn capture_gre(&self, name: &str) -> Result<Capture, LabError> {
+        let file = self.spec.state_dir.join(format!("{name}.pcap"));
+        Capture::start(&self.inet_ns(), "br0", &file, "ip proto 47")
+    }
+
+    /// Changes node `index`'s NBMA address (on `Ethernet0`) to `new`, in the same subnet, as
+    /// a DHCP renewal would; the default route is restored.
+    pub fn set_nbma(&mut self, index: usize, new: Ipv4Addr) -> Result<(), LabError> {
+        let Some(node) = self.nodes.get_mut(index) else {
+            return Ok(());
+        };
+        let ns = node.ns.clone();
+        let gw = node.nbma_gateway().to_string();
+        ip_ns(&ns, &["addr", "flush", "dev", "Ethernet0"])?;
+        let addr = format!("{new}/24");
+        ip_ns(&ns, &["addr", "add", &addr, "dev", "Ethernet0"])?;
+        ip_ns(&ns, &["route", "replace", "default", "via", &gw])?;
+        node.nbma = new;
+        Ok(())
+    }
+
+    /// Appends configuration lines to node `index`'s configuration file (before `end`); send
+    /// SIGHUP afterwards to apply them.
+    pub fn append_config(&self, index: usize, lines: &str) -> Result<(), LabError> {
+        let Some(node) = self.nodes.get(index) else {
+            return Ok(());
+        };
+        let text = fs::read_to_string(&node.config).map_err(|source| LabError::Io {
+            path: node.config.clone(),
+            source,
+        })?;
+        let body = text.trim_end().strip_suffix("end").unwrap_or(&text);
+        let new = format!("{}\n{}\nend\n", body.trim_end(), lines.trim_end());
+        fs::write(&node.config, new).map_err(|source| LabError::Io {
+            path: node.config.clone(),
+            source,
+        })
+    }
+
+    /// Whether node `index`'s daemon process is still running.
+    pub fn daemon_running(&mut self, index: usize) -> bool {
+        match self.daemons.get_mut(index) {
+            Some(Some(child)) => matches!(child.try_wait(), Ok(None)),
+            _ => false,
+        }
     }
 
     /// Leaves the lab up when this value is dropped.
