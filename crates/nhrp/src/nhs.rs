@@ -219,3 +219,62 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Instant;
+
+    fn reg(nbma: Ipv4Addr, flags: EntryFlags) -> CacheEntry {
+        let p = Prefix::host(Ipv4Addr::new(10, 0, 0, 2));
+        CacheEntry {
+            prefix: p,
+            kind: EntryKind::Dynamic,
+            flags,
+            nbma: Some(nbma),
+            claimed_nbma: Some(nbma),
+            next_hop: p.addr(),
+            created: Instant::ZERO,
+            expires: Some(Instant::from_secs(300)),
+            holding_time: 300,
+            mtu: 0,
+            resolved_for: p.addr(),
+            refreshing: false,
+            answered_to: Vec::new(),
+        }
+    }
+
+    /// RFC 2332 §5.2.4 (code 14): a unique registered address from another NBMA conflicts; the
+    /// same NBMA, or a binding registered without the unique flag, does not.
+    #[test]
+    fn rfc2332_5_2_4_unique_conflict() {
+        let a = Ipv4Addr::new(172, 16, 2, 1);
+        let b = Ipv4Addr::new(172, 16, 9, 1);
+        let unique = reg(a, EntryFlags::REGISTERED | EntryFlags::UNIQUE);
+        assert!(unique_conflict(&unique, b));
+        assert!(!unique_conflict(&unique, a));
+        assert!(!unique_conflict(&reg(a, EntryFlags::REGISTERED), b));
+    }
+
+    /// RFC 2332 §5.2.3: a CIE without a protocol address registers the packet's source; 0xFF
+    /// (Cisco unique) is a host.
+    #[test]
+    fn rfc2332_5_2_3_registered_prefix() {
+        let a = Ipv4Addr::new(10, 0, 0, 2);
+        let m = Message::new(PacketType::RegistrationRequest, 1, a, a, a);
+        let c = Cie {
+            prefix_len: 0xff,
+            ..Cie::default()
+        };
+        assert_eq!(registered_prefix(&m, &c), Prefix::host(a));
+        let c = Cie {
+            prefix_len: 24,
+            client_proto: Some(Ipv4Addr::new(10, 9, 9, 9)),
+            ..Cie::default()
+        };
+        assert_eq!(
+            registered_prefix(&m, &c),
+            Prefix::new(Ipv4Addr::new(10, 9, 9, 0), 24)
+        );
+    }
+}

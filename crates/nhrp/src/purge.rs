@@ -166,3 +166,60 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Instant;
+
+    fn entry(prefix: Prefix, next_hop: Ipv4Addr, kind: EntryKind) -> CacheEntry {
+        CacheEntry {
+            prefix,
+            kind,
+            flags: EntryFlags::empty(),
+            nbma: Some(Ipv4Addr::new(172, 16, 3, 1)),
+            claimed_nbma: None,
+            next_hop,
+            created: Instant::ZERO,
+            expires: None,
+            holding_time: 0,
+            mtu: 0,
+            resolved_for: next_hop,
+            refreshing: false,
+            answered_to: Vec::new(),
+        }
+    }
+
+    /// RFC 2332 §5.2.5: a purge clears bindings inside the purged prefix and routes through it,
+    /// never static entries.
+    #[test]
+    fn rfc2332_5_2_5_purge_hits() {
+        let hop = Ipv4Addr::new(10, 0, 0, 3);
+        let purged = Prefix::host(hop);
+        let host = entry(Prefix::host(hop), hop, EntryKind::Dynamic);
+        let shortcut = entry(
+            Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24),
+            hop,
+            EntryKind::Dynamic,
+        );
+        let other = entry(
+            Prefix::host(Ipv4Addr::new(10, 0, 0, 4)),
+            Ipv4Addr::new(10, 0, 0, 4),
+            EntryKind::Dynamic,
+        );
+        let stat = entry(Prefix::host(hop), hop, EntryKind::Static);
+        assert!(purge_hits(&host, &purged));
+        assert!(purge_hits(&shortcut, &purged));
+        assert!(!purge_hits(&other, &purged));
+        assert!(!purge_hits(&stat, &purged));
+        let wide = Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16);
+        assert!(purge_hits(
+            &entry(
+                Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24),
+                Ipv4Addr::new(10, 0, 0, 9),
+                EntryKind::Negative
+            ),
+            &wide
+        ));
+    }
+}

@@ -36,8 +36,8 @@ pub(crate) const NAK_HOLDING_SECS: u16 = 180;
 /// Stations remembered per registered entry for purges.
 pub(crate) const MAX_LEARNERS: usize = 16;
 
-/// RFC 2332 §5.3.4/§5.3.5: a request is looping when a Forward Transit NHS Record already
-/// lists this station.
+/// RFC 2332 §5.3.2: a request is looping when its Forward Transit NHS Record already lists
+/// this station.
 pub(crate) fn is_loop(m: &Message, own_nbma: Ipv4Addr, own_proto: Ipv4Addr) -> bool {
     m.ext.forward_transit.as_ref().is_some_and(|l| {
         l.iter()
@@ -541,8 +541,9 @@ impl Engine {
         });
     }
 
-    /// RFC 2332 §5.2.2: a reply for another requester that reaches a transit NHS travels on
-    /// towards the requester, with this NHS appended to the Reverse Transit NHS Record.
+    /// RFC 2332 §5.2.2 and §5.3.3: a reply for another requester that reaches a transit NHS
+    /// travels on towards the requester, with this NHS appended to the Reverse Transit NHS
+    /// Record (a reply already listing us is a loop).
     fn forward_reply(&mut self, i: IfIndex, from: Ipv4Addr, mut m: Message) {
         let Some(ifc) = self.ifaces.get(&i) else {
             return;
@@ -639,9 +640,9 @@ impl Engine {
 mod tests {
     use super::*;
 
-    /// RFC 2332 §5.3.4: our own NBMA address in the Forward Transit NHS Record means a loop.
+    /// RFC 2332 §5.3.2: our own NBMA address in the Forward Transit NHS Record means a loop.
     #[test]
-    fn rfc2332_5_3_4_loop_is_own_address_in_forward_transit() {
+    fn rfc2332_5_3_2_loop_is_own_address_in_forward_transit() {
         let me = Ipv4Addr::new(172, 17, 0, 1);
         let a = Ipv4Addr::new(10, 0, 0, 2);
         let mut m = Message::new(PacketType::ResolutionRequest, 10, a, a, a);
