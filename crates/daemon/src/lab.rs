@@ -1036,7 +1036,17 @@ impl Capture {
     pub fn start(ns: &str, iface: &str, file: &Path, filter: &str) -> Result<Capture, LabError> {
         let file_s = file.to_string_lossy().into_owned();
         let mut args = vec![
-            "netns", "exec", ns, "tcpdump", "-i", iface, "-n", "-U", "-w", &file_s,
+            "netns",
+            "exec",
+            ns,
+            "tcpdump",
+            "--immediate-mode",
+            "-i",
+            iface,
+            "-n",
+            "-U",
+            "-w",
+            &file_s,
         ];
         args.extend(filter.split_whitespace());
         let mut child = Command::new("ip")
@@ -1083,6 +1093,39 @@ impl Capture {
             child: Some(child),
             file: file.to_path_buf(),
         })
+    }
+
+    /// tcpdump's one-line decodes of the packets captured so far (the capture goes on).
+    pub fn lines(&self) -> Result<Vec<String>, LabError> {
+        let file = self.file.to_string_lossy().into_owned();
+        // A file cut in the middle of a packet makes tcpdump complain at the end; what it
+        // printed before is still good.
+        let out = Command::new("tcpdump")
+            .args(["-r", &file, "-n", "-nn"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|source| LabError::Spawn {
+                program: "tcpdump".to_string(),
+                source,
+            })?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Polls the capture until `check` accepts its lines (or `timeout` passes), then stops it
+    /// and returns every line.
+    pub fn stop_when(
+        self,
+        timeout: Duration,
+        mut check: impl FnMut(&[String]) -> bool,
+    ) -> Result<Vec<String>, LabError> {
+        let _ = wait_for(timeout, "the capture to show the expected packets", || {
+            self.lines().ok().filter(|l| check(l)).map(|_| ())
+        });
+        self.stop()
     }
 
     /// Stops the capture and returns tcpdump's one-line decodes of every captured packet.

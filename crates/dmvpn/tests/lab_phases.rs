@@ -87,7 +87,15 @@ fn phase_walkthrough(phase: Phase, tag: &str) {
     let second = lab.ping(1, s2.host, 20, 0.05).expect("ping");
     assert!(second.lossless(), "second ping lost echoes: {second:?}");
     let relayed_2 = lab.packets_out_to(0, s2.nbma).expect("hub counters");
-    let lines = capture.stop().expect("read the capture");
+    let lines = capture
+        .stop_when(Duration::from_secs(10), |l| {
+            if phase == Phase::One {
+                lab::count_between(l, hub.nbma, s2.nbma) >= 40
+            } else {
+                lab::count_between(l, s1.nbma, s2.nbma) >= 20
+            }
+        })
+        .expect("read the capture");
     let hub_to_s2 = lab::count_between(&lines, hub.nbma, s2.nbma);
     let s1_to_hub = lab::count_between(&lines, s1.nbma, hub.nbma);
     let s1_to_s2 = lab::count_between(&lines, s1.nbma, s2.nbma);
