@@ -1,0 +1,61 @@
+#!/bin/bash
+# Interop matrix against FRR nhrpd on a real Linux kernel (issue 6).
+#
+# usage: scripts/interop.sh [-o OUTDIR] [-t VM_TIMEOUT_S] [scenario ...]
+#   Builds our release binary if needed, prepares the kernel lab (../shared/kernel-lab, its
+#   setup.sh is idempotent), boots the VM ONCE and runs tests/interop/matrix.sh in it (every
+#   scenario, or only the named ones), then compares every NHRP packet of every capture as
+#   decoded by tshark and by `dmvpn decode --json` (tests/interop/compare_decode.py).
+#   Results: OUTDIR/RESULTS.txt (PASS/FAIL/NOTE per check), OUTDIR/<scenario>/ (capture,
+#   show outputs, configs, logs, decode comparison). Exit status 0 only if every check passed.
+# Needs root (qemu, the lab set-up). Default OUTDIR: target/interop under the repository.
+set -euo pipefail
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+LAB=${KERNEL_LAB:-$REPO/../shared/kernel-lab}
+OUT=$REPO/target/interop
+VM_TIMEOUT=1500
+while getopts "o:t:h" o; do
+  case $o in o) OUT=$OPTARG ;; t) VM_TIMEOUT=$OPTARG ;; *) sed -n '2,12p' "$0"; exit 2 ;; esac
+done
+shift $((OPTIND - 1))
+ONLY="$*"
+[ -x "$LAB/run-lab.sh" ] || { echo "interop: no kernel lab at $LAB (set KERNEL_LAB)" >&2; exit 2; }
+
+# 1. our binary (release; the VM sees this machine's files at the same paths)
+TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+DMVPN=$TARGET/release/dmvpn
+echo "[interop] building dmvpn (release) into $TARGET" >&2
+(cd "$REPO" && cargo build --release -p dmvpn --quiet)
+[ -x "$DMVPN" ] || { echo "interop: no binary at $DMVPN" >&2; exit 2; }
+DMVPN=$(readlink -f "$DMVPN")
+
+# 2. the lab (qemu, kernel, FRR, tshark)
+"$LAB/setup.sh" >&2
+
+# 3. one VM boot, the whole matrix
+rm -rf "$OUT"; mkdir -p "$OUT"; OUT=$(readlink -f "$OUT")
+set +e
+"$LAB/run-lab.sh" -m 2048 -c 2 -t "$VM_TIMEOUT" -o "$OUT" -n matrix \
+  -e DMVPN="$DMVPN" -e ONLY="$ONLY" "$REPO/tests/interop/matrix.sh"
+vm_rc=$?
+set -e
+[ -f "$OUT/RESULTS.txt" ] || { echo "interop: the VM produced no results (rc $vm_rc); see $OUT/matrix.console.log" >&2; exit 1; }
+[ "$vm_rc" = 0 ] || [ "$vm_rc" = 1 ] || echo "FAIL  vm  matrix scenario exited with $vm_rc (124 = timed out)" >> "$OUT/RESULTS.txt"
+
+# 4. host-side checks: every NHRP packet decodes identically in tshark and dmvpn decode
+for d in "$OUT"/*/; do
+  [ -f "$d/capture.pcapng" ] || continue
+  s=$(basename "$d")
+  if python3 "$REPO/tests/interop/compare_decode.py" "$DMVPN" "$d/capture.pcapng" > "$d/decode-compare.txt" 2>&1; then
+    echo "PASS  $s  $(tail -1 "$d/decode-compare.txt")" >> "$OUT/RESULTS.txt"
+  else
+    echo "FAIL  $s  $(tail -1 "$d/decode-compare.txt")" >> "$OUT/RESULTS.txt"
+  fi
+  tshark -r "$d/capture.pcapng" -Y nhrp -o nhrp.auth_ext_has_addr:FALSE > "$d/tshark-summary.txt" 2>&1 || true
+done
+
+sort -s -k2,2 "$OUT/RESULTS.txt" > "$OUT/RESULTS.sorted.txt"
+cat "$OUT/RESULTS.sorted.txt"
+pass=$(grep -c '^PASS' "$OUT/RESULTS.txt" || true); fail=$(grep -c '^FAIL' "$OUT/RESULTS.txt" || true)
+echo "[interop] $pass passed, $fail failed; results in $OUT" >&2
+[ "$fail" = 0 ]
