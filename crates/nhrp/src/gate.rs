@@ -73,6 +73,14 @@ impl Engine {
         ifc.gate_queue.remove(&nbma);
         if ifc.protection_requested.remove(&nbma) {
             self.push(Action::ProtectionNotNeeded { iface: i, nbma });
+            // Protection we declared unneeded is expected to go; the next need asks again.
+            if !self
+                .ifaces
+                .values()
+                .any(|f| f.protection_requested.contains(&nbma))
+            {
+                self.protected.remove(&nbma);
+            }
         }
     }
 

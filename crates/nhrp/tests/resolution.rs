@@ -130,6 +130,21 @@ fn used_in_last_minute_is_refreshed_unused_expires_and_protection_is_released() 
         }),
         "the NHS stays"
     );
+    // Needed again later: protection is requested again.
+    net.traffic(S1, s2);
+    net.run_for(secs(1));
+    let asks = net
+        .effects(S1)
+        .iter()
+        .filter(|a| {
+            **a == Action::ProtectionNeeded {
+                iface: IF,
+                nbma: s2_nbma,
+            }
+        })
+        .count();
+    assert_eq!(asks, 2);
+    assert_eq!(net.traffic(S1, s2), Lookup::Direct(s2_nbma));
 }
 
 #[test]
