@@ -146,10 +146,11 @@ struct SpokePackets {
 fn first_send(engine: &mut Engine, op: u8) -> Option<Vec<u8>> {
     let mut found = None;
     while let Some(a) = engine.poll_action() {
-        if let Action::Send { bytes, .. } = a {
-            if found.is_none() && packet_type(&bytes) == Some(op) {
-                found = Some(bytes);
-            }
+        if let Action::Send { bytes, .. } = a
+            && found.is_none()
+            && packet_type(&bytes) == Some(op)
+        {
+            found = Some(bytes);
         }
     }
     found
