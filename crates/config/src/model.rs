@@ -1,0 +1,435 @@
+//! The typed configuration model: plain data (Clone, Debug, PartialEq, serde)
+//! that the daemon translates into NHRP engine, data-plane and IPsec settings.
+//! Defaults follow Cisco IOS unless stated; `None` means "not configured, use
+//! the default" so that the normalised writer can reproduce exactly what was
+//! written.
+
+use std::net::Ipv4Addr;
+
+pub use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// Default NHRP holdtime in seconds (Cisco IOS and AOS).
+pub const DEFAULT_HOLDTIME: u16 = 7200;
+/// Default NHRP network-id when a tunnel configures NHRP without one.
+pub const DEFAULT_NETWORK_ID: u32 = 1;
+/// Default NHRP rate limit: packets …
+pub const DEFAULT_MAX_SEND_PACKETS: u16 = 100;
+/// … every this many seconds.
+pub const DEFAULT_MAX_SEND_INTERVAL: u16 = 10;
+
+/// A whole configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// `hostname NAME`.
+    pub hostname: Option<String>,
+    /// `version X` (recorded, not interpreted).
+    pub version: Option<String>,
+    /// `ip cef` / `no ip cef` (recorded; forwarding is always on).
+    pub ip_cef: Option<bool>,
+    /// `ip crypto` / `no ip crypto` (AOS global IPsec switch; recorded).
+    pub ip_crypto: Option<bool>,
+    /// Interfaces in file order, tunnels and others.
+    pub interfaces: Vec<Interface>,
+    /// IKE and IPsec blocks.
+    pub crypto: Crypto,
+    /// `ip route` static routes.
+    pub static_routes: Vec<StaticRoute>,
+    /// Global commands accepted but not acted on (routing protocols, crypto
+    /// maps, platform commands), each with its sub-mode lines.
+    pub ignored: Vec<IgnoredBlock>,
+}
+
+/// A global command that dmvpn accepts but does not act on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredBlock {
+    /// The command line, words joined by single spaces.
+    pub command: String,
+    /// Its sub-mode lines, normalised the same way.
+    pub lines: Vec<String>,
+}
+
+/// An `interface` block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    /// Normalised name: `Tunnel<n>` for tunnels, otherwise as written with
+    /// the space before the number removed (`Ethernet0/1`, `eth0`).
+    pub name: String,
+    pub description: Option<String>,
+    /// `ip address A M`, `ip address A/len` or `ip address dhcp`.
+    pub address: Option<InterfaceAddress>,
+    /// `ip address A M secondary`.
+    pub secondary_addresses: Vec<Ipv4Net>,
+    /// `ip mtu N` (68–65535).
+    pub mtu: Option<u16>,
+    /// `ip tcp adjust-mss N` (500–1460).
+    pub tcp_adjust_mss: Option<u16>,
+    /// `bandwidth N` in kbit/s (1–10000000), recorded for routing metrics.
+    pub bandwidth: Option<u32>,
+    /// `delay N` in tens of microseconds (1–16777215), recorded.
+    pub delay: Option<u32>,
+    /// `shutdown` (administratively down).
+    pub shutdown: bool,
+    /// `ip vrf forwarding NAME` (VRF-aware DMVPN).
+    pub vrf: Option<String>,
+    /// Tunnel settings; `Some` exactly for `Tunnel<n>` interfaces.
+    pub tunnel: Option<Tunnel>,
+    /// Interface lines accepted but ignored (routing protocol settings).
+    pub ignored: Vec<String>,
+}
+
+/// The primary address of an interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InterfaceAddress {
+    /// Address and prefix length, e.g. 10.0.0.1/24.
+    Static(Ipv4Net),
+    /// `ip address dhcp [hostname NAME]`.
+    Dhcp { hostname: Option<String> },
+}
+
+/// Settings of a `Tunnel<n>` interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    /// The `<n>` of `Tunnel<n>`.
+    pub number: u32,
+    /// `tunnel mode gre multipoint` or `tunnel mode gre ip` (default).
+    pub mode: TunnelMode,
+    /// `tunnel source IFNAME|ADDRESS`: the NBMA side. On Linux an interface
+    /// name is the kernel name (`eth0`).
+    pub source: Option<TunnelSource>,
+    /// `tunnel destination ADDRESS` (point-to-point GRE only).
+    pub destination: Option<Ipv4Addr>,
+    /// `tunnel key N` (0–4294967295): the GRE key.
+    pub key: Option<u32>,
+    /// `tunnel protection ipsec profile NAME [shared]`.
+    pub protection: Option<TunnelProtection>,
+    /// `ip nhrp …` settings.
+    pub nhrp: Nhrp,
+}
+
+/// GRE flavour of a tunnel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TunnelMode {
+    /// Point-to-point GRE (`tunnel mode gre ip`, AOS `gre ip`): the IOS default.
+    #[default]
+    GreIp,
+    /// Multipoint GRE (`tunnel mode gre multipoint`, AOS `multipoint-gre ip`).
+    GreMultipoint,
+}
+
+/// Where a tunnel's packets leave from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TunnelSource {
+    /// An interface; its primary address is the local NBMA address.
+    Interface(String),
+    /// A fixed local NBMA address.
+    Address(Ipv4Addr),
+}
+
+/// `tunnel protection ipsec profile NAME [shared]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelProtection {
+    pub profile: String,
+    pub shared: bool,
+}
+
+/// Per-tunnel NHRP settings (`ip nhrp …`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nhrp {
+    /// `ip nhrp network-id N` (1–4294967295); default [`DEFAULT_NETWORK_ID`].
+    pub network_id: Option<u32>,
+    /// `ip nhrp authentication STRING` (at most 8 characters, cleartext).
+    pub authentication: Option<String>,
+    /// `ip nhrp holdtime S` (1–65535); default [`DEFAULT_HOLDTIME`].
+    pub holdtime: Option<u16>,
+    /// `ip nhrp registration timeout S` (1–65535, at most the holdtime);
+    /// default one third of the holdtime.
+    pub registration_timeout: Option<u16>,
+    /// `ip nhrp registration no-unique` (AOS: `non-unique`): clear the
+    /// Unique flag in registrations.
+    pub registration_no_unique: bool,
+    /// `ip nhrp map PROTO NBMA`: static mappings.
+    pub maps: Vec<NhrpMap>,
+    /// `ip nhrp map multicast NBMA|dynamic`.
+    pub multicast: Vec<MulticastMap>,
+    /// `ip nhrp nhs …`: next-hop servers, in order.
+    pub nhs: Vec<NhsEntry>,
+    /// `ip nhrp record` (default on) / `no ip nhrp record`: forward and
+    /// reverse record extensions.
+    pub record: bool,
+    /// `ip nhrp redirect` (phase 3 hub).
+    pub redirect: bool,
+    /// `ip nhrp shortcut` (phase 3 spoke).
+    pub shortcut: bool,
+    /// `ip nhrp max-send N every S`; default 100 every 10.
+    pub max_send: Option<MaxSend>,
+}
+
+impl Default for Nhrp {
+    fn default() -> Self {
+        Nhrp {
+            network_id: None,
+            authentication: None,
+            holdtime: None,
+            registration_timeout: None,
+            registration_no_unique: false,
+            maps: Vec::new(),
+            multicast: Vec::new(),
+            nhs: Vec::new(),
+            record: true,
+            redirect: false,
+            shortcut: false,
+            max_send: None,
+        }
+    }
+}
+
+impl Nhrp {
+    /// True when any NHRP command was given (NHRP runs on this tunnel).
+    pub fn is_configured(&self) -> bool {
+        *self != Nhrp::default()
+    }
+
+    /// The holdtime in effect.
+    pub fn effective_holdtime(&self) -> u16 {
+        self.holdtime.unwrap_or(DEFAULT_HOLDTIME)
+    }
+
+    /// The registration interval in effect (explicit, else holdtime / 3).
+    pub fn effective_registration_interval(&self) -> u16 {
+        self.registration_timeout
+            .unwrap_or_else(|| (self.effective_holdtime() / 3).max(1))
+    }
+
+    /// The network-id in effect.
+    pub fn effective_network_id(&self) -> u32 {
+        self.network_id.unwrap_or(DEFAULT_NETWORK_ID)
+    }
+}
+
+/// `ip nhrp map PROTOCOL NBMA`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NhrpMap {
+    pub protocol: Ipv4Addr,
+    pub nbma: Ipv4Addr,
+}
+
+/// A multicast replication target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MulticastMap {
+    /// Replicate to this NBMA address.
+    Nbma(Ipv4Addr),
+    /// Replicate to every dynamically registered peer (hub).
+    Dynamic,
+}
+
+/// The protocol (tunnel) address of an NHS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NhsAddress {
+    Address(Ipv4Addr),
+    /// `ip nhrp nhs dynamic nbma X`: learn the NHS tunnel address.
+    Dynamic,
+}
+
+/// `ip nhrp nhs ADDR|dynamic [nbma NBMA] [multicast] [priority P] [cluster C]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NhsEntry {
+    pub protocol: NhsAddress,
+    /// NBMA address given inline; otherwise an `ip nhrp map` supplies it.
+    pub nbma: Option<Ipv4Addr>,
+    /// Also add the NBMA address as a multicast target.
+    pub multicast: bool,
+    /// 0–255, lower is preferred; default 0.
+    pub priority: Option<u8>,
+    /// 0–10.
+    pub cluster: Option<u8>,
+}
+
+/// `ip nhrp max-send PACKETS every SECONDS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MaxSend {
+    /// 1–65535.
+    pub packets: u16,
+    /// 10–65535.
+    pub every_secs: u16,
+}
+
+/// The IKE and IPsec configuration blocks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crypto {
+    pub isakmp_policies: Vec<IsakmpPolicy>,
+    pub isakmp_keys: Vec<IsakmpKey>,
+    pub transform_sets: Vec<TransformSet>,
+    pub ipsec_profiles: Vec<IpsecProfile>,
+    pub ikev2_keyrings: Vec<Ikev2Keyring>,
+    pub ikev2_profiles: Vec<Ikev2Profile>,
+    pub ikev2_proposals: Vec<Ikev2Proposal>,
+    pub ikev2_policies: Vec<Ikev2Policy>,
+}
+
+/// `crypto isakmp policy N` (1–10000) and its lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsakmpPolicy {
+    pub priority: u16,
+    /// `encryption des|3des|aes [128|192|256]`, normalised (`aes 256`).
+    pub encryption: Option<String>,
+    /// `hash md5|sha|sha256|sha384|sha512`.
+    pub hash: Option<String>,
+    /// `authentication pre-share|rsa-sig|rsa-encr`.
+    pub authentication: Option<String>,
+    /// `group N` (Diffie-Hellman group).
+    pub group: Option<u8>,
+    /// `lifetime S` (60–86400).
+    pub lifetime: Option<u32>,
+}
+
+/// `crypto isakmp key KEY address ADDR [MASK]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsakmpKey {
+    pub key: String,
+    pub address: Ipv4Addr,
+    pub mask: Option<Ipv4Addr>,
+}
+
+/// `crypto ipsec transform-set NAME T1 [T2 [T3]]` with `mode`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransformSet {
+    pub name: String,
+    /// Transforms, normalised (`esp-aes 256`, `esp-sha-hmac`).
+    pub transforms: Vec<String>,
+    /// `mode tunnel|transport`; IOS default is tunnel.
+    pub mode: Option<IpsecMode>,
+}
+
+/// IPsec encapsulation mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IpsecMode {
+    Tunnel,
+    Transport,
+}
+
+/// `crypto ipsec profile NAME` and its `set …` lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpsecProfile {
+    pub name: String,
+    /// `set transform-set A [B …]`.
+    pub transform_sets: Vec<String>,
+    /// `set pfs [groupN]`: `Some(None)` is PFS with the default group.
+    pub pfs: Option<Option<String>>,
+    /// `set security-association lifetime seconds S`.
+    pub lifetime_seconds: Option<u32>,
+    /// `set security-association lifetime kilobytes K`.
+    pub lifetime_kilobytes: Option<u32>,
+    /// `set ikev2-profile NAME`.
+    pub ikev2_profile: Option<String>,
+}
+
+/// `crypto ikev2 keyring NAME`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ikev2Keyring {
+    pub name: String,
+    pub peers: Vec<Ikev2Peer>,
+}
+
+/// `peer NAME` inside a keyring.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ikev2Peer {
+    pub name: String,
+    /// `address A [MASK]`.
+    pub address: Option<(Ipv4Addr, Option<Ipv4Addr>)>,
+    /// `pre-shared-key KEY`.
+    pub pre_shared_key: Option<String>,
+}
+
+/// `crypto ikev2 profile NAME`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ikev2Profile {
+    pub name: String,
+    /// `match identity remote address A [MASK]` / `… fqdn NAME`, as words.
+    pub match_identity_remote: Vec<String>,
+    /// `identity local address A` / `fqdn NAME`, as words.
+    pub identity_local: Option<String>,
+    /// `authentication local pre-share|rsa-sig`.
+    pub authentication_local: Option<String>,
+    /// `authentication remote pre-share|rsa-sig`.
+    pub authentication_remote: Option<String>,
+    /// `keyring local NAME`.
+    pub keyring: Option<String>,
+    /// `lifetime S` (120–86400).
+    pub lifetime: Option<u32>,
+    /// `dpd INTERVAL RETRY on-demand|periodic`.
+    pub dpd: Option<Dpd>,
+}
+
+/// Dead peer detection settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dpd {
+    pub interval: u16,
+    pub retry: u16,
+    pub periodic: bool,
+}
+
+/// `crypto ikev2 proposal NAME`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ikev2Proposal {
+    pub name: String,
+    pub encryption: Vec<String>,
+    pub integrity: Vec<String>,
+    pub group: Vec<u8>,
+}
+
+/// `crypto ikev2 policy NAME`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ikev2Policy {
+    pub name: String,
+    pub proposals: Vec<String>,
+}
+
+/// `ip route PREFIX MASK NEXT-HOP|INTERFACE [DISTANCE]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticRoute {
+    pub prefix: Ipv4Net,
+    pub target: RouteTarget,
+    /// Administrative distance 1–255.
+    pub distance: Option<u8>,
+}
+
+/// Where a static route points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteTarget {
+    NextHop(Ipv4Addr),
+    Interface(String),
+    /// `ip route … INTERFACE NEXT-HOP`.
+    InterfaceNextHop(String, Ipv4Addr),
+}
+
+impl Config {
+    /// The interface with this (normalised) name.
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Tunnel interfaces with their settings.
+    pub fn tunnels(&self) -> impl Iterator<Item = (&Interface, &Tunnel)> {
+        self.interfaces
+            .iter()
+            .filter_map(|i| i.tunnel.as_ref().map(|t| (i, t)))
+    }
+
+    /// The IPsec profile with this name.
+    pub fn ipsec_profile(&self, name: &str) -> Option<&IpsecProfile> {
+        self.crypto.ipsec_profiles.iter().find(|p| p.name == name)
+    }
+}
+
+impl Interface {
+    /// The static primary address, if any.
+    pub fn static_address(&self) -> Option<Ipv4Net> {
+        match &self.address {
+            Some(InterfaceAddress::Static(net)) => Some(*net),
+            _ => None,
+        }
+    }
+}
