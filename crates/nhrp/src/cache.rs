@@ -113,9 +113,12 @@ pub(crate) struct CacheEntry {
 }
 
 impl CacheEntry {
-    /// Whether the entry gives a usable NBMA binding.
+    /// Whether the entry gives a usable NBMA binding (LOCAL entries only record what this
+    /// station handed out for its own networks).
     pub(crate) fn is_complete(&self) -> bool {
-        matches!(self.kind, EntryKind::Static | EntryKind::Dynamic) && self.nbma.is_some()
+        matches!(self.kind, EntryKind::Static | EntryKind::Dynamic)
+            && self.nbma.is_some()
+            && !self.flags.contains(EntryFlags::LOCAL)
     }
 
     /// Whether the entry is a shortcut route (a network, not the next hop's own address).
@@ -228,6 +231,17 @@ impl Cache {
 }
 
 impl Cache {
+    /// LOCAL records (answers this station gave for its own networks), sorted.
+    pub(crate) fn iter_local(&self) -> impl Iterator<Item = &CacheEntry> {
+        let mut v: Vec<&CacheEntry> = self
+            .entries
+            .values()
+            .filter(|e| e.flags.contains(EntryFlags::LOCAL))
+            .collect();
+        v.sort_by_key(|e| e.prefix);
+        v.into_iter()
+    }
+
     /// Entries resolved for `target` (host and shortcut entries of one resolution).
     pub(crate) fn iter_mut_resolved_for(
         &mut self,

@@ -418,6 +418,18 @@ impl Engine {
                 Some(cur) => {
                     let keep_dynamic = cur.cfg.protocol_addr == c.protocol_addr
                         && cur.cfg.nbma_addr == c.nbma_addr;
+                    // Networks we stopped answering for: purge whoever learned them from us.
+                    let withdrawn: Vec<Prefix> = cur
+                        .cache
+                        .iter_local()
+                        .filter(|e| !c.local_networks.contains(&e.prefix))
+                        .map(|e| e.prefix)
+                        .collect();
+                    for p in withdrawn {
+                        if let Some(old) = self.remove_entry(i, p, RemoveReason::Replaced) {
+                            self.purge_learners(i, &old);
+                        }
+                    }
                     self.clear_iface(i, !keep_dynamic, true);
                     self.stop_registrations(i);
                     if let Some(ifc) = self.ifaces.get_mut(&i) {
@@ -982,6 +994,7 @@ impl Engine {
         let needs_refresh = e.kind == EntryKind::Dynamic
             && !e.refreshing
             && !e.flags.contains(EntryFlags::REGISTERED)
+            && !e.flags.contains(EntryFlags::LOCAL)
             && e.expires
                 .is_some_and(|t| t.saturating_duration_since(now) <= REFRESH_WINDOW);
         let target = e.resolved_for;

@@ -251,6 +251,9 @@ impl Engine {
                     );
                 }
             }
+            if p != Prefix::host(own_proto) {
+                self.record_local_answer(i, p, to, m.src_proto, public);
+            }
             self.answer_resolution(i, &m, to, cie, true);
             return;
         }
@@ -314,6 +317,62 @@ impl Engine {
             preference: 0,
         };
         self.answer_resolution(i, &m, to, cie, true);
+    }
+
+    /// Cisco's "local" entry: remember that we handed out a binding for our network `p`, and to
+    /// whom, so a withdrawal can be purged at the requesters.
+    fn record_local_answer(
+        &mut self,
+        i: IfIndex,
+        p: Prefix,
+        to: Ipv4Addr,
+        requester: Ipv4Addr,
+        public: Ipv4Addr,
+    ) {
+        let now = self.now;
+        let Some(ifc) = self.ifaces.get(&i) else {
+            return;
+        };
+        let (own_nbma, own_proto, holdtime, mtu) = (
+            ifc.cfg.nbma_addr,
+            ifc.cfg.protocol_addr,
+            ifc.cfg.holdtime_secs(),
+            ifc.cfg.mtu,
+        );
+        let existing = ifc
+            .cache
+            .get(&p)
+            .filter(|e| e.flags.contains(EntryFlags::LOCAL));
+        let created = existing.map(|e| e.created).unwrap_or(now);
+        let mut learners = existing.map(|e| e.answered_to.clone()).unwrap_or_default();
+        if !learners.contains(&(to, requester)) && learners.len() < MAX_LEARNERS {
+            learners.push((to, requester));
+        }
+        if ifc
+            .cache
+            .get(&p)
+            .is_some_and(|e| !e.flags.contains(EntryFlags::LOCAL))
+        {
+            return;
+        }
+        self.install(
+            i,
+            CacheEntry {
+                prefix: p,
+                kind: EntryKind::Dynamic,
+                flags: EntryFlags::LOCAL | EntryFlags::ROUTER | EntryFlags::UNIQUE,
+                nbma: Some(public),
+                claimed_nbma: Some(own_nbma),
+                next_hop: own_proto,
+                created,
+                expires: Some(now + Duration::from_secs(u64::from(holdtime))),
+                holding_time: holdtime,
+                mtu,
+                resolved_for: p.addr(),
+                refreshing: false,
+                answered_to: learners,
+            },
+        );
     }
 
     /// Where to forward a request we cannot answer: (interface, next NBMA).

@@ -180,3 +180,50 @@ fn hairpin_with_known_source_peer_needs_no_route() {
     assert_eq!(ti.len(), 1);
     assert_eq!(ti[0].to_nbma, ip(172, 16, 2, 1));
 }
+
+#[test]
+fn responder_keeps_local_records_and_purges_them_when_the_network_goes() {
+    let mut net = phase3();
+    let (h1, h2) = (ip(192, 168, 2, 2), ip(192, 168, 3, 3));
+    hairpin(&mut net, h1, h2);
+    net.run_for(secs(2));
+    let local = net
+        .entry(S2, spoke_lan(3))
+        .expect("local record on the responder");
+    assert_eq!(local.flag_names, vec!["unique", "router", "local"]);
+    assert_eq!(
+        net.traffic(S2, h2),
+        Lookup::ViaNhs(HUB_NBMA),
+        "a local record is no binding"
+    );
+    assert!(
+        !net.effects(S2)
+            .iter()
+            .any(|a| matches!(a, Action::ShortcutAdd { prefix, .. } if *prefix == spoke_lan(3)))
+    );
+    // Spoke 2 stops announcing its LAN: spoke 1's shortcut is purged.
+    let mut cfg = spoke_cfg(3);
+    cfg.shortcut = true;
+    cfg.local_networks.clear();
+    let now = net.now;
+    net.nodes[S2]
+        .engine
+        .update_config(
+            now,
+            dmvpn_nhrp::EngineConfig {
+                interfaces: vec![cfg],
+            },
+        )
+        .unwrap();
+    net.run_for(secs(1));
+    let purge = net.sent(S2, PacketType::PurgeRequest);
+    assert_eq!(purge.len(), 1);
+    assert_eq!(purge[0].to_nbma, ip(172, 16, 2, 1));
+    assert!(net.effects(S1).contains(&Action::ShortcutRemove {
+        iface: IF,
+        prefix: spoke_lan(3),
+        next_hop: ip(10, 0, 0, 3)
+    }));
+    assert!(net.nodes[S1].engine.shortcuts(None).is_empty());
+    assert_eq!(net.sent(S1, PacketType::PurgeReply).len(), 1);
+}
