@@ -25,6 +25,28 @@
 //! * **Show**: [`Engine::cache_entries`], [`Engine::nhs_status`], [`Engine::shortcuts`],
 //!   [`Engine::traffic`], [`Engine::interfaces`] return serde snapshots.
 //!
+//! ## Behaviour at a glance (constants in the role modules)
+//!
+//! | What | Value |
+//! |---|---|
+//! | Registration refresh | `registration timeout`, else holdtime/3 |
+//! | Registration retransmission | 1, 2, 4, 8, 16, 32, 64 s, then every 64 s (same Request ID) |
+//! | NHS DOWN | after 3 unanswered requests; UP on the next reply |
+//! | Code 14 | Purge Request (N flag) for the old binding, re-register after 1 s |
+//! | Resolution retries | 1, 2, 4, 8, 8 s (six sends), then a 30 s negative entry |
+//! | Negative reply (code 12) | cached for its holding time, clamped to 15..180 s |
+//! | Cache refresh | an entry used in its last 60 s is resolved again |
+//! | Redirect rate limit | one Traffic Indication per (source, destination) per 5 s |
+//! | max-send | default 100 packets per 10 s per interface, all packet types |
+//! | Hop counts | 1 for Registration Requests and Traffic Indications, 64 otherwise |
+//! | Protection gate | up to 32 packets queued per peer until `handle_protection(up)` |
+//!
+//! Phase 3 needs the hub to know which spoke owns a destination: give it routes via the tunnel
+//! ([`InterfaceConfig::routes`] or [`Engine::handle_route`]). A spoke answers for its own
+//! tunnel address and [`InterfaceConfig::local_networks`], and keeps a `local` record of whom it
+//! told, purged when the network is withdrawn. Redirect targets come from the cache or routes,
+//! or directly from the data plane with [`Engine::handle_hairpin_from`].
+//!
 //! ## Determinism
 //!
 //! The same configuration, seed and input sequence give the same outputs: maps whose order
