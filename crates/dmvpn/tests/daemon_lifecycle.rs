@@ -1,0 +1,206 @@
+//! The daemon's lifecycle in namespaces: SIGTERM sends Purge (the hub forgets the spoke long
+//! before its holdtime) and removes the TUN device and the kernel routes; SIGHUP applies a
+//! changed configuration without disturbing the unchanged peers; the control socket answers
+//! `show dmvpn` and `show ip nhrp` through the `dmvpn show` CLI; a bad configuration is
+//! refused with `FILE:LINE:COLUMN`.
+//!
+//! Needs root and `ip`; skips otherwise (the bad-configuration test needs nothing).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase, Signal};
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
+}
+
+fn can_run() -> bool {
+    if !lab::is_root() {
+        eprintln!("SKIP: needs root (network namespaces)");
+        return false;
+    }
+    if lab::run("sh", &["-c", "command -v ip"]).is_err() {
+        eprintln!("SKIP: `ip` is not installed");
+        return false;
+    }
+    true
+}
+
+fn started_lab(tag: &str) -> Lab {
+    let prefix = lab::unique_prefix(tag);
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
+    let mut lab = Lab::build(spec).expect("build the lab");
+    lab.start_all().expect("start the daemons");
+    lab::wait_for(Duration::from_secs(60), "every spoke to register", || {
+        lab.all_registered().then_some(())
+    })
+    .expect("registrations");
+    lab
+}
+
+fn hub_knows(lab: &Lab, tunnel: std::net::Ipv4Addr) -> bool {
+    lab.show_nhrp(0).is_ok_and(|c| {
+        c.entries
+            .iter()
+            .any(|e| e.prefix.address == IpAddr::V4(tunnel))
+    })
+}
+
+#[test]
+fn sigterm_purges_the_registration_and_removes_the_tunnel() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = started_lab("st");
+    let spoke = lab.nodes()[1].clone();
+    assert!(hub_knows(&lab, spoke.tunnel));
+    let status = lab.stop_daemon(1).expect("spoke1's daemon exits");
+    assert!(status.success(), "exit status {status}");
+    // The hub's holdtime is 600 s: only a Purge removes the entry this soon.
+    lab::wait_for(
+        Duration::from_secs(15),
+        "the hub to drop spoke1 after its Purge",
+        || (!hub_knows(&lab, spoke.tunnel)).then_some(()),
+    )
+    .expect("purged");
+    assert!(hub_knows(&lab, lab.nodes()[2].tunnel), "spoke2 must stay");
+    assert!(
+        lab::ns_run(&spoke.ns, "ip", &["link", "show", "Tunnel0"]).is_err(),
+        "Tunnel0 still exists after SIGTERM"
+    );
+    let routes = lab::ns_run(&spoke.ns, "ip", &["route", "show"]).expect("ip route");
+    assert!(
+        !routes.contains("Tunnel0"),
+        "routes into the tunnel remain:\n{routes}"
+    );
+    let log = std::fs::read_to_string(&spoke.log).unwrap_or_default();
+    assert!(log.contains("Purge Request sent"), "log:\n{log}");
+}
+
+#[test]
+fn sighup_applies_changes_without_disturbing_unchanged_peers() {
+    if !can_run() {
+        return;
+    }
+    let lab = started_lab("hu");
+    let nodes = lab.nodes().to_vec();
+    let created = |lab: &Lab| -> Vec<(IpAddr, u64)> {
+        lab.show_nhrp(0)
+            .map(|c| {
+                c.entries
+                    .iter()
+                    .map(|e| (e.prefix.address, e.created_secs))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ifindex = |ns: &str| lab::ns_run(ns, "cat", &["/sys/class/net/Tunnel0/ifindex"]).ok();
+    let before = created(&lab);
+    let hub_ifindex = ifindex(&nodes[0].ns);
+    lab.append_config(0, "ip route 192.168.99.0 255.255.255.0 10.0.0.2")
+        .expect("edit the hub's config");
+    lab.signal_daemon(0, Signal::SIGHUP);
+    lab::wait_for(
+        Duration::from_secs(20),
+        "the reloaded route in the hub's kernel",
+        || {
+            lab::ns_run(&nodes[0].ns, "ip", &["route", "show", "192.168.99.0/24"])
+                .ok()
+                .filter(|r| r.contains("via 10.0.0.2") && r.contains("Tunnel0"))
+                .map(|_| ())
+        },
+    )
+    .expect("route installed on reload");
+    // The tunnel was not recreated and the registrations were kept (same entries, ages
+    // still counting up).
+    assert_eq!(ifindex(&nodes[0].ns), hub_ifindex, "Tunnel0 was recreated");
+    let after = created(&lab);
+    for (addr, age) in &before {
+        let now = after
+            .iter()
+            .find(|(a, _)| a == addr)
+            .unwrap_or_else(|| panic!("{addr} lost on reload: {after:?}"));
+        assert!(now.1 >= *age, "{addr} was re-created on reload");
+    }
+    let running = lab
+        .request(0, &dmvpn_mgmt::Request::ShowRunningConfig)
+        .expect("show running-config");
+    assert!(
+        format!("{running:?}").contains("192.168.99.0"),
+        "running config not updated: {running:?}"
+    );
+    // Traffic still flows through the hub.
+    let p = lab.ping(1, nodes[0].host, 3, 0.2).expect("ping");
+    assert!(p.received > 0, "{p:?}");
+}
+
+#[test]
+fn show_commands_answer_over_the_control_socket() {
+    if !can_run() {
+        return;
+    }
+    let lab = started_lab("sh");
+    let hub = lab.nodes()[0].clone();
+    let commands: [&[&str]; 2] = [
+        &["show", "dmvpn", "--json"],
+        &["show", "ip", "nhrp", "--json"],
+    ];
+    for args in commands {
+        let out = Command::new(exe())
+            .arg("--socket")
+            .arg(&hub.socket)
+            .args(args)
+            .output()
+            .expect("run dmvpn show");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if err.contains("not available") || err.contains("unrecognized") {
+                eprintln!(
+                    "SKIP: `dmvpn {}` is not in this build: {err}",
+                    args.join(" ")
+                );
+                continue;
+            }
+            panic!("dmvpn {} failed: {err}", args.join(" "));
+        }
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("dmvpn {}: not JSON ({e}): {text}", args.join(" ")));
+        for spoke in &lab.nodes()[1..] {
+            assert!(
+                v.to_string().contains(&spoke.nbma.to_string()),
+                "dmvpn {} does not show {}: {text}",
+                args.join(" "),
+                spoke.nbma
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("dmvpn-badcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cfg = dir.join("bad.conf");
+    std::fs::write(
+        &cfg,
+        "interface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n ip nhrp holdtime banana\n",
+    )
+    .expect("write");
+    let out = Command::new(exe())
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .arg("daemon")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .expect("run dmvpn daemon");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf:3:"), "stderr: {err}");
+}
