@@ -195,7 +195,9 @@ impl<'l> Args<'l> {
         let first = self.word(what)?;
         let mut name = first.text.clone();
         let mut span = first.span;
-        if let Some(next) = self.peek()
+        // `ethernet 0/1`, `tunnel 1`: a word without digits followed by a number.
+        if !name.chars().any(|c| c.is_ascii_digit())
+            && let Some(next) = self.peek()
             && next.text.starts_with(|c: char| c.is_ascii_digit())
             && next.text.parse::<Ipv4Addr>().is_err()
         {
