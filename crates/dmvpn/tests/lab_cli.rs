@@ -1,0 +1,164 @@
+//! `dmvpn lab` end to end: `dmvpn lab --spokes 3 --phase 3 --json` builds the lab, runs the
+//! walk-through, reports the shortcut and removes everything; `--keep` leaves it up with
+//! working control sockets until `--down`; without root it says so plainly.
+//!
+//! Needs root and `ip`, `ping`; skips otherwise. Each run uses its own `--name`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use dmvpn_daemon::lab;
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
+}
+
+fn can_run() -> bool {
+    if !lab::is_root() {
+        eprintln!("SKIP: needs root (network namespaces)");
+        return false;
+    }
+    for tool in ["ip", "ping"] {
+        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
+            eprintln!("SKIP: `{tool}` is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+fn namespaces_of(name: &str) -> Vec<String> {
+    lab::list_namespaces()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("{name}-")))
+        .collect()
+}
+
+#[test]
+fn lab_phase3_json_reports_the_shortcut_and_cleans_up() {
+    if !can_run() {
+        return;
+    }
+    let name = lab::unique_prefix("cj");
+    let out = Command::new(exe())
+        .args([
+            "lab", "--spokes", "3", "--phase", "3", "--json", "--name", &name,
+        ])
+        .output()
+        .expect("run dmvpn lab");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "dmvpn lab failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["spokes"], 3);
+    assert_eq!(report["shortcut"]["spoke1_to_spoke2"], true, "{report:#}");
+    let pings = report["pings"].as_array().expect("pings");
+    assert_eq!(pings.len(), 2);
+    for p in pings {
+        assert_eq!(p["ok"], true, "{p}");
+    }
+    assert!(report["hub_relayed_before"].is_u64());
+    assert!(report["hub_relayed_after"].is_u64());
+    assert!(
+        namespaces_of(&name).is_empty(),
+        "namespaces left behind: {:?}",
+        namespaces_of(&name)
+    );
+}
+
+#[test]
+fn lab_keep_then_down() {
+    if !can_run() {
+        return;
+    }
+    let name = lab::unique_prefix("ck");
+    let out = Command::new(exe())
+        .args(["lab", "--phase", "2", "--keep", "--json", "--name", &name])
+        .output()
+        .expect("run dmvpn lab --keep");
+    // Whatever happens below, remove the lab.
+    struct Down(String);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = Command::new(exe())
+                .args(["lab", "--down", "--name", &self.0])
+                .output();
+        }
+    }
+    let guard = Down(name.clone());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["kept"], true);
+    let sockets = report["sockets"].as_array().expect("sockets");
+    assert_eq!(sockets.len(), 3);
+    // The kept daemons answer on their sockets.
+    for s in sockets {
+        let path = PathBuf::from(s["socket"].as_str().expect("socket path"));
+        let payload = lab::control_request(
+            &path,
+            &dmvpn_mgmt::Request::ShowDmvpn(dmvpn_mgmt::ShowDmvpn::default()),
+        )
+        .expect("kept daemon answers");
+        assert!(matches!(payload, dmvpn_mgmt::Payload::Dmvpn(_)));
+    }
+    assert!(!namespaces_of(&name).is_empty());
+    let down = Command::new(exe())
+        .args(["lab", "--down", "--name", &name])
+        .output()
+        .expect("run dmvpn lab --down");
+    assert!(down.status.success());
+    assert!(
+        namespaces_of(&name).is_empty(),
+        "namespaces left after --down: {:?}",
+        namespaces_of(&name)
+    );
+    drop(guard);
+}
+
+#[test]
+fn lab_interrupted_removes_everything() {
+    if !can_run() {
+        return;
+    }
+    let name = lab::unique_prefix("ci");
+    let mut child = Command::new(exe())
+        .args(["lab", "--spokes", "2", "--name", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run dmvpn lab");
+    // Interrupt once the daemons are being started (the hub's config is written).
+    let state = lab::default_state_dir(&name);
+    let seen = lab::wait_for(
+        std::time::Duration::from_secs(60),
+        "the lab to come up",
+        || state.join("hub.pid").exists().then_some(()),
+    );
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("dmvpn lab exits");
+    seen.expect("lab started");
+    assert!(
+        !status.success(),
+        "an interrupted lab must not report success"
+    );
+    lab::wait_for(
+        std::time::Duration::from_secs(30),
+        "the interrupted lab to be removed",
+        || namespaces_of(&name).is_empty().then_some(()),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {:?}", namespaces_of(&name)));
+    assert!(!state.exists(), "state directory left behind");
+}
