@@ -20,6 +20,6 @@ pub mod trace;
 pub use dataplane::{DataPlane, Forward, RouteVia};
 pub use engine_node::EngineNode;
 pub use lab::Lab;
-pub use net::{DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
+pub use net::{Captured, DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
 pub use node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
 pub use trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};

@@ -102,6 +102,22 @@ impl DataOutcome {
     }
 }
 
+/// An NHRP packet as it left a node (outer source after NAT), recorded when
+/// capture is on ([`Sim::set_capture`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Captured {
+    /// Virtual time of sending.
+    pub at: Duration,
+    /// Sending node.
+    pub from: NodeId,
+    /// Outer source as the network sees it.
+    pub src: Ipv4Addr,
+    /// Outer destination.
+    pub dst: Ipv4Addr,
+    /// The NHRP packet.
+    pub bytes: Vec<u8>,
+}
+
 /// Counters of the data-plane model over the whole network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DataStats {
@@ -206,6 +222,7 @@ pub struct Sim<N: SimNode> {
     outcomes: BTreeMap<u64, DataOutcome>,
     data_stats: DataStats,
     events_at_now: u64,
+    capture: Option<Vec<Captured>>,
 }
 
 fn pair(a: NodeId, b: NodeId) -> (NodeId, NodeId) {
@@ -229,6 +246,7 @@ impl<N: SimNode> Sim<N> {
             outcomes: BTreeMap::new(),
             data_stats: DataStats::default(),
             events_at_now: 0,
+            capture: None,
         }
     }
 
@@ -245,6 +263,21 @@ impl<N: SimNode> Sim<N> {
     /// Mutable access to the trace (e.g. to stop keeping entries).
     pub fn trace_mut(&mut self) -> &mut Trace {
         &mut self.trace
+    }
+
+    /// Record every NHRP packet sent from now on (`true`), or stop and
+    /// forget them (`false`).
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = if on {
+            Some(self.capture.take().unwrap_or_default())
+        } else {
+            None
+        };
+    }
+
+    /// NHRP packets recorded since capture was switched on.
+    pub fn captured(&self) -> &[Captured] {
+        self.capture.as_deref().unwrap_or(&[])
     }
 
     /// Add a node with NBMA address `nbma`; its timers start now.
@@ -496,13 +529,21 @@ impl<N: SimNode> Sim<N> {
             .get(from)
             .and_then(|s| s.nat_public)
             .unwrap_or(inner_src);
-        let payload = what.payload();
+        if let (Some(cap), InFlight::Nhrp(bytes)) = (self.capture.as_mut(), &what) {
+            cap.push(Captured {
+                at: self.now,
+                from,
+                src,
+                dst,
+                bytes: bytes.clone(),
+            });
+        }
         self.record(
             Some(from),
             TraceKind::Sent {
                 src,
                 dst,
-                payload: payload.clone(),
+                payload: what.payload(),
             },
         );
         let Some(to) = self.owner(dst) else {
