@@ -78,7 +78,35 @@
 //! no packet is dropped while resolution is pending. Multicast, limited broadcast and the
 //! tunnel subnet's broadcast go to every multicast target.
 //!
-//! Counters: [`TunnelHandle::counters`] (per tunnel, per peer NBMA, drops by reason).
+//! Counters: [`TunnelHandle::counters`] gives per-tunnel and per-peer (NBMA address)
+//! packets and bytes in both directions (inner packet bytes, data only: NHRP is not
+//! counted), and [`DropCounters`] by reason. `drops.hairpins` counts packets this node
+//! relayed (received from the tunnel and routed back into it): on a hub, the spoke-to-spoke
+//! traffic it carries.
+//!
+//! # Run-time changes (SIGHUP)
+//! [`TunnelHandle::set_tcp_adjust_mss`], [`TunnelHandle::set_mtu`] and
+//! [`TunnelHandle::set_detect_hairpin`] apply without a restart; every table setter does too.
+//! A change of name, address, source, mode or key needs a new [`Tunnel`].
+//!
+//! # What the host must provide
+//! - CAP_NET_ADMIN and CAP_NET_RAW; `/dev/net/tun`.
+//! - A hub relays spoke-to-spoke traffic through the kernel: `net.ipv4.ip_forward=1`, and
+//!   `net.ipv4.conf.all.send_redirects=0` (the tunnel device's own `send_redirects` and
+//!   `disable_ipv6` are set by [`Tunnel::start`]).
+//! - Routes installed with nexthop objects (FRR) are mirrored through the legacy attributes
+//!   the kernel adds with `net.ipv4.nexthop_compat_mode=1`, its default.
+//! - Everything (start, `set_mtu`) must run in the tunnel's network namespace; tests that
+//!   run nodes in several namespaces enter them from dedicated threads (see `tests/common`).
+//!
+//! # Demultiplexing
+//! Every raw GRE socket sees every GRE packet to its address. A tunnel accepts those whose
+//! key equals its `tunnel key` (absent when none is configured); others are counted in
+//! `drops.key_mismatch`. A point-to-point tunnel also requires the outer source to be its
+//! `tunnel destination`. Two tunnels on the same source therefore need different keys, as
+//! on IOS.
+
+#![warn(missing_docs)]
 
 pub mod counters;
 mod error;
