@@ -68,7 +68,7 @@ impl Engine {
             let existing = ifc.cache.get(&prefix);
             let result = match existing {
                 _ if ifc.local_prefix(prefix.addr()).is_some() => code::PROHIBITED,
-                Some(e) if e.kind == EntryKind::Static => code::PROHIBITED,
+                Some(e) if e.kind == EntryKind::Static && e.nbma != Some(nbma) => code::PROHIBITED,
                 Some(e) if unique_conflict(e, nbma) => code::ALREADY_REGISTERED,
                 _ => code::SUCCESS,
             };
@@ -82,6 +82,10 @@ impl Engine {
                     nbma,
                     code: result,
                 }));
+                continue;
+            }
+            if existing.is_some_and(|e| e.kind == EntryKind::Static) {
+                // Agrees with a static mapping: acknowledged, the static entry stays.
                 continue;
             }
             let holding = if c.holding_time == 0 {

@@ -141,9 +141,35 @@ fn static_entries_are_not_overwritten_by_registrations() {
         .msg
         .clone()
         .unwrap();
-    assert_eq!(r.cies[0].code, code::PROHIBITED);
+    assert_eq!(
+        r.cies[0].code, 0,
+        "a registration agreeing with the static map is acknowledged"
+    );
     assert_eq!(
         net.entry(0, Prefix::host(ip(10, 0, 0, 2))).unwrap().kind,
         dmvpn_nhrp::EntryKind::Static
+    );
+    // From another NBMA it is prohibited.
+    let mut c = spoke_cfg(2);
+    c.nbma_addr = ip(172, 16, 77, 1);
+    let k = net.add(c);
+    net.run_for(secs(2));
+    let r = net
+        .sent(0, PacketType::RegistrationReply)
+        .iter()
+        .find(|p| p.to_nbma == ip(172, 16, 77, 1))
+        .unwrap()
+        .msg
+        .clone()
+        .unwrap();
+    assert_eq!(r.cies[0].code, code::PROHIBITED);
+    assert!(net.events(k).contains(&Event::RegistrationRefused {
+        iface: IF,
+        nhs: HUB_PROTO,
+        code: 4
+    }));
+    assert_eq!(
+        net.entry(0, Prefix::host(ip(10, 0, 0, 2))).unwrap().nbma,
+        Some(ip(172, 16, 2, 1))
     );
 }
