@@ -60,6 +60,9 @@ pub struct Node {
     protection: Arc<dyn Protection>,
     /// Peers whose protection the engine asked for.
     protected: BTreeSet<Ipv4Addr>,
+    /// Counter values at the last `clear dmvpn statistics` / `clear counters`, per tunnel and
+    /// per peer (`None` = the whole tunnel); shown counters are relative to them.
+    counter_base: BTreeMap<(IfIndex, Option<Ipv4Addr>), dmvpn_dataplane::TrafficCounters>,
 }
 
 /// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
@@ -137,6 +140,7 @@ impl Node {
             events_tx,
             protection,
             protected: BTreeSet::new(),
+            counter_base: BTreeMap::new(),
         };
         node.install_all_routes().await;
         node.on_timeout();
@@ -572,12 +576,17 @@ fn mgmt_prefix(p: &NhrpPrefix) -> mgmt::Prefix {
     }
 }
 
-fn traffic(c: &dmvpn_dataplane::TrafficCounters) -> mgmt::PacketCounters {
+fn traffic(
+    c: &dmvpn_dataplane::TrafficCounters,
+    base: Option<&dmvpn_dataplane::TrafficCounters>,
+) -> mgmt::PacketCounters {
+    let zero = dmvpn_dataplane::TrafficCounters::default();
+    let b = base.unwrap_or(&zero);
     mgmt::PacketCounters {
-        packets_in: c.rx_packets,
-        packets_out: c.tx_packets,
-        bytes_in: c.rx_bytes,
-        bytes_out: c.tx_bytes,
+        packets_in: c.rx_packets.saturating_sub(b.rx_packets),
+        packets_out: c.tx_packets.saturating_sub(b.tx_packets),
+        bytes_in: c.rx_bytes.saturating_sub(b.rx_bytes),
+        bytes_out: c.tx_bytes.saturating_sub(b.tx_bytes),
     }
 }
 
@@ -641,7 +650,7 @@ impl mgmt::Handler for Node {
                     .peers
                     .iter()
                     .find(|(a, _)| *a == nbma)
-                    .map(|(_, c)| traffic(c))
+                    .map(|(_, c)| traffic(c, self.counter_base.get(&(ifindex, Some(nbma)))))
                     .unwrap_or_default();
                 let peer = peers.entry(nbma).or_insert_with(|| mgmt::DmvpnPeer {
                     nbma: IpAddr::V4(nbma),
@@ -674,7 +683,7 @@ impl mgmt::Handler for Node {
                 protection: t.plan.protection.clone(),
                 nhs: self.nhs_snapshot(Some(ifindex)),
                 peers: peers.into_values().collect(),
-                counters: traffic(&counters.tunnel),
+                counters: traffic(&counters.tunnel, self.counter_base.get(&(ifindex, None))),
             });
         }
         Ok(status)
@@ -747,7 +756,12 @@ impl mgmt::Handler for Node {
 
     fn shortcuts(&mut self) -> Result<mgmt::ShortcutTable, mgmt::HandlerError> {
         let mut table = mgmt::ShortcutTable::default();
+        let entries = self.engine.cache_entries(None);
         for s in self.engine.shortcuts(None) {
+            let created = entries
+                .iter()
+                .find(|e| e.iface == s.iface && e.prefix == s.prefix)
+                .map_or(0, |e| self.secs_since(e.created));
             let installed = self.tunnels.get(&s.iface).is_some_and(|t| {
                 dp_prefix(&s.prefix).is_some_and(|p| {
                     t.handle
@@ -762,7 +776,7 @@ impl mgmt::Handler for Node {
                 target: mgmt_prefix(&s.prefix),
                 next_hop: IpAddr::V4(s.next_hop),
                 nbma: s.nbma.map(IpAddr::V4),
-                created_secs: 0,
+                created_secs: created,
                 expire_secs: s.expires.map(|t| self.secs_until(t)),
                 installed,
             });
@@ -773,6 +787,41 @@ impl mgmt::Handler for Node {
     fn running_config(&mut self) -> Result<mgmt::RunningConfig, mgmt::HandlerError> {
         Ok(mgmt::RunningConfig {
             text: self.config_text.clone(),
+        })
+    }
+
+    fn clear_dmvpn_session(
+        &mut self,
+        req: &mgmt::ClearDmvpnSession,
+    ) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        self.clear_sessions(req)
+    }
+
+    fn clear_dmvpn_statistics(
+        &mut self,
+        req: &mgmt::ClearDmvpnStatistics,
+    ) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        let mut n = 0;
+        for ifindex in self.selected(req.interface.as_ref())? {
+            n += self.reset_counters(ifindex, req.peer.as_ref());
+        }
+        Ok(mgmt::Ack {
+            message: format!("DMVPN statistics cleared ({n} counter sets)"),
+            affected: Some(n),
+        })
+    }
+
+    fn clear_counters(
+        &mut self,
+        req: &mgmt::ClearCounters,
+    ) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        let ifindex = self.ifindex_of(&req.interface).ok_or_else(|| {
+            mgmt::HandlerError::NotFound(format!("no interface {}", req.interface))
+        })?;
+        let n = self.reset_counters(ifindex, None);
+        Ok(mgmt::Ack {
+            message: format!("counters of {} cleared", self.iface_name(ifindex)),
+            affected: Some(n),
         })
     }
 
@@ -811,6 +860,110 @@ impl mgmt::Handler for Node {
         Ok(mgmt::Ack {
             message: format!("{report} NHRP entries cleared"),
             affected: Some(report as u64),
+        })
+    }
+}
+
+impl Node {
+    /// The tunnels an optional interface filter selects.
+    fn selected(&self, interface: Option<&String>) -> Result<Vec<IfIndex>, mgmt::HandlerError> {
+        match interface {
+            Some(name) => Ok(vec![self.ifindex_of(name).ok_or_else(|| {
+                mgmt::HandlerError::NotFound(format!("no interface {name}"))
+            })?]),
+            None => Ok(self.tunnels.keys().copied().collect()),
+        }
+    }
+
+    fn peer_matches(
+        filter: Option<&mgmt::PeerFilter>,
+        nbma: Option<Ipv4Addr>,
+        tunnel: Ipv4Addr,
+    ) -> bool {
+        match filter {
+            None => true,
+            Some(mgmt::PeerFilter::Nbma { address }) => nbma.map(IpAddr::V4) == Some(*address),
+            Some(mgmt::PeerFilter::Tunnel { address }) => IpAddr::V4(tunnel) == *address,
+        }
+    }
+
+    fn reset_counters(&mut self, ifindex: IfIndex, peer: Option<&mgmt::PeerFilter>) -> u64 {
+        let Some(t) = self.tunnels.get(&ifindex) else {
+            return 0;
+        };
+        let snapshot = t.handle.counters();
+        let mut n = 0;
+        if peer.is_none() {
+            self.counter_base.insert((ifindex, None), snapshot.tunnel);
+            n += 1;
+        }
+        let tunnel_of: BTreeMap<Ipv4Addr, Ipv4Addr> = self
+            .engine
+            .cache_entries(Some(ifindex))
+            .into_iter()
+            .filter_map(|e| e.nbma.map(|a| (a, e.next_hop)))
+            .collect();
+        for (nbma, c) in snapshot.peers {
+            let tunnel = tunnel_of
+                .get(&nbma)
+                .copied()
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            if Self::peer_matches(peer, Some(nbma), tunnel) {
+                self.counter_base.insert((ifindex, Some(nbma)), c);
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// The clear commands of the control API.
+impl Node {
+    fn clear_sessions(
+        &mut self,
+        req: &mgmt::ClearDmvpnSession,
+    ) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        let now = self.now();
+        let mut removed = 0usize;
+        for ifindex in self.selected(req.interface.as_ref())? {
+            if req.peer.is_none() {
+                let r = if req.include_static {
+                    ClearRequest::All {
+                        iface: Some(ifindex),
+                    }
+                } else {
+                    ClearRequest::Dynamic {
+                        iface: Some(ifindex),
+                    }
+                };
+                removed += self.engine.clear(now, r).removed;
+                continue;
+            }
+            let victims: Vec<Ipv4Addr> = self
+                .engine
+                .cache_entries(Some(ifindex))
+                .into_iter()
+                .filter(|e| !e.flags.contains(EntryFlags::LOCAL))
+                .filter(|e| Self::peer_matches(req.peer.as_ref(), e.nbma, e.next_hop))
+                .map(|e| e.prefix.addr())
+                .collect();
+            for proto in victims {
+                removed += self
+                    .engine
+                    .clear(
+                        now,
+                        ClearRequest::Entry {
+                            iface: ifindex,
+                            proto,
+                        },
+                    )
+                    .removed;
+            }
+        }
+        self.drain_actions();
+        Ok(mgmt::Ack {
+            message: format!("{removed} DMVPN session entries cleared"),
+            affected: Some(removed as u64),
         })
     }
 }
