@@ -515,11 +515,13 @@ impl Tunnel {
             .name(&config.name)
             .ipv4(config.address, config.prefix_len, None)
             .mtu(config.mtu)
-            .enable(true)
+            .enable(false)
             .build_async()
             .map_err(tun_err)?;
         let ifindex = tun.if_index().map_err(tun_err)?;
+        // Before the link comes up, so no IPv6 link-local traffic ever enters the tunnel.
         configure_sysctls(&config.name);
+        tun.enabled(true).map_err(tun_err)?;
         let tun = Arc::new(tun);
         let destination = match config.mode {
             TunnelMode::PointToPoint { destination } => Some(destination),

@@ -86,6 +86,12 @@ fn ping_passes_through_keyed_gre_and_counters_follow() {
     assert!(cb.rx_packets >= 3 && cb.tx_packets >= 3, "{cb:?}");
     assert!(na.handle.counters().tunnel.tx_packets >= 3);
 
+    // No IPv6 on the tunnel: nothing but IPv4 was read from the TUN device.
+    let out =
+        p.a.exec(&["cat", "/proc/sys/net/ipv6/conf/Tunnel0/disable_ipv6"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(na.handle.counters().drops.tun_malformed, 0);
+
     // Removed on shutdown.
     na.stop();
     wait_until("Tunnel0 removed", || {
