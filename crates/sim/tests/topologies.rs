@@ -170,3 +170,74 @@ fn hierarchical_hubs_forward_resolution_across_regions() {
     let direct = ping(&mut lab, a, HOST1, HOST2);
     assert!(direct.is_direct(), "{direct:?}");
 }
+
+#[test]
+fn routing_loop_between_hubs_is_detected() {
+    // Hub A serves spoke1 and hub B; hub B serves hub C; C has a static map
+    // for A. Their routes for 10.0.0.99 form the loop A → B → C → A.
+    let (b_t, b_n) = (ip(HUB2_T), ip(HUB2_N));
+    let (c_t, c_n) = (ip("10.0.0.20"), ip("172.17.0.9"));
+    let mut lab = Lab::new(31);
+    let a = lab.add("hubA", hub_cfg()).unwrap();
+    let mut bc = spoke_iface(b_t, b_n, pfx("192.168.10.0/24"), &[(ip(HUB_T), ip(HUB_N))]);
+    bc.max_send = None;
+    let b = lab.add("hubB", bc).unwrap();
+    let mut cc = spoke_iface(c_t, c_n, pfx("192.168.20.0/24"), &[(b_t, b_n)]);
+    cc.max_send = None;
+    cc.static_maps.push(dmvpn_nhrp::StaticMap {
+        protocol: EnginePrefix::host(ip(HUB_T)),
+        nbma: ip(HUB_N),
+    });
+    let c = lab.add("hubC", cc).unwrap();
+    let s1 = lab.add("spoke1", spoke_cfg(S1_T, S1_N, LAN1)).unwrap();
+    let ghost = ip("10.0.0.99");
+    lab.route(a, dmvpn_sim::Prefix::host(ghost), b_t);
+    lab.route(b, dmvpn_sim::Prefix::host(ghost), c_t);
+    lab.route(c, dmvpn_sim::Prefix::host(ghost), ip(HUB_T));
+    lab.route(s1, pfx("192.168.99.0/24"), ghost);
+    assert!(wait_registered(&mut lab, &[b, c, s1], secs(30)));
+    lab.run_for(secs(5)).unwrap();
+    let t0 = lab.now();
+
+    let _ = ping(&mut lab, s1, HOST1, "192.168.99.1");
+    lab.run_for(secs(60)).unwrap();
+    if std::env::var_os("DUMP").is_some() {
+        dump(&lab);
+    }
+    // The request went A → B → C → A, where the Forward Transit record
+    // names A: it is dropped, and an Error Indication code 3 (loop
+    // detected) goes to the source of the request (RFC 2332 §5.2.7), spoke1.
+    assert_eq!(
+        sent(&lab, a, RESOLUTION_REQUEST, Some(b_n), t0).len(),
+        sent(&lab, s1, RESOLUTION_REQUEST, None, t0).len()
+    );
+    assert!(
+        !sent(&lab, c, RESOLUTION_REQUEST, Some(ip(HUB_N)), t0).is_empty(),
+        "C forwards to A"
+    );
+    assert!(
+        lab.saw(
+            a,
+            |e| matches!(e, dmvpn_nhrp::Event::ErrorSent { code: 3, to, .. } if *to == ip(S1_N))
+        ),
+        "loop detected at A"
+    );
+    assert!(lab.saw(s1, |e| matches!(
+        e,
+        dmvpn_nhrp::Event::ErrorReceived { code: 3, .. }
+    )));
+    assert!(
+        sent(&lab, c, ERROR_INDICATION, None, t0).is_empty()
+            && sent(&lab, s1, ERROR_INDICATION, None, t0).is_empty()
+    );
+    let originated = sent(&lab, s1, RESOLUTION_REQUEST, None, t0).len();
+    let forwarded_by_a = sent(&lab, a, RESOLUTION_REQUEST, None, t0).len();
+    assert!(
+        originated >= 1 && forwarded_by_a == originated,
+        "A forwards each request once: {forwarded_by_a} for {originated}"
+    );
+    assert!(
+        lab.entry(s1, ghost).is_none_or(|e| e.nbma.is_none()),
+        "no binding for the ghost"
+    );
+}
