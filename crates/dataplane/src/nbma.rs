@@ -66,6 +66,27 @@ impl GreSocket {
             .send_to(packet, &SockAddr::from(SocketAddrV4::new(peer, 0)))
     }
 
+    /// Sends like [`GreSocket::send_to`] with the outer header's TOS byte set to `tos`
+    /// (an `IP_TOS` control message; the socket default is used when `tos` is 0).
+    pub fn send_to_tos(&self, packet: &[u8], peer: Ipv4Addr, tos: u8) -> io::Result<usize> {
+        use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrIn, sendmsg};
+        use std::os::fd::AsRawFd;
+        if tos == 0 {
+            return self.send_to(packet, peer);
+        }
+        let iov = [io::IoSlice::new(packet)];
+        let cmsg = [ControlMessage::Ipv4Tos(&tos)];
+        let addr = SockaddrIn::from(SocketAddrV4::new(peer, 0));
+        sendmsg(
+            self.fd.get_ref().as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::empty(),
+            Some(&addr),
+        )
+        .map_err(io::Error::from)
+    }
+
     /// Receives one packet into `buf` (outer IP header included) and locates the GRE
     /// header. Packets that are not IPv4/GRE are skipped.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {

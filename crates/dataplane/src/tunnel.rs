@@ -73,6 +73,9 @@ pub struct TunnelConfig {
     pub key: Option<u32>,
     /// `ip tcp adjust-mss`: clamp the MSS of TCP SYNs in both directions.
     pub tcp_adjust_mss: Option<u16>,
+    /// Copy the inner packet's TOS byte into the outer IP header (IOS default when no
+    /// `tunnel tos` is set).
+    pub copy_tos: bool,
     /// Report packets that hairpin (received from the tunnel, routed back into it) as
     /// [`Event::Hairpin`] (a hub with `ip nhrp redirect`).
     pub detect_hairpin: bool,
@@ -103,6 +106,7 @@ impl TunnelConfig {
             mode: TunnelMode::Multipoint,
             key: None,
             tcp_adjust_mss: None,
+            copy_tos: true,
             detect_hairpin: false,
             route_table: RT_TABLE_MAIN,
             event_interval: Duration::from_secs(1),
@@ -347,6 +351,7 @@ impl Shared {
         inner: &[u8],
         protocol: u16,
         peer: Ipv4Addr,
+        tos: u8,
     ) -> Result<(), Error> {
         let socket = self.socket().ok_or(Error::NoSource)?;
         let encap = |reason: String| Error::Encapsulation { peer, reason };
@@ -359,13 +364,18 @@ impl Shared {
             return Err(encap(e.to_string()));
         }
         socket
-            .send_to(buf.as_slice(), peer)
+            .send_to_tos(buf.as_slice(), peer, tos)
             .map_err(|source| Error::Send { peer, source })?;
         Ok(())
     }
 
     fn send_data(&self, buf: &mut PacketBuf, inner: &[u8], peer: Ipv4Addr) {
-        match self.encap_send(buf, inner, PROTO_IPV4, peer) {
+        let tos = if self.config.copy_tos {
+            inner.get(1).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        match self.encap_send(buf, inner, PROTO_IPV4, peer, tos) {
             Ok(()) => self.counters.tx(peer, inner.len()),
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "send failed");
@@ -453,7 +463,8 @@ impl TunnelHandle {
     /// GRE protocol 0x2001.
     pub fn send_nhrp(&self, peer: Ipv4Addr, packet: &[u8]) -> Result<(), Error> {
         let mut buf = PacketBuf::with_capacity(packet.len());
-        self.shared.encap_send(&mut buf, packet, PROTO_NHRP, peer)
+        self.shared
+            .encap_send(&mut buf, packet, PROTO_NHRP, peer, 0)
     }
 
     /// A snapshot of the counters.

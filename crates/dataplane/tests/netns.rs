@@ -86,6 +86,15 @@ fn ping_passes_through_keyed_gre_and_counters_follow() {
     assert!(cb.rx_packets >= 3 && cb.tx_packets >= 3, "{cb:?}");
     assert!(na.handle.counters().tunnel.tx_packets >= 3);
 
+    // The inner TOS is copied to the outer header.
+    let sniff = Sniffer::start(&p.b);
+    let out = ping(&p.a, &["-c", "1", "-W", "5", "-Q", "0xb8", "10.0.0.2"]);
+    assert!(out.status.success(), "{out:?}");
+    let tos_of = |g: &Gre| g.payload.get(1).copied();
+    sniff.wait_for("DSCP EF inside and outside", |g| {
+        g.protocol == 0x0800 && tos_of(g) == Some(0xb8) && g.outer_tos == 0xb8
+    });
+
     // No IPv6 on the tunnel: nothing but IPv4 was read from the TUN device.
     let out =
         p.a.exec(&["cat", "/proc/sys/net/ipv6/conf/Tunnel0/disable_ipv6"]);

@@ -300,6 +300,7 @@ impl Drop for Sniffer {
 /// A captured GRE packet, decoded for assertions.
 #[derive(Debug, Clone)]
 pub struct Gre {
+    pub outer_tos: u8,
     pub outer_src: Ipv4Addr,
     pub outer_dst: Ipv4Addr,
     pub key: Option<u32>,
@@ -330,6 +331,7 @@ impl Gre {
             off += 4;
         }
         Some(Gre {
+            outer_tos: p[1],
             outer_src: src,
             outer_dst: dst,
             key,
