@@ -82,58 +82,57 @@ lab_init() {
   iptables -L -n >/dev/null 2>&1 || IPT=iptables-legacy
 }
 
-# node_up NODE KIND [GREKEY]  builds the router and its LAN host
-node_up() {
-  local n=$1 kind=$2 key=${3:-} i=${IDX[$1]}
+# nodes_create: every router and LAN host namespace, once per VM boot (scenarios only change the
+# tunnel part, see tunnel_up/tunnel_down)
+nodes_create() {
+  local n i
+  for n in hub s1 s2; do
+    i=${IDX[$n]}
+    mkdir -p "/run/lab-nodes/$n/frr/$n" "$W/$n"; chown -R frr:frr "/run/lab-nodes/$n/frr"
+    ip netns add "$n"; ip netns add "h$i"
+    touch "/run/lab-mnt/$n"
+    unshare --mount="/run/lab-mnt/$n" --propagation private nsenter --net="/run/netns/$n" -- \
+      sh -c "umount -l /sys && mount -t sysfs sysfs /sys && mount --bind /run/lab-nodes/$n /run" \
+      || log "mount namespace for $n failed"
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+      net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 \
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    ip link add "i-$n" netns inet type veth peer name eth0 netns "$n"
+    ip link add lan0 netns "$n" type veth peer name eth0 netns "h$i"
+    ip -n inet link set "i-$n" master br0 up
+    printf '%s\n' "link set lo up" "addr add ${NBMA[$n]}/24 dev eth0" "link set eth0 up" \
+      "addr add ${LANGW[$n]}/24 dev lan0" "link set lan0 up" | ip -n "$n" -b -
+    printf '%s\n' "link set lo up" "addr add ${HOST[$n]}/24 dev eth0" "link set eth0 up" \
+      "route add default via ${LANGW[$n]}" | ip -n "h$i" -b -
+  done
+}
+
+# tunnel_up NODE KIND [GREKEY]: FRR nodes get the kernel mGRE device gre1; our nodes none
+tunnel_up() {
+  local n=$1 kind=$2 key=${3:-}
   KIND[$n]=$kind
-  mkdir -p "/run/lab-nodes/$n/frr/$n" "$W/$n"; chown -R frr:frr "/run/lab-nodes/$n/frr"
-  ip netns add "$n"
-  touch "/run/lab-mnt/$n"
-  unshare --mount="/run/lab-mnt/$n" --propagation private nsenter --net="/run/netns/$n" -- \
-    sh -c "umount -l /sys && mount -t sysfs sysfs /sys && mount --bind /run/lab-nodes/$n /run" \
-    || log "mount namespace for $n failed"
-  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-    net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 \
-    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-  ip link add "i-$n" type veth peer name eth0 netns "$n"
-  ip link set "i-$n" netns inet
-  ip -n inet link set "i-$n" master br0 up
-  ip -n "$n" link set lo up
-  ip -n "$n" addr add "${NBMA[$n]}/24" dev eth0
-  ip -n "$n" link set eth0 up
-  # LAN host
-  ip netns add "h$i"
-  ip link add lan0 netns "$n" type veth peer name eth0 netns "h$i"
-  ip -n "$n" addr add "${LANGW[$n]}/24" dev lan0
-  ip -n "$n" link set lan0 up
-  ip -n "h$i" link set lo up
-  ip -n "h$i" addr add "${HOST[$n]}/24" dev eth0
-  ip -n "h$i" link set eth0 up
-  ip -n "h$i" route add default via "${LANGW[$n]}"
   if [ "$kind" = frr ]; then
-    local k=(); [ -n "$key" ] && k=(key "$key")
-    ip -n "$n" tunnel add gre1 mode gre "${k[@]}" ttl 64 dev eth0 local "${NBMA[$n]}" remote 0.0.0.0
-    ip -n "$n" addr add "${TUN[$n]}/32" dev gre1
-    ip -n "$n" link set gre1 up
+    local k=""; [ -n "$key" ] && k="key $key"
+    printf '%s\n' "tunnel add gre1 mode gre $k ttl 64 dev eth0 local ${NBMA[$n]} remote 0.0.0.0" \
+      "addr add ${TUN[$n]}/32 dev gre1" "link set gre1 up" | ip -n "$n" -b -
   else
     # ip_gre's per-namespace fallback device gre0 exists in every namespace; keep it down so
     # the kernel never claims our GRE (our raw socket gets every GRE packet either way)
     ip -n "$n" link set gre0 down 2>/dev/null
   fi
 }
-
-nodes_down() {
-  local n i
-  for n in hub s1 s2; do
-    [ -e "/run/netns/$n" ] || continue
-    node_stop "$n"
-    i=${IDX[$n]}
-    umount "/run/lab-mnt/$n" 2>/dev/null; rm -f "/run/lab-mnt/$n"
-    ip netns del "$n"; ip netns del "h$i" 2>/dev/null
-    rm -rf "/run/lab-nodes/$n"
-  done
-  KIND=()
+# tunnel_down NODE: stops the node's daemons and removes what the scenario added
+tunnel_down() {
+  local n=$1
+  node_stop "$n"
+  ip -n "$n" tunnel del gre1 2>/dev/null
+  nodex "$n" $IPT -F FORWARD 2>/dev/null
+  ip -n "$n" neigh flush all 2>/dev/null
+  ip -n "$n" route flush cache 2>/dev/null
+  rm -rf "/run/lab-nodes/$n/frr/$n/"*
+  unset "KIND[$n]"
 }
+nodes_down() { local n; for n in hub s1 s2; do tunnel_down "$n"; done; }
 
 # ---- FRR -------------------------------------------------------------------------------------
 # frr_config NODE ROLE(hub|spoke) PHASE HOLD AUTH UNIQUE(unique|no-unique) OTHER-SPOKE
@@ -269,15 +268,17 @@ node_stop() { # node_stop NODE [KILL]: stops whatever runs in the node
   fi
 }
 
-# ---- capture ---------------------------------------------------------------------------------
+# ---- capture ----------------------------------------------------------------------------------
+# One dumpcap for the whole VM run (starting programs is slow under emulation); every scenario
+# records its start and end time in $LAB_OUT/times.txt and the host cuts the capture with editcap.
 capture_start() {
-  ip netns exec inet timeout 900 dumpcap -q -i br0 -w "$W/$SCEN.pcapng" > "$SOUT/dumpcap.log" 2>&1 &
+  ip netns exec inet timeout 3000 dumpcap -q -i br0 -w "$W/all.pcapng" > "$LAB_OUT/dumpcap.log" 2>&1 &
   DUMPCAP=$!
-  wait_for 30 "dumpcap running" test -s "$W/$SCEN.pcapng"
+  wait_for 60 "dumpcap running" test -s "$W/all.pcapng"
 }
 capture_stop() {
   kill -INT "$DUMPCAP" 2>/dev/null; wait "$DUMPCAP" 2>/dev/null
-  cp "$W/$SCEN.pcapng" "$SOUT/capture.pcapng"; chmod 644 "$SOUT/capture.pcapng"
+  cp "$W/all.pcapng" "$LAB_OUT/all.pcapng"; chmod 644 "$LAB_OUT/all.pcapng"
 }
 
 # ---- observations ----------------------------------------------------------------------------
@@ -315,9 +316,19 @@ shortcut_at() {
   fi
 }
 # route_direct SPOKE PREFIX NEXTHOP : the kernel routes PREFIX's hosts via NEXTHOP (not the hub)
+# route_direct SPOKE DST : the spoke's forwarding for DST no longer goes via the hub.
+# FRR installs the shortcut as a kernel route on gre1 (a device route whose neighbour entry
+# holds the peer's NBMA address). Ours keeps it in the userspace data plane's table, which
+# overrides the kernel's route via the hub: `show ip nhrp shortcut` lists it with the `rib` flag
+# and `ip route get` still names the hub (see docs/interop.md).
 route_direct() {
-  local s=$1 dst=$2 nh=$3
-  ip -n "$s" route get "$dst" 2>/dev/null | grep -q "via $nh "
+  local s=$1 dst=$2 r
+  if [ "${KIND[$s]}" = frr ]; then
+    r=$(ip -n "$s" route get "$dst" 2>/dev/null) || return 1
+    ! grep -q "via ${TUN[hub]} " <<< "$r"
+  else
+    ctl "$s" show ip nhrp shortcut 2>/dev/null | grep -A1 "^${dst%.*}\.0/24 via " | grep -q "Flags:.* rib"
+  fi
 }
 ping_hosts() { # ping_hosts FROM_NODE TO_NODE COUNT : LAN host to LAN host
   local a=$1 b=$2 c=${3:-3}
