@@ -36,6 +36,7 @@ pub const MAX_SPOKES: usize = 1 << 23;
 
 /// Benchmark failures.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum BenchError {
     /// The spoke count is out of range.
     #[error("--spokes must be between 1 and {MAX_SPOKES}, got {0}")]

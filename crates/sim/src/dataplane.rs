@@ -19,6 +19,7 @@ pub enum RouteVia {
 
 /// What the data plane decided for one packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum Forward {
     /// Deliver on the LAN.
     Local,

@@ -8,6 +8,18 @@
 //! * [`node::SimNode`] — what the simulator needs from an engine.
 //! * [`trace::Trace`] — ordered record of everything, hashed for determinism.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod dataplane;
 pub mod engine_node;

@@ -29,6 +29,7 @@ const MAX_EVENTS_PER_INSTANT: u64 = 100_000;
 
 /// Simulator failures.
 #[derive(Debug, Error, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum SimError {
     /// An engine keeps scheduling work at the same instant.
     #[error("livelock at {at:?}: more than {MAX_EVENTS_PER_INSTANT} events without time advancing")]
@@ -78,6 +79,7 @@ pub struct DataPacket {
 
 /// Fate of a data packet, see [`Sim::data_outcome`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum DataOutcome {
     /// Still travelling.
     InFlight,

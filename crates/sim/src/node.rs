@@ -65,6 +65,7 @@ impl fmt::Display for Prefix {
 /// Something a node asks the outside world to do, drained with
 /// [`SimNode::poll_output`] after every input.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum NodeOutput {
     /// Send an NHRP packet (GRE payload) to an NBMA address.
     Send { to_nbma: Ipv4Addr, bytes: Vec<u8> },

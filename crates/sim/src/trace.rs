@@ -40,6 +40,7 @@ pub fn packet_type(bytes: &[u8]) -> Option<u8> {
 
 /// What travelled on an NBMA link.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum Payload {
     /// An NHRP packet, with its type (if readable) and length.
     Nhrp { op: Option<u8>, len: usize },
@@ -72,6 +73,7 @@ pub enum DropReason {
 
 /// One trace record.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // fields are described by their variant's doc
 pub enum TraceKind {
     /// `node` sent `payload` from outer source `src` to `dst`.
     Sent {
