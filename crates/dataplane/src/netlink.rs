@@ -17,7 +17,7 @@ use rtnetlink::{MulticastGroup, RouteMessageBuilder};
 use tokio::sync::watch;
 
 use crate::Error;
-use crate::tables::{ForwardingTables, Ipv4Prefix, MirroredRoute, RouteKey};
+use crate::tables::{ForwardingTables, Ipv4Prefix, MirroredRoute, RouteKey, RouteMirror};
 
 /// The main routing table.
 pub const RT_TABLE_MAIN: u32 = 254;
@@ -128,49 +128,71 @@ fn apply(tables: &ForwardingTables, change: RouteChange) {
 }
 
 /// Runs the route mirror for device `ifindex` until an error occurs. `ready` is signalled
-/// once the initial dump has been applied.
+/// once the initial dump has been applied. The mirror is rebuilt from a full dump every
+/// `resync_every` and whenever `resync_now` is notified.
 pub(crate) async fn run_route_mirror(
     ifindex: u32,
     table: u32,
     tables: Arc<ForwardingTables>,
     ready: tokio::sync::oneshot::Sender<()>,
+    resync_every: std::time::Duration,
+    resync_now: Arc<tokio::sync::Notify>,
 ) -> Result<(), Error> {
     let (conn, handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Route])
             .map_err(Error::Netlink)?;
     let conn = AbortOnDrop(tokio::spawn(conn));
+    resync(&handle, ifindex, table, &tables).await?;
+    let _ = ready.send(());
+    let mut tick = tokio::time::interval(resync_every.max(std::time::Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate; the dump above covered it
+    loop {
+        tokio::select! {
+            msg = messages.next() => {
+                let Some((msg, _)) = msg else { break };
+                let (route, deleted) = match msg.payload {
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => (r, false),
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => (r, true),
+                    _ => continue,
+                };
+                if let Some(change) = route_change(&route, deleted, ifindex, table) {
+                    tracing::debug!(?change, "route mirror update");
+                    apply(&tables, change);
+                }
+            }
+            _ = tick.tick() => resync(&handle, ifindex, table, &tables).await?,
+            () = resync_now.notified() => resync(&handle, ifindex, table, &tables).await?,
+        }
+    }
+    drop(conn);
+    Err(Error::NetlinkClosed)
+}
+
+/// Replaces the mirror with a fresh dump. Catches removals the kernel does not announce
+/// (routes flushed with a deleted nexthop object, or with a link going down).
+async fn resync(
+    handle: &rtnetlink::Handle,
+    ifindex: u32,
+    table: u32,
+    tables: &ForwardingTables,
+) -> Result<(), Error> {
     let mut dump = handle
         .route()
         .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
         .execute();
-    let mut initial = Vec::new();
+    let mut fresh = RouteMirror::default();
     while let Some(msg) = dump
         .try_next()
         .await
         .map_err(|e| Error::NetlinkRequest(e.to_string()))?
     {
-        if let Some(change) = route_change(&msg, false, ifindex, table) {
-            initial.push(change);
+        if let Some(RouteChange::Upsert(key, route)) = route_change(&msg, false, ifindex, table) {
+            fresh.upsert(key.tos, route);
         }
     }
-    tables.update_routes(|m| m.clear());
-    for change in initial {
-        apply(&tables, change);
-    }
-    let _ = ready.send(());
-    while let Some((msg, _)) = messages.next().await {
-        let (route, deleted) = match msg.payload {
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => (r, false),
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => (r, true),
-            _ => continue,
-        };
-        if let Some(change) = route_change(&route, deleted, ifindex, table) {
-            tracing::debug!(?change, "route mirror update");
-            apply(&tables, change);
-        }
-    }
-    drop(conn);
-    Err(Error::NetlinkClosed)
+    tables.update_routes(|m| *m = fresh);
+    Ok(())
 }
 
 /// The primary IPv4 address of an interface in an address dump: the first non-secondary

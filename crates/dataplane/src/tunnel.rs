@@ -81,6 +81,9 @@ pub struct TunnelConfig {
     pub detect_hairpin: bool,
     /// The kernel routing table mirrored (254, main, by default).
     pub route_table: u32,
+    /// How often the route mirror is rebuilt from a full dump, to catch removals the
+    /// kernel does not announce (routes flushed with a deleted nexthop object).
+    pub route_resync: Duration,
     /// Minimum interval between two events about the same next hop or flow.
     pub event_interval: Duration,
     /// Capacity of the event queue; events beyond it are counted as lost.
@@ -109,6 +112,7 @@ impl TunnelConfig {
             copy_tos: true,
             detect_hairpin: false,
             route_table: RT_TABLE_MAIN,
+            route_resync: Duration::from_secs(30),
             event_interval: Duration::from_secs(1),
             event_queue: 1024,
         }
@@ -303,6 +307,7 @@ struct Shared {
     socket: RwLock<Option<Arc<GreSocket>>>,
     source: Arc<watch::Sender<Option<Ipv4Addr>>>,
     events: mpsc::Sender<Event>,
+    resync_routes: Arc<tokio::sync::Notify>,
     limiter: Mutex<EventLimiter>,
     flows: Mutex<FlowCache>,
 }
@@ -485,6 +490,12 @@ impl TunnelHandle {
     pub fn routes(&self) -> Vec<MirroredRoute> {
         self.shared.tables.routes()
     }
+
+    /// Asks the route mirror to rebuild itself from a full dump now (it also does so every
+    /// `route_resync`), e.g. after the daemon removed a nexthop object.
+    pub fn resync_routes(&self) {
+        self.shared.resync_routes.notify_one();
+    }
 }
 
 /// A running tunnel. Dropping it stops its tasks; the TUN device disappears once they have
@@ -563,6 +574,7 @@ impl Tunnel {
             socket: RwLock::new(socket),
             source: Arc::new(source_tx),
             events: events_tx,
+            resync_routes: Arc::new(tokio::sync::Notify::new()),
             flows: Mutex::new(FlowCache::new()),
         });
 
@@ -572,7 +584,14 @@ impl Tunnel {
         tasks.push(supervise(
             &shared,
             "route-mirror",
-            netlink::run_route_mirror(ifindex, route_table, tables, ready_tx),
+            netlink::run_route_mirror(
+                ifindex,
+                route_table,
+                tables,
+                ready_tx,
+                shared.config.route_resync,
+                shared.resync_routes.clone(),
+            ),
         ));
         if let TunnelSource::Interface(name) = &shared.config.source {
             tasks.push(supervise(

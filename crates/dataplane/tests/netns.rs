@@ -714,3 +714,102 @@ fn multicast_reaches_every_registered_spoke_and_the_hub() {
         .expect("hub got the spoke's multicast");
     assert_eq!(&buf[..n], b"hello from s1");
 }
+
+/// Routes as routing daemons install them are mirrored: a BIRD-style route with a protocol
+/// and metric, an FRR-style route through a nexthop object, and an ECMP route with one hop
+/// into the tunnel; the lowest metric wins.
+#[test]
+fn route_mirror_follows_routing_daemon_routes() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("rd");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let has = |prefix: &str, gw: &str, proto: u8| {
+        na.handle.routes().iter().any(|r| {
+            r.prefix.to_string() == prefix && r.gateway == Some(ip(gw)) && r.protocol == proto
+        })
+    };
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.3.0/24",
+        "via",
+        "10.0.0.2",
+        "dev",
+        "Tunnel0",
+        "proto",
+        "bird",
+        "metric",
+        "20",
+    ]);
+    wait_until("BIRD route", || has("192.168.3.0/24", "10.0.0.2", 12));
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.3.0/24",
+        "via",
+        "10.0.0.3",
+        "dev",
+        "Tunnel0",
+        "proto",
+        "bird",
+        "metric",
+        "10",
+    ]);
+    wait_until("lower metric wins", || {
+        na.handle.tables().decide(ip("192.168.3.1"))
+            == dmvpn_dataplane::Decision::Unreachable {
+                next_hop: ip("10.0.0.3"),
+            }
+    });
+
+    p.a.ip(&[
+        "nexthop", "add", "id", "77", "via", "10.0.0.4", "dev", "Tunnel0",
+    ]);
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.4.0/24",
+        "nhid",
+        "77",
+        "proto",
+        "zebra",
+    ]);
+    wait_until("nexthop-object route", || {
+        has("192.168.4.0/24", "10.0.0.4", 11)
+    });
+
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.5.0/24",
+        "nexthop",
+        "via",
+        "192.0.2.9",
+        "dev",
+        "vA",
+        "nexthop",
+        "via",
+        "10.0.0.5",
+        "dev",
+        "Tunnel0",
+    ]);
+    wait_until("ECMP hop into the tunnel", || {
+        has("192.168.5.0/24", "10.0.0.5", 3)
+    });
+
+    // The kernel flushes routes with their nexthop object without announcing it: the
+    // periodic (here: requested) resync removes them.
+    p.a.ip(&["nexthop", "del", "id", "77"]);
+    na.handle.resync_routes();
+    wait_until("nexthop-object route gone with its nexthop", || {
+        !na.handle
+            .routes()
+            .iter()
+            .any(|r| r.prefix.to_string() == "192.168.4.0/24")
+    });
+}
