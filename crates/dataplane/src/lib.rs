@@ -78,6 +78,10 @@
 //! no packet is dropped while resolution is pending. Multicast, limited broadcast and the
 //! tunnel subnet's broadcast go to every multicast target.
 //!
+//! The route mirror follows `RTNLGRP_IPV4_ROUTE` notifications and is rebuilt from a full
+//! dump every `route_resync` (30 s) and on [`TunnelHandle::resync_routes`], which catches
+//! removals the kernel does not announce (routes flushed with a deleted nexthop object).
+//!
 //! Counters: [`TunnelHandle::counters`] gives per-tunnel and per-peer (NBMA address)
 //! packets and bytes in both directions (inner packet bytes, data only: NHRP is not
 //! counted), and [`DropCounters`] by reason. `drops.hairpins` counts packets this node

@@ -219,6 +219,14 @@ pub struct CounterSnapshot {
     pub drops: DropCounters,
 }
 
+impl CounterSnapshot {
+    /// Packets this node relayed: received from the tunnel and routed back into it (on a
+    /// hub, the spoke-to-spoke traffic it carries).
+    pub fn relayed(&self) -> u64 {
+        self.drops.hairpins
+    }
+}
+
 /// Rate limiter for repeated events, keyed by kind and two addresses.
 #[derive(Debug)]
 struct EventLimiter {
