@@ -1301,12 +1301,34 @@ impl Parser {
             return Ok(());
         };
         a.keyword(&["set"])?;
-        match a.keyword(&[
+        let kw = a.keyword(&[
             "transform-set",
             "pfs",
             "security-association",
+            "security",
             "ikev2-profile",
-        ])? {
+            "identity",
+        ])?;
+        let kw = match kw {
+            // The Cisco guide writes `set security association lifetime …`.
+            "security" => {
+                a.keyword(&["association"])?;
+                "security-association"
+            }
+            "identity" => {
+                let first = line.tokens.first().map(|t| t.span).unwrap_or_default();
+                self.diags.push(Diagnostic::warning(
+                    first,
+                    format!(
+                        "`{}` ignored: identity restrictions are not supported yet",
+                        line.text()
+                    ),
+                ));
+                return Ok(());
+            }
+            k => k,
+        };
+        match kw {
             "transform-set" => {
                 p.transform_sets.clear();
                 self.spans
