@@ -215,7 +215,8 @@ impl Diff {
         }
     }
 
-    /// Address field: tshark text (or `_bytes` hex form) against ours.
+    /// Address field: tshark's text form, or (when tshark shows only bytes,
+    /// as Wireshark 4.0 does for IPv6 NHRP addresses) its hex form, against ours.
     fn address(
         &mut self,
         ts: &serde_json::Map<String, Value>,
@@ -223,25 +224,38 @@ impl Diff {
         ours: &Value,
         name: &str,
     ) {
-        let t = ts
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| {
-                ts.get(&format!("{key}_bytes"))
-                    .and_then(Value::as_str)
-                    .map(|s| s.replace(':', ""))
-            });
-        match (t, ours.as_str()) {
-            (None, None) => {}
-            (t, o) => {
-                self.compared += 1;
-                if t.as_deref() != o {
-                    self.miss(format!("{name}: ours {o:?}, tshark {key} = {t:?}"));
-                }
-            }
+        let text = ts.get(key).and_then(Value::as_str).map(str::to_string);
+        // Wireshark spells one of these "addr_byets".
+        let bytes = [format!("{key}_bytes"), format!("{key}_byets")]
+            .iter()
+            .find_map(|k| ts.get(k).and_then(Value::as_str))
+            .map(|s| s.replace(':', ""));
+        let ours_text = ours.as_str().map(str::to_string);
+        let (theirs, ours_form) = match (text, bytes) {
+            (Some(t), _) => (Some(t), ours_text),
+            (None, Some(b)) => (Some(b), ours_text.map(|o| address_hex(&o))),
+            (None, None) => (None, ours_text),
+        };
+        if theirs.is_none() && ours_form.is_none() {
+            return;
+        }
+        self.compared += 1;
+        if theirs != ours_form {
+            self.miss(format!(
+                "{name}: ours {ours_form:?}, tshark {key} = {theirs:?}"
+            ));
         }
     }
+}
+
+/// Our address text as hex bytes (IP addresses converted, hex kept).
+fn address_hex(ours: &str) -> String {
+    let octets = match ours.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.octets().to_vec(),
+        Ok(std::net::IpAddr::V6(a)) => a.octets().to_vec(),
+        Err(_) => return ours.to_string(),
+    };
+    octets.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn cie_fields(diff: &mut Diff, ts: &serde_json::Map<String, Value>, ours: &Value) {
