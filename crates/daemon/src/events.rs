@@ -145,9 +145,15 @@ pub fn format_event(event: &Event, iface_name: &str) -> Option<(Severity, String
     Some(line)
 }
 
-/// Logs an engine event in the seed form.
-pub fn log_event(event: &Event, iface_name: &str) {
+/// Logs an engine event in the seed form; `promote` raises debug-level lines to info (when
+/// `debug nhrp events`/`cache` or `debug dmvpn detail` is on).
+pub fn log_event(event: &Event, iface_name: &str, promote: bool) {
     if let Some((severity, line)) = format_event(event, iface_name) {
+        let severity = if promote && severity == Severity::Debug {
+            Severity::Notice
+        } else {
+            severity
+        };
         match severity {
             Severity::Error => tracing::error!("{line}"),
             Severity::Warning => tracing::warn!("{line}"),
@@ -157,10 +163,54 @@ pub fn log_event(event: &Event, iface_name: &str) {
     }
 }
 
+/// IOS's name of an NHRP packet type (`Registration Request`), read from the packet's fixed
+/// header (`ar$op.type`, byte 17); `unknown` when the packet is too short or the type unknown.
+pub fn packet_type_name(packet: &[u8]) -> &'static str {
+    use dmvpn_nhrp::PacketType as T;
+    match packet.get(17).and_then(|c| T::from_code(*c)) {
+        Some(T::ResolutionRequest) => "Resolution Request",
+        Some(T::ResolutionReply) => "Resolution Reply",
+        Some(T::RegistrationRequest) => "Registration Request",
+        Some(T::RegistrationReply) => "Registration Reply",
+        Some(T::PurgeRequest) => "Purge Request",
+        Some(T::PurgeReply) => "Purge Reply",
+        Some(T::ErrorIndication) => "Error Indication",
+        Some(T::TrafficIndication) => "Traffic Indication",
+        None => "unknown",
+    }
+}
+
+/// The `debug nhrp packet` line for a packet sent (`outbound`) or received on `iface_name`.
+pub fn packet_line(
+    outbound: bool,
+    iface_name: &str,
+    peer: std::net::Ipv4Addr,
+    packet: &[u8],
+) -> String {
+    format!(
+        "NHRP: {} {} via {iface_name} vrf 0, packet size: {}, {} NBMA {peer}",
+        if outbound { "Send" } else { "Receive" },
+        packet_type_name(packet),
+        packet.len(),
+        if outbound { "dst" } else { "src" },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn packet_lines_name_the_type() {
+        let mut pkt = vec![0u8; 92];
+        pkt[17] = 3;
+        assert_eq!(
+            packet_line(true, "Tunnel0", Ipv4Addr::new(172, 17, 0, 1), &pkt),
+            "NHRP: Send Registration Request via Tunnel0 vrf 0, packet size: 92, dst NBMA 172.17.0.1"
+        );
+        assert_eq!(packet_type_name(&pkt[..10]), "unknown");
+    }
 
     #[test]
     fn nhs_and_registration_lines_match_the_seed() {

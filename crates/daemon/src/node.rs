@@ -63,6 +63,8 @@ pub struct Node {
     /// Counter values at the last `clear dmvpn statistics` / `clear counters`, per tunnel and
     /// per peer (`None` = the whole tunnel); shown counters are relative to them.
     counter_base: BTreeMap<(IfIndex, Option<Ipv4Addr>), dmvpn_dataplane::TrafficCounters>,
+    /// `debug …` switches and conditions.
+    debug: mgmt::DebugConditions,
 }
 
 /// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
@@ -141,6 +143,7 @@ impl Node {
             protection,
             protected: BTreeSet::new(),
             counter_base: BTreeMap::new(),
+            debug: mgmt::DebugConditions::default(),
         };
         node.install_all_routes().await;
         node.on_timeout();
@@ -172,6 +175,7 @@ impl Node {
         let now = self.now();
         match event {
             Event::Nhrp { source, packet } => {
+                self.debug_packet(false, ifindex, source, &packet);
                 self.engine.handle_packet(now, ifindex, source, &packet);
             }
             Event::ResolutionNeeded {
@@ -230,6 +234,7 @@ impl Node {
                 to_nbma,
                 bytes,
             } => {
+                self.debug_packet(true, iface, to_nbma, &bytes);
                 if let Some(t) = self.tunnels.get(&iface)
                     && let Err(e) = t.handle.send_nhrp(to_nbma, &bytes)
                 {
@@ -312,9 +317,28 @@ impl Node {
                     | dmvpn_nhrp::Event::MaxSendExceeded { iface, .. } => self.iface_name(*iface),
                     _ => String::from("Tunnel?"),
                 };
-                log_event(&event, &name);
+                let nhrp = self.debug.effective_nhrp();
+                let promote = (nhrp.events || nhrp.cache || nhrp.error)
+                    && self.debug.matches(Some(&name), None, None);
+                log_event(&event, &name, promote);
             }
             other => tracing::debug!("engine action not handled: {other:?}"),
+        }
+    }
+
+    /// `debug nhrp packet`: one line per NHRP packet sent or received.
+    fn debug_packet(&self, outbound: bool, ifindex: IfIndex, peer: Ipv4Addr, packet: &[u8]) {
+        if self.debug.effective_nhrp().packet {
+            let name = self.iface_name(ifindex);
+            if self
+                .debug
+                .matches(Some(&name), Some(IpAddr::V4(peer)), None)
+            {
+                tracing::info!(
+                    "{}",
+                    crate::events::packet_line(outbound, &name, peer, packet)
+                );
+            }
         }
     }
 
@@ -787,6 +811,33 @@ impl mgmt::Handler for Node {
     fn running_config(&mut self) -> Result<mgmt::RunningConfig, mgmt::HandlerError> {
         Ok(mgmt::RunningConfig {
             text: self.config_text.clone(),
+        })
+    }
+
+    fn debug_conditions(&mut self) -> Result<mgmt::DebugConditions, mgmt::HandlerError> {
+        Ok(self.debug.clone())
+    }
+
+    fn debug(&mut self, req: &mgmt::DebugRequest) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        if let mgmt::DebugCommand::NhrpCapture { .. } = req.command
+            && req.enable
+        {
+            return Err(mgmt::HandlerError::Unsupported("debug nhrp capture"));
+        }
+        self.debug.apply(&req.command, req.enable);
+        let message = req.command.confirmation(req.enable);
+        tracing::info!("{message}");
+        Ok(mgmt::Ack {
+            message,
+            affected: None,
+        })
+    }
+
+    fn undebug_all(&mut self) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        self.debug.undebug_all();
+        Ok(mgmt::Ack {
+            message: "All possible debugging has been turned off".to_string(),
+            affected: None,
         })
     }
 

@@ -204,3 +204,69 @@ fn a_bad_configuration_is_refused_with_its_location() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.conf:3:"), "stderr: {err}");
 }
+
+#[test]
+fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
+    if !can_run() {
+        return;
+    }
+    let lab = started_lab("db");
+    let nodes = lab.nodes().to_vec();
+    let on = dmvpn_mgmt::Request::Debug(dmvpn_mgmt::DebugRequest {
+        command: dmvpn_mgmt::DebugCommand::Nhrp {
+            kind: dmvpn_mgmt::NhrpDebugKind::Packet,
+        },
+        enable: true,
+    });
+    match lab.request(1, &on).expect("debug nhrp packet") {
+        dmvpn_mgmt::Payload::Ack(a) => assert!(a.message.contains("on"), "{a:?}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    match lab
+        .request(1, &dmvpn_mgmt::Request::ShowDmvpnDebugCondition)
+        .expect("show dmvpn debug-condition")
+    {
+        dmvpn_mgmt::Payload::DebugConditions(d) => assert!(d.nhrp.packet, "{d:?}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Phase 2: traffic to spoke2's LAN makes spoke1 send a Resolution Request.
+    let p = lab.ping(1, nodes[2].host, 3, 0.2).expect("ping");
+    assert!(p.received > 0, "{p:?}");
+    lab::wait_for(Duration::from_secs(20), "the packet debug line", || {
+        std::fs::read_to_string(&nodes[1].log)
+            .ok()
+            .filter(|l| l.contains("NHRP: Send Resolution Request via Tunnel0"))
+            .map(|_| ())
+    })
+    .expect("debug line in the log");
+    // `clear ip nhrp` on spoke1 removes the learned entry for spoke2; traffic re-learns it.
+    assert!(lab.has_entry_with_nbma(1, nodes[2].nbma));
+    let cleared = lab
+        .request(
+            1,
+            &dmvpn_mgmt::Request::ClearIpNhrp(dmvpn_mgmt::ClearIpNhrp::default()),
+        )
+        .expect("clear ip nhrp");
+    assert!(matches!(cleared, dmvpn_mgmt::Payload::Ack(_)));
+    assert!(
+        !lab.has_entry_with_nbma(1, nodes[2].nbma),
+        "the dynamic entry survived clear ip nhrp"
+    );
+    // The data plane reports a missing mapping at most once a second per next hop, so keep
+    // traffic flowing for a few seconds.
+    let p = lab.ping(1, nodes[2].host, 10, 0.3).expect("ping");
+    assert!(p.received > 0, "{p:?}");
+    lab::wait_for(
+        Duration::from_secs(20),
+        "the entry to be re-learned",
+        || lab.has_entry_with_nbma(1, nodes[2].nbma).then_some(()),
+    )
+    .expect("re-learned");
+    match lab
+        .request(1, &dmvpn_mgmt::Request::UndebugAll)
+        .expect("undebug all")
+    {
+        dmvpn_mgmt::Payload::Ack(_) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+}
