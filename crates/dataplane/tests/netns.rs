@@ -813,3 +813,56 @@ fn route_mirror_follows_routing_daemon_routes() {
             .any(|r| r.prefix.to_string() == "192.168.4.0/24")
     });
 }
+
+/// Phase 2/3 switch-over at the data plane: a continuous ping from spoke 1 to spoke 2 runs
+/// via the hub, the direct mappings are installed mid-stream, and no echo is lost.
+#[test]
+fn no_ping_is_lost_when_traffic_moves_from_hub_to_direct() {
+    if !can_run() {
+        return;
+    }
+    let st = star("sw", true);
+    let s1_name = st.s1.name.clone();
+    let pinger = std::thread::spawn(move || {
+        std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &s1_name,
+                "ping",
+                "-n",
+                "-c",
+                "60",
+                "-i",
+                "0.05",
+                "-W",
+                "5",
+                "10.0.0.12",
+            ])
+            .output()
+            .expect("ping")
+    });
+    wait_until("hub relays the first echoes", || {
+        st.nh.handle.counters().relayed() >= 10
+    });
+    st.n1
+        .handle
+        .tables()
+        .set_mapping(ip("10.0.0.12"), ip("198.51.100.12"));
+    st.n2
+        .handle
+        .tables()
+        .set_mapping(ip("10.0.0.11"), ip("192.0.2.11"));
+    let relayed_at_switch = st.nh.handle.counters().relayed();
+    let out = pinger.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("60 received"), "{text}");
+    // After the switch the hub relays (almost) nothing more: at most the echoes in flight.
+    let relayed_after = st.nh.handle.counters().relayed() - relayed_at_switch;
+    assert!(
+        relayed_after <= 4,
+        "hub relayed {relayed_after} after the switch"
+    );
+    assert!(st.n1.handle.peer_counters(ip("198.51.100.12")).tx_packets >= 30);
+}
