@@ -89,7 +89,7 @@ pub fn nhrp_in_frame(frame: &Frame) -> Result<Option<NhrpFrame>, DemuxError> {
         },
         LinkType::LinuxSll => {
             // 16 bytes: packet type, ARPHRD, address length, 8 address bytes, protocol.
-            let Some(header) = data.get(..16) else {
+            let Some(header) = data.first_chunk::<16>() else {
                 return Ok(None);
             };
             let proto = u16::from_be_bytes([header[14], header[15]]);
@@ -105,7 +105,7 @@ pub fn nhrp_in_frame(frame: &Frame) -> Result<Option<NhrpFrame>, DemuxError> {
         LinkType::LinuxSll2 => {
             // 20 bytes: protocol, reserved, ifindex, ARPHRD, packet type,
             // address length, 8 address bytes.
-            let Some(header) = data.get(..20) else {
+            let Some(header) = data.first_chunk::<20>() else {
                 return Ok(None);
             };
             let proto = u16::from_be_bytes([header[0], header[1]]);

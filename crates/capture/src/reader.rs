@@ -538,6 +538,71 @@ mod tests {
         assert!(results[0].is_err());
     }
 
+    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()) as u32;
+        let mut out = ty.to_le_bytes().to_vec();
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(&len.to_le_bytes());
+        out
+    }
+
+    fn idb(link: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = link.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&65535u32.to_le_bytes());
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        block(1, &body)
+    }
+
+    fn epb(if_id: u32, ticks: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = if_id.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ticks as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        block(6, &body)
+    }
+
+    #[test]
+    fn pcapng_interfaces_link_types_and_resolutions() {
+        let mut shb_body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb_body.extend_from_slice(&[1, 0, 0, 0]);
+        shb_body.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut file = block(0x0a0d_0d0a, &shb_body);
+        file.extend(idb(101, None));
+        file.extend(idb(276, Some(9)));
+        file.extend(epb(1, 1_700_000_000_123_456_789, &[1, 2, 3]));
+        file.extend(epb(0, 1_700_000_000_000_001, &[4]));
+        file.extend(epb(7, 0, &[5]));
+        file.extend(epb(0, 0, &[6]));
+        let items: Vec<_> = CaptureReader::from_bytes(&file).unwrap().collect();
+        assert_eq!(items.len(), 4);
+        let a = items[0].as_ref().unwrap();
+        assert_eq!(a.number, 1);
+        assert_eq!(a.link_type, LinkType::LinuxSll2);
+        assert_eq!(a.timestamp.to_string(), "1700000000.123456789");
+        assert_eq!(a.data, vec![1, 2, 3]);
+        let b = items[1].as_ref().unwrap();
+        assert_eq!(b.link_type, LinkType::Raw);
+        assert_eq!(b.timestamp.to_string(), "1700000000.000001000");
+        // An undefined interface is an error for that frame only.
+        assert!(matches!(
+            items[2],
+            Err(CaptureError::UnknownInterface {
+                frame: 3,
+                interface: 7,
+                ..
+            })
+        ));
+        assert_eq!(items[3].as_ref().unwrap().number, 4);
+    }
+
     #[test]
     fn tsresol_units() {
         assert_eq!(ts_units(6), 1_000_000);
