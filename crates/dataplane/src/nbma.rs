@@ -35,11 +35,14 @@ pub struct Received {
 }
 
 impl GreSocket {
-    /// Opens a raw GRE socket bound to `local`. Needs CAP_NET_RAW. Must be called inside a
-    /// tokio runtime.
+    /// Opens a raw GRE socket bound to `local` (which need not be configured yet). Needs
+    /// CAP_NET_RAW. Must be called inside a tokio runtime.
     pub fn bind(local: Ipv4Addr) -> io::Result<Self> {
         let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE)))?;
         socket.set_nonblocking(true)?;
+        // A fixed `tunnel source` address may not be configured yet (interfaces come up in
+        // any order): bind anyway; traffic flows once the address exists.
+        socket.set_freebind_v4(true)?;
         socket.bind(&SockAddr::from(SocketAddrV4::new(local, 0)))?;
         // Let the kernel fragment outer packets when the NBMA path is smaller than expected
         // rather than refuse them: inner DF handling is done against the configured MTU.

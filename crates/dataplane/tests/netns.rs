@@ -866,3 +866,29 @@ fn no_ping_is_lost_when_traffic_moves_from_hub_to_direct() {
     );
     assert!(st.n1.handle.peer_counters(ip("198.51.100.12")).tx_packets >= 30);
 }
+
+/// A fixed `tunnel source` address that is configured only after the tunnel started.
+#[test]
+fn fixed_source_address_may_appear_after_start() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("late");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.21"))),
+    );
+    let nb = Node::start(
+        &p.b,
+        config("10.0.0.2", TunnelSource::Address(ip("192.0.2.2"))),
+    );
+    na.handle
+        .tables()
+        .set_mapping(ip("10.0.0.2"), ip("192.0.2.2"));
+    nb.handle
+        .tables()
+        .set_mapping(ip("10.0.0.1"), ip("192.0.2.21"));
+    p.a.ip(&["addr", "add", "192.0.2.21/24", "dev", "vA"]);
+    let out = ping(&p.a, &["-c", "2", "-i", "0.2", "-W", "5", "10.0.0.2"]);
+    assert!(out.status.success(), "{out:?}");
+}
