@@ -72,12 +72,16 @@ impl<'l> Args<'l> {
             self.pos += 1;
             return Ok(k);
         }
+        let ctx = self.ctx();
+        let what = if ctx.is_empty() || ctx.eq_ignore_ascii_case("no") {
+            format!("unknown command `{}` in this block", tok.text)
+        } else {
+            format!("unexpected `{}` after `{ctx}`", tok.text)
+        };
         Err(Diagnostic::error(
             tok.span,
             format!(
-                "unexpected `{}` after `{}`: expected {}{}",
-                tok.text,
-                self.ctx(),
+                "{what}: expected {}{}",
                 list(expected),
                 did_you_mean(&tok.text, expected.iter().copied())
             ),

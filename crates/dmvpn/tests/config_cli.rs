@@ -58,7 +58,7 @@ fn check_reports_every_error_with_file_line_column() {
     );
     assert!(stderr.contains("did you mean `holdtime`?"), "{stderr}");
     assert!(stderr.contains(&format!("{name}:2:1: error:")), "{stderr}");
-    assert!(stderr.contains(&format!("{name}: 6 errors")), "{stderr}");
+    assert!(stderr.contains(&format!("{name}: 9 errors")), "{stderr}");
 }
 
 #[test]
