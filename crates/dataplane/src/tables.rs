@@ -433,6 +433,18 @@ impl ForwardingTables {
         self.write().dynamic.remove(&nbma)
     }
 
+    /// The dynamically registered peers (NBMA addresses), sorted.
+    pub fn dynamic_peers(&self) -> Vec<Ipv4Addr> {
+        let mut v: Vec<_> = self.read().dynamic.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The multicast policy in force.
+    pub fn multicast_policy(&self) -> MulticastPolicy {
+        self.read().policy.clone()
+    }
+
     /// Fills `out` with the current multicast targets (deduplicated, sorted).
     pub fn multicast_targets(&self, out: &mut Vec<Ipv4Addr>) {
         out.clear();
@@ -681,6 +693,8 @@ mod tests {
             nhs: true,
         });
         t.add_dynamic_peer(ip("192.0.2.12"));
+        assert_eq!(t.dynamic_peers(), vec![ip("192.0.2.12")]);
+        assert!(t.multicast_policy().dynamic);
         let mut out = Vec::new();
         t.multicast_targets(&mut out);
         assert_eq!(
