@@ -922,7 +922,7 @@ impl Parser {
                         NhsAddress::Dynamic,
                         a.line
                             .tokens
-                            .get(a.pos - 1)
+                            .get(a.pos.saturating_sub(1))
                             .map(|t| t.span)
                             .unwrap_or_default(),
                     )
