@@ -77,6 +77,16 @@ impl ControlSocket {
             path: path.to_path_buf(),
             source,
         })?;
+        // The socket can clear state and switch debugging: owner and group only.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(
+                |source| ControlError::Bind {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
+        }
         Ok(ControlSocket {
             listener,
             path: path.to_path_buf(),
@@ -188,6 +198,11 @@ mod tests {
             got.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
         assert_eq!(got, "{\"echo\":\"one\"}\n{\"echo\":\"two\"}\n");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o660, "socket mode {mode:o}");
+        }
         // A second bind on a live socket is refused.
         assert!(matches!(
             ControlSocket::bind(&path).await,

@@ -344,6 +344,11 @@ fn drive(say: &Say, lab: &mut Lab, report: &mut Report) -> anyhow::Result<()> {
             yes(report.shortcut.spoke1_to_spoke2),
             yes(report.shortcut.spoke2_to_spoke1)
         ));
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(t) = nhrp_traffic(lab, i) {
+                say.line(format!("  {}: {t}", n.name));
+            }
+        }
         if phase == Phase::Three {
             if let Ok(table) = lab.show_shortcuts(1) {
                 for s in &table.shortcuts {
@@ -388,6 +393,45 @@ fn drive(say: &Say, lab: &mut Lab, report: &mut Report) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The NHRP packets a node sent and received, in words (from `show ip nhrp traffic`).
+fn nhrp_traffic(lab: &Lab, index: usize) -> Option<String> {
+    let payload = lab
+        .request(
+            index,
+            &dmvpn_mgmt::Request::ShowIpNhrpTraffic(dmvpn_mgmt::InterfaceFilter::default()),
+        )
+        .ok()?;
+    let dmvpn_mgmt::Payload::Traffic(report) = payload else {
+        return None;
+    };
+    let t = report.interfaces.first()?;
+    let words = |c: &dmvpn_mgmt::NhrpTypeCounters| {
+        let parts: Vec<String> = [
+            (c.registration_request, "Registration Request"),
+            (c.registration_reply, "Registration Reply"),
+            (c.resolution_request, "Resolution Request"),
+            (c.resolution_reply, "Resolution Reply"),
+            (c.traffic_indication, "Traffic Indication"),
+            (c.purge_request, "Purge Request"),
+            (c.error_indication, "Error Indication"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+        if parts.is_empty() {
+            "nothing".to_string()
+        } else {
+            parts.join(", ")
+        }
+    };
+    Some(format!(
+        "sent {}; received {}",
+        words(&t.sent),
+        words(&t.received)
+    ))
 }
 
 fn delta(a: Option<u64>, b: Option<u64>) -> u64 {

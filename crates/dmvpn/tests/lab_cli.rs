@@ -162,3 +162,30 @@ fn lab_interrupted_removes_everything() {
     .unwrap_or_else(|e| panic!("{e}: {:?}", namespaces_of(&name)));
     assert!(!state.exists(), "state directory left behind");
 }
+
+#[test]
+fn lab_without_root_says_so() {
+    if !lab::is_root() || lab::run("sh", &["-c", "command -v setpriv"]).is_err() {
+        eprintln!("SKIP: needs root and setpriv to drop privileges");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(exe())
+        .args(["lab", "--name", "nobody"])
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("Permission denied") {
+        eprintln!("SKIP: the binary is not executable by nobody: {stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs root"), "{stderr}");
+    assert!(
+        lab::list_namespaces()
+            .unwrap_or_default()
+            .iter()
+            .all(|n| !n.starts_with("nobody-"))
+    );
+}
