@@ -95,8 +95,14 @@ pub fn validate(cfg: &Config, spans: &SpanIndex) -> Vec<Diagnostic> {
             if let Some(d) = t.destination {
                 nbmas.push((d, sp.destination));
             }
-            if let Some(TunnelSource::Address(s)) = t.source {
-                nbmas.push((s, sp.source));
+            match &t.source {
+                Some(TunnelSource::Address(s)) => nbmas.push((*s, sp.source)),
+                Some(TunnelSource::Interface(src)) => {
+                    if let Some(a) = cfg.interface(src).and_then(Interface::static_address) {
+                        nbmas.push((a.addr(), sp.source));
+                    }
+                }
+                None => {}
             }
             let mut seen = Vec::new();
             for (a, at) in nbmas {
