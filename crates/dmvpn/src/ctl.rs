@@ -1,13 +1,1260 @@
-//! `dmvpn show|clear|debug`: (being built; see the issue tracker).
+//! `dmvpn show|clear|debug|undebug|no`: the Cisco-style operational commands.
+//!
+//! Each command is sent to the daemon over its control socket
+//! ([`dmvpn_mgmt::Client`]) as one [`Request`], and the answer is printed
+//! with the renderers of [`dmvpn_mgmt::render`], or as JSON with `--json`
+//! (the payload's data, pretty-printed; field names in docs/cli.md).
+//!
+//! The command words mirror IOS. clap parses the command path (`show ip nhrp
+//! nhs`); the optional words after it (`detail`, `brief`, `static`,
+//! `peer nbma IP`, `interface Tunnel0`, an address…) are parsed here with the
+//! IOS grammar, so `dmvpn show dmvpn peer nbma 192.0.2.1 detail` works as on
+//! a router. Exit codes: 0 success, 1 the daemon refused the command (its
+//! message is printed as `% …`), 2 usage errors and an unreachable daemon.
 
+// `Clear`, `Debug`, `Undebug` and `No` wait to be wired into main.rs's
+// command tree; until then only the tests below use them.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(clap::Subcommand, Debug)]
-pub enum Show {
-    /// show dmvpn
-    Dmvpn,
+use anyhow::{Context, anyhow, bail};
+use dmvpn_mgmt::{
+    ClearCounters, ClearDmvpnSession, ClearDmvpnStatistics, ClearIpNhrp, Client, DebugCommand,
+    DebugCondition, DebugRequest, DmvpnDebugLevel, DmvpnDebugScope, InterfaceFilter, NhrpDebugKind,
+    PeerFilter, Request, Response, ShowDmvpn, ShowIpNhrp, ShowNhs, normalize_interface, render,
+};
+
+/// Optional IOS words after a command, and `--json`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Words {
+    /// Optional words, as on IOS (see the command's help).
+    #[arg(value_name = "WORD")]
+    pub words: Vec<String>,
+    /// Print the daemon's answer as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn show(_cmd: Show, _socket: &std::path::Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`dmvpn show` is not available in this build yet")
+/// `show …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Show {
+    /// show dmvpn [detail] [peer {nbma|tunnel} IP] [interface TunnelN] [static] | show dmvpn debug-condition
+    Dmvpn(Words),
+    /// show ip nhrp …
+    #[command(subcommand)]
+    Ip(ShowIp),
+    /// show running-config
+    RunningConfig(Words),
+}
+
+/// `show ip …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ShowIp {
+    /// show ip nhrp [brief] [IP] [interface TunnelN] | show ip nhrp {nhs|traffic|shortcut} …
+    Nhrp(ShowNhrpArgs),
+}
+
+/// `show ip nhrp [brief] [IP] [interface TunnelN]` or one of its sub-commands.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ShowNhrpArgs {
+    /// The cache listing's words.
+    #[command(flatten)]
+    pub words: Words,
+    /// nhs, traffic or shortcut.
+    #[command(subcommand)]
+    pub sub: Option<ShowNhrpSub>,
+}
+
+/// `show ip nhrp {nhs|traffic|shortcut}`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ShowNhrpSub {
+    /// show ip nhrp nhs [detail] [interface TunnelN]
+    Nhs(Words),
+    /// show ip nhrp traffic [interface TunnelN]
+    Traffic(Words),
+    /// show ip nhrp shortcut [interface TunnelN]
+    Shortcut(Words),
+}
+
+/// `clear …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Clear {
+    /// clear ip nhrp [IP | interface TunnelN]  (dynamic entries only)
+    #[command(subcommand)]
+    Ip(ClearIp),
+    /// clear dmvpn {session|statistics} …
+    #[command(subcommand)]
+    Dmvpn(ClearDmvpn),
+    /// clear counters tunnel N
+    Counters(Words),
+}
+
+/// `clear ip …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ClearIp {
+    /// clear ip nhrp [IP | interface TunnelN]
+    Nhrp(Words),
+}
+
+/// `clear dmvpn …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ClearDmvpn {
+    /// clear dmvpn session [peer {nbma|tunnel} IP] [interface TunnelN] [static]
+    Session(Words),
+    /// clear dmvpn statistics [peer {nbma|tunnel} IP] [interface TunnelN]
+    Statistics(Words),
+}
+
+/// `debug …` (and, under `no` / `undebug`, its negation).
+#[derive(clap::Subcommand, Debug)]
+pub enum Debug {
+    /// debug nhrp [packet|events|error|extension|cache|rate] | debug nhrp condition … | debug nhrp capture FILE.pcapng
+    Nhrp(Words),
+    /// debug dmvpn {error|detail|packet|all} [nhrp|crypto|tunnel|socket|all] | debug dmvpn condition [peer {nbma|tunnel} IP] [interface TunnelN] [unmatched]
+    Dmvpn(Words),
+}
+
+/// `undebug …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Undebug {
+    /// undebug all: every debug switch, condition and the capture off
+    All(Words),
+    /// undebug nhrp …  (same words as `debug nhrp`)
+    Nhrp(Words),
+    /// undebug dmvpn …  (same words as `debug dmvpn`)
+    Dmvpn(Words),
+}
+
+/// `no …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum No {
+    /// no debug {nhrp|dmvpn} …, e.g. `no debug nhrp capture`
+    #[command(subcommand)]
+    Debug(Debug),
+}
+
+/// Runs `dmvpn show …`.
+pub fn show(cmd: Show, socket: &Path) -> anyhow::Result<ExitCode> {
+    let (req, json) = show_request(&cmd)?;
+    run(&req, json, socket)
+}
+
+/// Runs `dmvpn clear …`.
+pub fn clear(cmd: Clear, socket: &Path) -> anyhow::Result<ExitCode> {
+    let (req, json) = clear_request(&cmd)?;
+    run(&req, json, socket)
+}
+
+/// Runs `dmvpn debug …`.
+pub fn debug(cmd: Debug, socket: &Path) -> anyhow::Result<ExitCode> {
+    let (req, json) = debug_request(&cmd, true)?;
+    run(&req, json, socket)
+}
+
+/// Runs `dmvpn undebug …`.
+pub fn undebug(cmd: Undebug, socket: &Path) -> anyhow::Result<ExitCode> {
+    let (req, json) = undebug_request(&cmd)?;
+    run(&req, json, socket)
+}
+
+/// Runs `dmvpn no …`.
+pub fn no(cmd: No, socket: &Path) -> anyhow::Result<ExitCode> {
+    let No::Debug(d) = cmd;
+    let (req, json) = debug_request(&d, false)?;
+    run(&req, json, socket)
+}
+
+fn run(req: &Request, json: bool, socket: &Path) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    execute(req, json, socket, &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// Sends `req` and prints the answer: text (or JSON) on `out`, the daemon's
+/// refusal on `err` with exit code 1.
+pub fn execute(
+    req: &Request,
+    json: bool,
+    socket: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let mut client = Client::connect(socket)?;
+    match client.request(req)? {
+        Response::Ok { payload } => {
+            if json {
+                let text = serde_json::to_string_pretty(&payload.data_json())
+                    .context("encoding the answer as JSON")?;
+                writeln!(out, "{text}")?;
+            } else {
+                write!(out, "{}", render::render(req, &payload))?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Error { message } => {
+            writeln!(err, "% {message}")?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// IOS word grammar
+// ---------------------------------------------------------------------------
+
+/// A cursor over the optional words of one command.
+struct Cursor<'a> {
+    command: &'a str,
+    words: &'a [String],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(command: &'a str, words: &'a [String]) -> Self {
+        Cursor {
+            command,
+            words,
+            pos: 0,
+        }
+    }
+
+    fn next(&mut self) -> Option<&'a str> {
+        let w = self.words.get(self.pos)?;
+        self.pos += 1;
+        Some(w.as_str())
+    }
+
+    fn peek(&self) -> Option<&'a str> {
+        self.words.get(self.pos).map(String::as_str)
+    }
+
+    fn expect(&mut self, what: &str) -> anyhow::Result<&'a str> {
+        self.next()
+            .ok_or_else(|| anyhow!("`{}`: {what} expected at the end", self.command))
+    }
+
+    fn ip(&mut self, what: &str) -> anyhow::Result<IpAddr> {
+        let w = self.expect(what)?;
+        w.parse()
+            .map_err(|_| anyhow!("`{}`: `{w}` is not an IP address ({what})", self.command))
+    }
+
+    /// After `interface`: `Tunnel0`, `tunnel0`, `Tu0` or `tunnel 0`.
+    fn interface(&mut self) -> anyhow::Result<String> {
+        let w = self.expect("an interface name (TunnelN)")?;
+        if w.eq_ignore_ascii_case("tunnel") || w.eq_ignore_ascii_case("tu") {
+            if let Some(n) = self
+                .peek()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                self.pos += 1;
+                return Ok(format!("Tunnel{n}"));
+            }
+            bail!(
+                "`{}`: a tunnel number is expected after `{w}`",
+                self.command
+            );
+        }
+        Ok(normalize_interface(w))
+    }
+
+    /// After `peer`: `nbma IP` or `tunnel IP`.
+    fn peer(&mut self) -> anyhow::Result<PeerFilter> {
+        let kind = self.expect("`nbma` or `tunnel`")?;
+        match kind.to_ascii_lowercase().as_str() {
+            "nbma" => Ok(PeerFilter::Nbma {
+                address: self.ip("the peer's NBMA address")?,
+            }),
+            "tunnel" => Ok(PeerFilter::Tunnel {
+                address: self.ip("the peer's tunnel address")?,
+            }),
+            _ => bail!(
+                "`{}`: after `peer`, `nbma` or `tunnel` is expected, not `{kind}`",
+                self.command
+            ),
+        }
+    }
+
+    fn unexpected(&self, word: &str, expected: &str) -> anyhow::Error {
+        anyhow!(
+            "`{}`: unexpected word `{word}`; expected {expected}",
+            self.command
+        )
+    }
+
+    fn set_once<T>(&self, slot: &mut Option<T>, value: T, word: &str) -> anyhow::Result<()> {
+        if slot.is_some() {
+            bail!("`{}`: `{word}` given twice", self.command);
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+}
+
+fn lower(w: &str) -> String {
+    w.to_ascii_lowercase()
+}
+
+fn show_dmvpn(words: &[String]) -> anyhow::Result<Request> {
+    const EXPECTED: &str =
+        "detail, peer {nbma|tunnel} IP, interface TunnelN, static or debug-condition";
+    let mut c = Cursor::new("show dmvpn", words);
+    let mut q = ShowDmvpn::default();
+    let mut debug_condition = false;
+    while let Some(w) = c.next() {
+        match lower(w).as_str() {
+            "detail" => q.detail = true,
+            "static" => q.static_only = true,
+            "peer" => {
+                let p = c.peer()?;
+                c.set_once(&mut q.peer, p, "peer")?;
+            }
+            "interface" => {
+                let i = c.interface()?;
+                c.set_once(&mut q.interface, i, "interface")?;
+            }
+            "debug-condition" => debug_condition = true,
+            _ => return Err(c.unexpected(w, EXPECTED)),
+        }
+    }
+    if debug_condition {
+        if q != ShowDmvpn::default() {
+            bail!("`show dmvpn debug-condition` takes no other words");
+        }
+        return Ok(Request::ShowDmvpnDebugCondition);
+    }
+    Ok(Request::ShowDmvpn(q))
+}
+
+fn show_ip_nhrp(words: &[String]) -> anyhow::Result<Request> {
+    let mut c = Cursor::new("show ip nhrp", words);
+    let mut q = ShowIpNhrp::default();
+    while let Some(w) = c.next() {
+        match lower(w).as_str() {
+            "brief" => q.brief = true,
+            "interface" => {
+                let i = c.interface()?;
+                c.set_once(&mut q.interface, i, "interface")?;
+            }
+            "detail" => {} // IOS's `show ip nhrp detail` is the default layout here
+            _ => match w.parse::<IpAddr>() {
+                Ok(a) => c.set_once(&mut q.address, a, "an address")?,
+                Err(_) => {
+                    return Err(c.unexpected(
+                        w,
+                        "brief, an IP address, interface TunnelN, or one of nhs, traffic, shortcut",
+                    ));
+                }
+            },
+        }
+    }
+    Ok(Request::ShowIpNhrp(q))
+}
+
+/// Words that are only `[detail] [interface TunnelN]`.
+fn interface_words(
+    command: &str,
+    words: &[String],
+    allow_detail: bool,
+) -> anyhow::Result<(bool, Option<String>)> {
+    let mut c = Cursor::new(command, words);
+    let mut detail = false;
+    let mut iface = None;
+    while let Some(w) = c.next() {
+        match lower(w).as_str() {
+            "detail" if allow_detail => detail = true,
+            "interface" => {
+                let i = c.interface()?;
+                c.set_once(&mut iface, i, "interface")?;
+            }
+            _ => {
+                let exp = if allow_detail {
+                    "detail or interface TunnelN"
+                } else {
+                    "interface TunnelN"
+                };
+                return Err(c.unexpected(w, exp));
+            }
+        }
+    }
+    Ok((detail, iface))
+}
+
+/// The request and the `--json` switch of a `show` command.
+pub fn show_request(cmd: &Show) -> anyhow::Result<(Request, bool)> {
+    Ok(match cmd {
+        Show::Dmvpn(w) => (show_dmvpn(&w.words)?, w.json),
+        Show::RunningConfig(w) => {
+            if let Some(x) = w.words.first() {
+                bail!("`show running-config`: unexpected word `{x}`");
+            }
+            (Request::ShowRunningConfig, w.json)
+        }
+        Show::Ip(ShowIp::Nhrp(args)) => match &args.sub {
+            None => (show_ip_nhrp(&args.words.words)?, args.words.json),
+            Some(ShowNhrpSub::Nhs(w)) => {
+                let (detail, interface) = interface_words("show ip nhrp nhs", &w.words, true)?;
+                (
+                    Request::ShowIpNhrpNhs(ShowNhs { detail, interface }),
+                    w.json || args.words.json,
+                )
+            }
+            Some(ShowNhrpSub::Traffic(w)) => {
+                let (_, interface) = interface_words("show ip nhrp traffic", &w.words, false)?;
+                (
+                    Request::ShowIpNhrpTraffic(InterfaceFilter { interface }),
+                    w.json || args.words.json,
+                )
+            }
+            Some(ShowNhrpSub::Shortcut(w)) => {
+                let (_, interface) = interface_words("show ip nhrp shortcut", &w.words, false)?;
+                (
+                    Request::ShowIpNhrpShortcut(InterfaceFilter { interface }),
+                    w.json || args.words.json,
+                )
+            }
+        },
+    })
+}
+
+fn peer_interface_words(
+    command: &str,
+    words: &[String],
+    allow_static: bool,
+) -> anyhow::Result<(Option<PeerFilter>, Option<String>, bool)> {
+    let mut c = Cursor::new(command, words);
+    let (mut peer, mut iface, mut stat) = (None, None, false);
+    while let Some(w) = c.next() {
+        match lower(w).as_str() {
+            "peer" => {
+                let p = c.peer()?;
+                c.set_once(&mut peer, p, "peer")?;
+            }
+            "interface" => {
+                let i = c.interface()?;
+                c.set_once(&mut iface, i, "interface")?;
+            }
+            "static" if allow_static => stat = true,
+            _ => {
+                let exp = if allow_static {
+                    "peer {nbma|tunnel} IP, interface TunnelN or static"
+                } else {
+                    "peer {nbma|tunnel} IP or interface TunnelN"
+                };
+                return Err(c.unexpected(w, exp));
+            }
+        }
+    }
+    Ok((peer, iface, stat))
+}
+
+/// The request and the `--json` switch of a `clear` command.
+pub fn clear_request(cmd: &Clear) -> anyhow::Result<(Request, bool)> {
+    Ok(match cmd {
+        Clear::Ip(ClearIp::Nhrp(w)) => {
+            let mut c = Cursor::new("clear ip nhrp", &w.words);
+            let mut q = ClearIpNhrp::default();
+            while let Some(word) = c.next() {
+                match lower(word).as_str() {
+                    "interface" => {
+                        let i = c.interface()?;
+                        c.set_once(&mut q.interface, i, "interface")?;
+                    }
+                    // AOS spelling: `clear ip nhrp tunnel 1`.
+                    "tunnel" => {
+                        let n = c.expect("a tunnel number")?;
+                        c.set_once(
+                            &mut q.interface,
+                            normalize_interface(&format!("tunnel{n}")),
+                            "tunnel",
+                        )?;
+                    }
+                    _ => match word.parse::<IpAddr>() {
+                        Ok(a) => c.set_once(&mut q.address, a, "an address")?,
+                        Err(_) => {
+                            return Err(c.unexpected(word, "an IP address or interface TunnelN"));
+                        }
+                    },
+                }
+            }
+            if q.address.is_some() && q.interface.is_some() {
+                bail!("`clear ip nhrp` takes an address or an interface, not both");
+            }
+            (Request::ClearIpNhrp(q), w.json)
+        }
+        Clear::Dmvpn(ClearDmvpn::Session(w)) => {
+            let (peer, interface, include_static) =
+                peer_interface_words("clear dmvpn session", &w.words, true)?;
+            (
+                Request::ClearDmvpnSession(ClearDmvpnSession {
+                    peer,
+                    interface,
+                    include_static,
+                }),
+                w.json,
+            )
+        }
+        Clear::Dmvpn(ClearDmvpn::Statistics(w)) => {
+            let (peer, interface, _) =
+                peer_interface_words("clear dmvpn statistics", &w.words, false)?;
+            (
+                Request::ClearDmvpnStatistics(ClearDmvpnStatistics { peer, interface }),
+                w.json,
+            )
+        }
+        Clear::Counters(w) => {
+            let mut c = Cursor::new("clear counters", &w.words);
+            let first = c.expect("`tunnel N`")?;
+            let iface = if first.eq_ignore_ascii_case("tunnel") {
+                let n = c.expect("a tunnel number")?;
+                if !n.bytes().all(|b| b.is_ascii_digit()) {
+                    bail!("`clear counters tunnel`: `{n}` is not a tunnel number");
+                }
+                format!("Tunnel{n}")
+            } else {
+                let i = normalize_interface(first);
+                if !i.starts_with("Tunnel") {
+                    bail!("`clear counters`: expected `tunnel N`, not `{first}`");
+                }
+                i
+            };
+            if let Some(x) = c.next() {
+                return Err(c.unexpected(x, "nothing more"));
+            }
+            (
+                Request::ClearCounters(ClearCounters { interface: iface }),
+                w.json,
+            )
+        }
+    })
+}
+
+fn condition(c: &mut Cursor<'_>) -> anyhow::Result<DebugCondition> {
+    let Some(w) = c.next() else {
+        return Ok(DebugCondition::All);
+    };
+    let cond = match lower(w).as_str() {
+        "peer" => match c.peer()? {
+            PeerFilter::Nbma { address } => DebugCondition::PeerNbma { address },
+            PeerFilter::Tunnel { address } => DebugCondition::PeerTunnel { address },
+        },
+        "interface" => DebugCondition::Interface {
+            name: c.interface()?,
+        },
+        "unmatched" => DebugCondition::Unmatched,
+        _ => {
+            return Err(c.unexpected(w, "peer {nbma|tunnel} IP, interface TunnelN or unmatched"));
+        }
+    };
+    if let Some(x) = c.next() {
+        return Err(c.unexpected(x, "one condition per command"));
+    }
+    Ok(cond)
+}
+
+fn debug_nhrp(words: &[String], enable: bool) -> anyhow::Result<DebugCommand> {
+    let cmd = if enable {
+        "debug nhrp"
+    } else {
+        "no debug nhrp"
+    };
+    let mut c = Cursor::new(cmd, words);
+    let Some(w) = c.next() else {
+        return Ok(DebugCommand::Nhrp {
+            kind: NhrpDebugKind::All,
+        });
+    };
+    let out = match lower(w).as_str() {
+        "packet" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Packet,
+        },
+        "events" | "event" | "detail" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Events,
+        },
+        "error" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Error,
+        },
+        "extension" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Extension,
+        },
+        "cache" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Cache,
+        },
+        "rate" => DebugCommand::Nhrp {
+            kind: NhrpDebugKind::Rate,
+        },
+        "condition" => {
+            return Ok(DebugCommand::Condition {
+                condition: condition(&mut c)?,
+            });
+        }
+        "capture" => {
+            let path = if enable {
+                let file = c.expect("a capture file name (FILE.pcapng)")?;
+                // The daemon writes the file: send an absolute path.
+                let abs = std::path::absolute(file)
+                    .with_context(|| format!("cannot resolve capture path {file}"))?;
+                Some(abs.to_string_lossy().into_owned())
+            } else {
+                // `no debug nhrp capture [FILE]`: the file name is optional.
+                let _ = c.next();
+                None
+            };
+            DebugCommand::NhrpCapture { path }
+        }
+        _ => {
+            return Err(c.unexpected(
+                w,
+                "packet, events, error, extension, cache, rate, condition or capture FILE",
+            ));
+        }
+    };
+    if let Some(x) = c.next() {
+        return Err(c.unexpected(x, "nothing more"));
+    }
+    Ok(out)
+}
+
+fn debug_dmvpn(words: &[String], enable: bool) -> anyhow::Result<DebugCommand> {
+    let cmd = if enable {
+        "debug dmvpn"
+    } else {
+        "no debug dmvpn"
+    };
+    let mut c = Cursor::new(cmd, words);
+    let w = c.expect("error, detail, packet, all or condition")?;
+    let level = match lower(w).as_str() {
+        "error" => DmvpnDebugLevel::Error,
+        "detail" => DmvpnDebugLevel::Detail,
+        "packet" => DmvpnDebugLevel::Packet,
+        "all" => DmvpnDebugLevel::All,
+        "condition" => {
+            return Ok(DebugCommand::Condition {
+                condition: condition(&mut c)?,
+            });
+        }
+        _ => return Err(c.unexpected(w, "error, detail, packet, all or condition")),
+    };
+    let scope = match c.next().map(lower).as_deref() {
+        None | Some("all") => DmvpnDebugScope::All,
+        Some("nhrp") => DmvpnDebugScope::Nhrp,
+        Some("crypto") => DmvpnDebugScope::Crypto,
+        Some("tunnel") => DmvpnDebugScope::Tunnel,
+        Some("socket") => DmvpnDebugScope::Socket,
+        Some(x) => return Err(c.unexpected(x, "nhrp, crypto, tunnel, socket or all")),
+    };
+    if let Some(x) = c.next() {
+        return Err(c.unexpected(x, "nothing more"));
+    }
+    Ok(DebugCommand::Dmvpn { level, scope })
+}
+
+/// The request and the `--json` switch of `debug …` (`enable`) or
+/// `no debug …`.
+pub fn debug_request(cmd: &Debug, enable: bool) -> anyhow::Result<(Request, bool)> {
+    let (command, json) = match cmd {
+        Debug::Nhrp(w) => (debug_nhrp(&w.words, enable)?, w.json),
+        Debug::Dmvpn(w) => (debug_dmvpn(&w.words, enable)?, w.json),
+    };
+    Ok((Request::Debug(DebugRequest { command, enable }), json))
+}
+
+/// The request and the `--json` switch of `undebug …`.
+pub fn undebug_request(cmd: &Undebug) -> anyhow::Result<(Request, bool)> {
+    match cmd {
+        Undebug::All(w) => {
+            if let Some(x) = w.words.first() {
+                bail!("`undebug all`: unexpected word `{x}`");
+            }
+            Ok((Request::UndebugAll, w.json))
+        }
+        Undebug::Nhrp(w) => debug_request(&Debug::Nhrp(w.clone()), false),
+        Undebug::Dmvpn(w) => debug_request(&Debug::Dmvpn(w.clone()), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The CLI against a fake daemon: a thread serving canned snapshots on a
+    //! temporary Unix socket with the real codec (`dmvpn_mgmt::serve_stream`).
+
+    use std::os::unix::net::UnixListener;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use clap::Parser;
+    use dmvpn_mgmt::{
+        Ack, DebugConditions, DmvpnStatus, EntryType, Handler, HandlerError, NhrpCache, NhsReport,
+        Payload, RunningConfig, ShortcutTable, TrafficReport, filter, sample,
+    };
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    #[command(name = "dmvpn")]
+    struct TestCli {
+        #[command(subcommand)]
+        cmd: Top,
+    }
+
+    #[derive(clap::Subcommand, Debug)]
+    enum Top {
+        #[command(subcommand)]
+        Show(Show),
+        #[command(subcommand)]
+        Clear(Clear),
+        #[command(subcommand)]
+        Debug(Debug),
+        #[command(subcommand)]
+        Undebug(Undebug),
+        #[command(subcommand)]
+        No(No),
+    }
+
+    fn parse(line: &str) -> anyhow::Result<(Request, bool)> {
+        let argv = std::iter::once("dmvpn").chain(line.split_whitespace());
+        let cli = TestCli::try_parse_from(argv).map_err(|e| anyhow!("{e}"))?;
+        match cli.cmd {
+            Top::Show(c) => show_request(&c),
+            Top::Clear(c) => clear_request(&c),
+            Top::Debug(c) => debug_request(&c, true),
+            Top::Undebug(c) => undebug_request(&c),
+            Top::No(No::Debug(c)) => debug_request(&c, false),
+        }
+    }
+
+    fn req(line: &str) -> Request {
+        parse(line).unwrap_or_else(|e| panic!("{line}: {e}")).0
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn show_words_follow_ios() {
+        assert_eq!(req("show dmvpn"), Request::ShowDmvpn(ShowDmvpn::default()));
+        assert_eq!(
+            req("show dmvpn detail peer nbma 192.0.2.1 interface tunnel 1 static"),
+            Request::ShowDmvpn(ShowDmvpn {
+                detail: true,
+                peer: Some(PeerFilter::Nbma {
+                    address: ip("192.0.2.1")
+                }),
+                interface: Some("Tunnel1".into()),
+                static_only: true,
+            })
+        );
+        assert_eq!(
+            req("show dmvpn peer tunnel 10.0.0.3"),
+            Request::ShowDmvpn(ShowDmvpn {
+                peer: Some(PeerFilter::Tunnel {
+                    address: ip("10.0.0.3")
+                }),
+                ..ShowDmvpn::default()
+            })
+        );
+        assert_eq!(
+            req("show dmvpn debug-condition"),
+            Request::ShowDmvpnDebugCondition
+        );
+        assert_eq!(
+            req("show ip nhrp brief 10.0.0.2 interface Tu0"),
+            Request::ShowIpNhrp(ShowIpNhrp {
+                brief: true,
+                address: Some(ip("10.0.0.2")),
+                interface: Some("Tunnel0".into()),
+            })
+        );
+        assert_eq!(
+            req("show ip nhrp nhs detail"),
+            Request::ShowIpNhrpNhs(ShowNhs {
+                detail: true,
+                interface: None
+            })
+        );
+        assert_eq!(
+            req("show ip nhrp traffic interface Tunnel0"),
+            Request::ShowIpNhrpTraffic(InterfaceFilter {
+                interface: Some("Tunnel0".into())
+            })
+        );
+        assert_eq!(
+            req("show ip nhrp shortcut"),
+            Request::ShowIpNhrpShortcut(InterfaceFilter::default())
+        );
+        assert_eq!(req("show running-config"), Request::ShowRunningConfig);
+        assert!(parse("show dmvpn --json").unwrap().1);
+        assert!(parse("show ip nhrp --json").unwrap().1);
+        assert!(parse("show ip nhrp traffic --json").unwrap().1);
+    }
+
+    #[test]
+    fn clear_and_debug_words_follow_ios() {
+        assert_eq!(
+            req("clear ip nhrp"),
+            Request::ClearIpNhrp(ClearIpNhrp::default())
+        );
+        assert_eq!(
+            req("clear ip nhrp 10.0.0.3"),
+            Request::ClearIpNhrp(ClearIpNhrp {
+                address: Some(ip("10.0.0.3")),
+                interface: None
+            })
+        );
+        assert_eq!(
+            req("clear ip nhrp tunnel 1"),
+            Request::ClearIpNhrp(ClearIpNhrp {
+                address: None,
+                interface: Some("Tunnel1".into())
+            })
+        );
+        assert_eq!(
+            req("clear dmvpn session peer nbma 1.2.3.4"),
+            Request::ClearDmvpnSession(ClearDmvpnSession {
+                peer: Some(PeerFilter::Nbma {
+                    address: ip("1.2.3.4")
+                }),
+                interface: None,
+                include_static: false,
+            })
+        );
+        assert_eq!(
+            req("clear dmvpn session interface tunnel 100 static"),
+            Request::ClearDmvpnSession(ClearDmvpnSession {
+                peer: None,
+                interface: Some("Tunnel100".into()),
+                include_static: true,
+            })
+        );
+        assert_eq!(
+            req("clear dmvpn statistics peer tunnel 192.0.2.3"),
+            Request::ClearDmvpnStatistics(ClearDmvpnStatistics {
+                peer: Some(PeerFilter::Tunnel {
+                    address: ip("192.0.2.3")
+                }),
+                interface: None,
+            })
+        );
+        assert_eq!(
+            req("clear counters tunnel 1"),
+            Request::ClearCounters(ClearCounters {
+                interface: "Tunnel1".into()
+            })
+        );
+        let dbg = |command, enable| Request::Debug(DebugRequest { command, enable });
+        assert_eq!(
+            req("debug nhrp packet"),
+            dbg(
+                DebugCommand::Nhrp {
+                    kind: NhrpDebugKind::Packet
+                },
+                true
+            )
+        );
+        assert_eq!(
+            req("debug nhrp"),
+            dbg(
+                DebugCommand::Nhrp {
+                    kind: NhrpDebugKind::All
+                },
+                true
+            )
+        );
+        assert_eq!(
+            req("debug dmvpn error all"),
+            dbg(
+                DebugCommand::Dmvpn {
+                    level: DmvpnDebugLevel::Error,
+                    scope: DmvpnDebugScope::All
+                },
+                true
+            )
+        );
+        assert_eq!(
+            req("debug dmvpn detail tunnel"),
+            dbg(
+                DebugCommand::Dmvpn {
+                    level: DmvpnDebugLevel::Detail,
+                    scope: DmvpnDebugScope::Tunnel
+                },
+                true
+            )
+        );
+        assert_eq!(
+            req("debug dmvpn condition peer nbma 192.0.2.1"),
+            dbg(
+                DebugCommand::Condition {
+                    condition: DebugCondition::PeerNbma {
+                        address: ip("192.0.2.1")
+                    }
+                },
+                true
+            )
+        );
+        assert_eq!(
+            req("no debug dmvpn condition interface tunnel1"),
+            dbg(
+                DebugCommand::Condition {
+                    condition: DebugCondition::Interface {
+                        name: "Tunnel1".into()
+                    }
+                },
+                false
+            )
+        );
+        assert_eq!(
+            req("no debug dmvpn condition"),
+            dbg(
+                DebugCommand::Condition {
+                    condition: DebugCondition::All
+                },
+                false
+            )
+        );
+        let Request::Debug(DebugRequest {
+            command: DebugCommand::NhrpCapture { path: Some(p) },
+            enable: true,
+        }) = req("debug nhrp capture cap.pcapng")
+        else {
+            panic!("capture request expected")
+        };
+        assert!(p.starts_with('/') && p.ends_with("/cap.pcapng"), "{p}");
+        assert_eq!(
+            req("no debug nhrp capture"),
+            dbg(DebugCommand::NhrpCapture { path: None }, false)
+        );
+        assert_eq!(
+            req("undebug nhrp capture"),
+            dbg(DebugCommand::NhrpCapture { path: None }, false)
+        );
+        assert_eq!(req("undebug all"), Request::UndebugAll);
+    }
+
+    #[test]
+    fn bad_words_are_usage_errors() {
+        for (line, needle) in [
+            ("show dmvpn detial", "unexpected word `detial`"),
+            ("show dmvpn peer nbma", "expected at the end"),
+            ("show dmvpn peer nbma 300.1.1.1", "not an IP address"),
+            ("show dmvpn peer bogus 1.1.1.1", "`nbma` or `tunnel`"),
+            ("show dmvpn interface tunnel", "tunnel number"),
+            ("show dmvpn debug-condition detail", "takes no other words"),
+            ("show ip nhrp nhs bogus", "unexpected word"),
+            ("clear counters tunnel x", "not a tunnel number"),
+            ("clear ip nhrp 10.0.0.1 interface Tunnel0", "not both"),
+            ("debug dmvpn", "expected at the end"),
+            ("debug dmvpn error web", "unexpected word `web`"),
+            ("debug nhrp capture", "capture file name"),
+            ("undebug all now", "unexpected word"),
+        ] {
+            let e = parse(line).expect_err(line).to_string();
+            assert!(e.contains(needle), "{line}: {e}");
+        }
+    }
+
+    /// A fake daemon: sample snapshots, a cache that `clear ip nhrp`
+    /// empties of dynamic entries, and real debug state.
+    struct Fake {
+        cache: NhrpCache,
+        debug: DebugConditions,
+        requests: usize,
+    }
+
+    impl Handler for Fake {
+        fn dmvpn(&mut self) -> Result<DmvpnStatus, HandlerError> {
+            self.requests += 1;
+            Ok(sample::spoke_dmvpn())
+        }
+        fn nhrp_cache(&mut self) -> Result<NhrpCache, HandlerError> {
+            self.requests += 1;
+            Ok(self.cache.clone())
+        }
+        fn nhs(&mut self) -> Result<NhsReport, HandlerError> {
+            Ok(sample::nhs_report())
+        }
+        fn traffic(&mut self) -> Result<TrafficReport, HandlerError> {
+            Ok(sample::traffic_report())
+        }
+        fn shortcuts(&mut self) -> Result<ShortcutTable, HandlerError> {
+            Ok(sample::shortcut_table())
+        }
+        fn running_config(&mut self) -> Result<RunningConfig, HandlerError> {
+            Ok(sample::running_config())
+        }
+        fn debug_conditions(&mut self) -> Result<DebugConditions, HandlerError> {
+            Ok(self.debug.clone())
+        }
+        fn clear_ip_nhrp(&mut self, q: &ClearIpNhrp) -> Result<Ack, HandlerError> {
+            let before = self.cache.entries.len();
+            self.cache
+                .entries
+                .retain(|e| !filter::clear_ip_nhrp_selects(q, e));
+            let n = (before - self.cache.entries.len()) as u64;
+            Ok(Ack {
+                message: String::new(),
+                affected: Some(n),
+            })
+        }
+        fn clear_counters(&mut self, q: &ClearCounters) -> Result<Ack, HandlerError> {
+            Err(HandlerError::NotFound(format!(
+                "no such interface: {}",
+                q.interface
+            )))
+        }
+        fn debug(&mut self, q: &DebugRequest) -> Result<Ack, HandlerError> {
+            self.debug.apply(&q.command, q.enable);
+            Ok(Ack {
+                message: q.command.confirmation(q.enable),
+                affected: None,
+            })
+        }
+        fn undebug_all(&mut self) -> Result<Ack, HandlerError> {
+            self.debug.undebug_all();
+            Ok(Ack {
+                message: "All possible debugging has been turned off".into(),
+                affected: None,
+            })
+        }
+    }
+
+    /// The socket file of a fake daemon, removed on drop.
+    struct FakeDaemon {
+        path: PathBuf,
+        state: Arc<Mutex<Fake>>,
+    }
+
+    impl Drop for FakeDaemon {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    fn unique_socket_path() -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        std::env::temp_dir().join(format!(
+            "dmvpn-ctl-test-{}-{}.sock",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    fn start_fake() -> FakeDaemon {
+        let path = unique_socket_path();
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).expect("bind fake daemon socket");
+        let state = Arc::new(Mutex::new(Fake {
+            cache: sample::spoke_nhrp_cache(),
+            debug: DebugConditions::default(),
+            requests: 0,
+        }));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = dmvpn_mgmt::serve_stream(&mut *guard, stream);
+            }
+        });
+        FakeDaemon { path, state }
+    }
+
+    /// Runs one command line against the daemon: (exit code, stdout, stderr).
+    fn cli(d: &FakeDaemon, line: &str) -> (ExitCode, String, String) {
+        let (request, json) = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = execute(&request, json, &d.path, &mut out, &mut err)
+            .unwrap_or_else(|e| panic!("{line}: {e:#}"));
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn show_commands_render_the_daemons_snapshots() {
+        let d = start_fake();
+        let cases: Vec<(&str, Request, Payload)> = vec![
+            (
+                "show dmvpn",
+                Request::ShowDmvpn(ShowDmvpn::default()),
+                Payload::Dmvpn(sample::spoke_dmvpn()),
+            ),
+            (
+                "show dmvpn detail",
+                Request::ShowDmvpn(ShowDmvpn {
+                    detail: true,
+                    ..ShowDmvpn::default()
+                }),
+                Payload::Dmvpn(sample::spoke_dmvpn()),
+            ),
+            (
+                "show ip nhrp",
+                Request::ShowIpNhrp(ShowIpNhrp::default()),
+                Payload::NhrpCache(sample::spoke_nhrp_cache()),
+            ),
+            (
+                "show ip nhrp brief",
+                Request::ShowIpNhrp(ShowIpNhrp {
+                    brief: true,
+                    ..ShowIpNhrp::default()
+                }),
+                Payload::NhrpCache(sample::spoke_nhrp_cache()),
+            ),
+            (
+                "show ip nhrp nhs detail",
+                Request::ShowIpNhrpNhs(ShowNhs {
+                    detail: true,
+                    interface: None,
+                }),
+                Payload::Nhs(sample::nhs_report()),
+            ),
+            (
+                "show ip nhrp traffic",
+                Request::ShowIpNhrpTraffic(InterfaceFilter::default()),
+                Payload::Traffic(sample::traffic_report()),
+            ),
+            (
+                "show ip nhrp shortcut",
+                Request::ShowIpNhrpShortcut(InterfaceFilter::default()),
+                Payload::Shortcuts(sample::shortcut_table()),
+            ),
+            (
+                "show running-config",
+                Request::ShowRunningConfig,
+                Payload::RunningConfig(sample::running_config()),
+            ),
+        ];
+        for (line, request, payload) in cases {
+            let (code, out, err) = cli(&d, line);
+            assert_eq!(code, ExitCode::SUCCESS, "{line}: {err}");
+            assert_eq!(out, render::render(&request, &payload), "{line}");
+        }
+        let (_, out, _) = cli(&d, "show dmvpn");
+        assert!(
+            out.contains("Tunnel1, Type: Spoke, NBMA Peers: 3,"),
+            "{out}"
+        );
+        let (_, out, _) = cli(&d, "show ip nhrp traffic interface Tunnel9");
+        assert_eq!(out, "", "filtered to nothing");
+    }
+
+    #[test]
+    fn json_prints_the_payload_data() {
+        let d = start_fake();
+        let (code, out, _) = cli(&d, "show dmvpn --json");
+        assert_eq!(code, ExitCode::SUCCESS);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v, Payload::Dmvpn(sample::spoke_dmvpn()).data_json());
+        assert_eq!(v["interfaces"][0]["peers"][0]["nbma"], "192.0.2.21");
+        let (_, out, _) = cli(&d, "show ip nhrp --json 10.0.0.3");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["entries"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v["entries"][0]["nbma"], "172.16.2.75");
+        assert_eq!(v["entries"][0]["flags"]["router"], true);
+    }
+
+    #[test]
+    fn clear_ip_nhrp_removes_dynamic_entries_only() {
+        let d = start_fake();
+        let (code, _, _) = cli(&d, "clear ip nhrp 10.0.0.3");
+        assert_eq!(code, ExitCode::SUCCESS);
+        let (_, out, _) = cli(&d, "show ip nhrp");
+        assert!(!out.contains("10.0.0.3/32"), "{out}");
+        assert!(out.contains("10.0.0.4/32"), "{out}");
+        let (_, out, _) = cli(&d, "clear ip nhrp --json");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["affected"], 2, "the NAT entry and the incomplete one");
+        let (_, out, _) = cli(&d, "show ip nhrp brief");
+        let types: Vec<&str> = out
+            .lines()
+            .skip(6)
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .collect();
+        assert_eq!(types, ["S/aU", "S/aU"], "{out}");
+        let state = d.state.lock().unwrap();
+        assert!(
+            state
+                .cache
+                .entries
+                .iter()
+                .all(|e| e.entry_type == EntryType::Static)
+        );
+        assert_eq!(state.requests, 2, "two `show ip nhrp`");
+    }
+
+    #[test]
+    fn debug_switches_show_in_debug_condition() {
+        let d = start_fake();
+        let (_, out, _) = cli(&d, "debug nhrp packet");
+        assert_eq!(out, "NHRP packet debugging is on\n");
+        cli(&d, "debug dmvpn condition interface tunnel 101");
+        cli(&d, "debug dmvpn condition peer nbma 192.0.2.1");
+        cli(&d, "debug dmvpn error nhrp");
+        cli(&d, "debug nhrp capture /tmp/dmvpn-ctl-test.pcapng");
+        let (_, out, _) = cli(&d, "show dmvpn debug-condition");
+        assert_eq!(out, render::debug_condition(&d.state.lock().unwrap().debug));
+        assert!(out.contains("Tunnel101,\n"), "{out}");
+        assert!(out.contains("192.0.2.1,\n"), "{out}");
+        assert!(
+            out.contains("NHRP packet capture to /tmp/dmvpn-ctl-test.pcapng is on"),
+            "{out}"
+        );
+        cli(&d, "no debug nhrp capture");
+        assert!(d.state.lock().unwrap().debug.capture.is_none());
+        let (_, out, _) = cli(&d, "show dmvpn debug-condition --json");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["nhrp"]["packet"], true);
+        assert_eq!(v["dmvpn"]["nhrp"]["error"], true);
+        assert_eq!(v["interfaces"][0], "Tunnel101");
+        let (_, out, _) = cli(&d, "undebug all");
+        assert_eq!(out, "All possible debugging has been turned off\n");
+        assert_eq!(d.state.lock().unwrap().debug, DebugConditions::default());
+    }
+
+    #[test]
+    fn daemon_refusal_exits_1_with_its_message() {
+        let d = start_fake();
+        let (code, out, err) = cli(&d, "clear counters tunnel 9");
+        assert_eq!(code, ExitCode::from(1));
+        assert_eq!(out, "");
+        assert_eq!(err, "% no such interface: Tunnel9\n");
+        let (code, _, err) = cli(&d, "clear dmvpn statistics");
+        assert_eq!(code, ExitCode::from(1));
+        assert!(err.contains("not supported by this daemon"), "{err}");
+    }
+
+    #[test]
+    fn missing_daemon_says_how_to_fix_it() {
+        let path = unique_socket_path();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let e = execute(
+            &Request::ShowRunningConfig,
+            false,
+            &path,
+            &mut out,
+            &mut err,
+        )
+        .expect_err("no daemon listens");
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains(&format!(
+                "cannot reach the dmvpn daemon at {}",
+                path.display()
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("is `dmvpn daemon` running? (use --socket)"),
+            "{msg}"
+        );
+    }
 }
