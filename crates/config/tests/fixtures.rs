@@ -216,3 +216,58 @@ fn vyos_fixtures_cover_seed_004() {
         );
     }
 }
+
+/// The IOS and AOS fixtures extracted from the seeds keep the seeds'
+/// commands: every command line of `sNNN-*` fixtures occurs in seed NNN
+/// (comments are ours). Skipped when the seeds are not checked out.
+#[test]
+fn seed_fixtures_keep_the_seed_commands() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+    let Ok(entries) = std::fs::read_dir(&seeds) else {
+        if std::env::var_os("DMVPN_REQUIRE_SHARED").is_some() {
+            panic!("seeds not found at {}", seeds.display());
+        }
+        eprintln!("SKIP: shared seeds not found");
+        return;
+    };
+    let mut seed_text = std::collections::HashMap::new();
+    for e in entries {
+        let p = e.expect("entry").path();
+        let n = name(&p);
+        if let Some(num) = n.get(..3).filter(|s| s.chars().all(|c| c.is_ascii_digit())) {
+            let text = std::fs::read_to_string(&p).expect("seed");
+            let norm: String = text
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+                .collect();
+            seed_text.insert(num.to_string(), norm);
+        }
+    }
+    let mut missing = Vec::new();
+    for (sub, ext) in [("ios", "conf"), ("aos", "aos")] {
+        for f in files(sub, ext) {
+            let n = name(&f);
+            let Some(num) = n.strip_prefix('s').and_then(|s| s.get(..3)) else {
+                continue;
+            };
+            let seed = seed_text
+                .get(num)
+                .unwrap_or_else(|| panic!("no seed {num}"));
+            let text = std::fs::read_to_string(&f).expect("read");
+            for line in text.lines() {
+                let l = line.split_whitespace().collect::<Vec<_>>().join(" ");
+                if l.is_empty() || l.starts_with('!') {
+                    continue;
+                }
+                if !seed.contains(&l) {
+                    missing.push(format!("{n}: `{l}`"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "fixture lines not found in their seed:\n{}",
+        missing.join("\n")
+    );
+}

@@ -243,7 +243,7 @@ fn model_serialises_with_serde() {
 
 #[test]
 fn validate_works_on_a_model_built_in_code() {
-    let mut cfg = ok(&fixture("ios/s002-phase3-spoke.conf"));
+    let mut cfg = ok(&fixture("ios/c002-phase3-spoke.conf"));
     assert!(validate(&cfg, &SpanIndex::default()).is_empty());
     if let Some(t) = cfg.interfaces[0].tunnel.as_mut() {
         t.nhrp.registration_timeout = Some(400);
