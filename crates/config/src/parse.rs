@@ -342,7 +342,9 @@ impl Parser {
             };
             if belongs {
                 match w(&ws, 0) {
-                    "exit" if ws.len() == 1 => {
+                    // Inside an ignored block (`router bgp` → `address-family` →
+                    // `exit`), `exit` leaves a nested level we do not track: keep it.
+                    "exit" if ws.len() == 1 && !matches!(mode, Mode::Ignored(_)) => {
                         self.stack.pop();
                     }
                     "end" if ws.len() == 1 => self.stack.clear(),

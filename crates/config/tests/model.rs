@@ -259,3 +259,12 @@ fn validate_works_on_a_model_built_in_code() {
             .starts_with("x: error: Tunnel0: registration timeout 400")
     );
 }
+
+#[test]
+fn exit_inside_an_ignored_routing_block_stays_in_it() {
+    let text = "router bgp 1\n address-family vpnv4\n  neighbor 10.0.0.1 activate\n exit\n neighbor 10.0.0.1 remote-as 1\nhostname h\n";
+    let p = parse(text);
+    assert!(!p.has_errors(), "{}", p.render("t"));
+    assert_eq!(p.config.ignored[0].lines.len(), 4);
+    assert_eq!(p.config.hostname.as_deref(), Some("h"));
+}
