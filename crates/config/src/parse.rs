@@ -335,11 +335,13 @@ impl Parser {
             };
             // IOS semantics: a command the current mode does not know is tried
             // in the parent modes, whatever its indentation.
-            let belongs = match mode {
-                Mode::KeyringPeer(..) if w(&ws, 0) == "peer" => false,
-                Mode::Interface(_) => !is_global(&ws) || interface_claims(&ws),
-                _ => !is_global(&ws),
-            };
+            let exit_or_end = ws.len() == 1 && matches!(w(&ws, 0), "exit" | "end");
+            let belongs = exit_or_end
+                || match mode {
+                    Mode::KeyringPeer(..) if w(&ws, 0) == "peer" => false,
+                    Mode::Interface(_) => !is_global(&ws) || interface_claims(&ws),
+                    _ => !is_global(&ws),
+                };
             if belongs {
                 match w(&ws, 0) {
                     // Inside an ignored block (`router bgp` → `address-family` →

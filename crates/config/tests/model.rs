@@ -268,3 +268,12 @@ fn exit_inside_an_ignored_routing_block_stays_in_it() {
     assert_eq!(p.config.ignored[0].lines.len(), 4);
     assert_eq!(p.config.hostname.as_deref(), Some("h"));
 }
+
+#[test]
+fn exit_leaves_one_level() {
+    let text = "crypto ikev2 keyring K\n peer A\n  address 192.0.2.1\n  exit\n peer B\n  pre-shared-key s\n";
+    let cfg = ok(text);
+    let peers = &cfg.crypto.ikev2_keyrings[0].peers;
+    assert_eq!(peers.len(), 2);
+    assert_eq!(peers[1].pre_shared_key.as_deref(), Some("s"));
+}
