@@ -133,6 +133,9 @@ pub struct LabSpec {
     pub exe: PathBuf,
     /// `RUST_LOG` for the daemons.
     pub log_filter: String,
+    /// Add seed 003's IPsec profile and `tunnel protection ipsec profile vpnprof` (exercises
+    /// the protection gate; this build has no IPsec, so traffic is not encrypted).
+    pub protection: bool,
 }
 
 impl LabSpec {
@@ -149,6 +152,7 @@ impl LabSpec {
             state_dir: default_state_dir(prefix),
             exe,
             log_filter: "info".to_string(),
+            protection: false,
         }
     }
 }
@@ -527,6 +531,22 @@ impl Lab {
             }
         );
         let _ = writeln!(c, "!");
+        if spec.protection {
+            for line in [
+                "crypto isakmp policy 1",
+                " authentication pre-share",
+                "crypto isakmp key cisco47 address 0.0.0.0",
+                "!",
+                "crypto ipsec transform-set trans2 esp-des esp-md5-hmac",
+                " mode transport",
+                "!",
+                "crypto ipsec profile vpnprof",
+                " set transform-set trans2",
+                "!",
+            ] {
+                let _ = writeln!(c, "{line}");
+            }
+        }
         let _ = writeln!(c, "interface Tunnel0");
         let _ = writeln!(c, " ip address {} 255.255.255.0", node.tunnel);
         let _ = writeln!(c, " ip mtu 1400");
@@ -565,6 +585,9 @@ impl Lab {
             }
         }
         let _ = writeln!(c, " tunnel key 100000");
+        if spec.protection {
+            let _ = writeln!(c, " tunnel protection ipsec profile vpnprof");
+        }
         let _ = writeln!(c, "!");
         // The physical interfaces are set up by the lab; they are listed as in the seeds (the
         // daemon does not configure them, it answers resolutions for Ethernet1's LAN).

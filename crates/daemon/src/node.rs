@@ -1038,6 +1038,12 @@ async fn start_tunnel(
             }
         }
     });
+    if let Some(profile) = &plan.protection {
+        tracing::warn!(
+            "%DMVPN-4-PROTECTION: {}: `tunnel protection ipsec profile {profile}` is configured but this build has no IPsec: GRE and NHRP to every peer go out UNENCRYPTED",
+            plan.name
+        );
+    }
     tracing::info!(
         "{}: up, {} {}/{}, source {}",
         plan.name,

@@ -162,7 +162,9 @@ fn plan_tunnel(
         },
         None => MaxSend::default(),
     });
-    engine.protection_required = false;
+    // With `tunnel protection`, NHRP to a peer waits for the protection seam to report the
+    // peer protected (see `Node::protection_needed`).
+    engine.protection_required = tunnel.protection.is_some();
     engine.mtu = dp.mtu;
     engine.static_maps = nhrp
         .maps
