@@ -1253,7 +1253,7 @@ mod tests {
             "{msg}"
         );
         assert!(
-            msg.contains("is `dmvpn daemon` running? (use --socket)"),
+            msg.ends_with("is `dmvpn daemon` running? (use --socket)"),
             "{msg}"
         );
     }

@@ -22,13 +22,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum ClientError {
     /// The socket could not be reached (no daemon, wrong path, permissions).
     #[error(
-        "cannot reach the dmvpn daemon at {path}: {source} — is `dmvpn daemon` running? (use --socket)"
+        "cannot reach the dmvpn daemon at {path}: {error} — is `dmvpn daemon` running? (use --socket)"
     )]
     Connect {
         /// Socket path tried.
         path: PathBuf,
-        /// Underlying error.
-        source: std::io::Error,
+        /// Underlying error (part of the message, so not a `source()`).
+        error: std::io::Error,
     },
     /// The daemon did not answer in time.
     #[error("the dmvpn daemon at {path} did not answer within {timeout:?}")]
@@ -39,12 +39,12 @@ pub enum ClientError {
         timeout: Duration,
     },
     /// Reading or writing the socket failed.
-    #[error("control socket {path}: {source}")]
+    #[error("control socket {path}: {error}")]
     Io {
         /// Socket path.
         path: PathBuf,
-        /// Underlying error.
-        source: std::io::Error,
+        /// Underlying error (part of the message, so not a `source()`).
+        error: std::io::Error,
     },
     /// The daemon closed the connection without answering.
     #[error("the dmvpn daemon at {path} closed the connection without answering")]
@@ -53,12 +53,12 @@ pub enum ClientError {
         path: PathBuf,
     },
     /// The answer could not be decoded.
-    #[error("bad answer from the dmvpn daemon at {path}: {source}")]
+    #[error("bad answer from the dmvpn daemon at {path}: {error}")]
     Protocol {
         /// Socket path.
         path: PathBuf,
-        /// Decoding error.
-        source: ProtocolError,
+        /// Decoding error (part of the message, so not a `source()`).
+        error: ProtocolError,
     },
 }
 
@@ -82,18 +82,18 @@ impl Client {
         timeout: Duration,
     ) -> Result<Client, ClientError> {
         let path = path.as_ref().to_path_buf();
-        let stream = UnixStream::connect(&path).map_err(|source| ClientError::Connect {
+        let stream = UnixStream::connect(&path).map_err(|error| ClientError::Connect {
             path: path.clone(),
-            source,
+            error,
         })?;
         let timeout = if timeout.is_zero() {
             DEFAULT_TIMEOUT
         } else {
             timeout
         };
-        let io = |source| ClientError::Io {
+        let io = |error| ClientError::Io {
             path: path.clone(),
-            source,
+            error,
         };
         stream.set_read_timeout(Some(timeout)).map_err(io)?;
         stream.set_write_timeout(Some(timeout)).map_err(io)?;
@@ -117,7 +117,7 @@ impl Client {
             },
             _ => ClientError::Io {
                 path: self.path.clone(),
-                source,
+                error: source,
             },
         }
     }
@@ -145,9 +145,9 @@ impl Client {
                 path: self.path.clone(),
             });
         }
-        decode_response(answer.trim_end()).map_err(|source| ClientError::Protocol {
+        decode_response(answer.trim_end()).map_err(|error| ClientError::Protocol {
             path: self.path.clone(),
-            source,
+            error,
         })
     }
 }

@@ -107,7 +107,7 @@ fn another_protocol_version_is_refused() {
         matches!(
             e,
             ClientError::Protocol {
-                source: ProtocolError::Version { got: 2 },
+                error: ProtocolError::Version { got: 2 },
                 ..
             }
         ),
