@@ -1,6 +1,6 @@
 //! `dmvpn-config`: the IOS-style configuration language of the DMVPN router.
 //!
-//! * [`parse`] turns configuration text into a typed [`Config`] plus
+//! * [`parse()`] turns configuration text into a typed [`Config`] plus
 //!   [`Diagnostic`]s (`FILE:LINE:COLUMN: error: …`), reporting every error in
 //!   one pass; [`validate`] runs the cross-checks alone on a model.
 //! * [`Config::to_ios_text`] writes the normalised form; parsing it again

@@ -296,7 +296,7 @@ impl Parsed {
 }
 
 /// Parse the text of a configuration without cross-checks (see
-/// [`crate::parse`] for parse + validate).
+/// [`crate::parse()`] for parse + validate).
 pub fn parse_syntax(text: &str) -> Parsed {
     let mut p = Parser::default();
     for line in tokenize(text) {
