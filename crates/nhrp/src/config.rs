@@ -182,6 +182,10 @@ pub struct InterfaceConfig {
     /// Routes via the tunnel used to forward Resolution Requests (see also
     /// [`crate::Engine::handle_route`]).
     pub routes: Vec<TunnelRoute>,
+    /// `ip nhrp nhs ... max-connections N`: register with at most this many NHSs at a time, the
+    /// most preferred ones that are not DOWN; a DOWN one is replaced by the next in priority
+    /// (and keeps being retried). `None`: register with every NHS.
+    pub nhs_max_connections: Option<usize>,
 }
 
 impl InterfaceConfig {
@@ -214,6 +218,7 @@ impl InterfaceConfig {
             mtu: 1400,
             local_networks: Vec::new(),
             routes: Vec::new(),
+            nhs_max_connections: None,
         }
     }
 

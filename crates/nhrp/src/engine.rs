@@ -212,14 +212,21 @@ impl Engine {
             }
         }
         let now = self.now;
+        let wanted = self
+            .ifaces
+            .get(&i)
+            .map(|f| f.wanted_nhs())
+            .unwrap_or_default();
         for (proto, _) in nhs {
-            self.timers.set(
-                TimerKey::Register {
-                    iface: i,
-                    nhs: proto,
-                },
-                now,
-            );
+            if wanted.contains(&proto) {
+                self.timers.set(
+                    TimerKey::Register {
+                        iface: i,
+                        nhs: proto,
+                    },
+                    now,
+                );
+            }
         }
     }
 

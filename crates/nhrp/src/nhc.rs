@@ -61,6 +61,90 @@ pub(crate) fn registration_prefix_len(unique: bool) -> u8 {
     if unique { 0xff } else { 32 }
 }
 
+impl crate::engine::Iface {
+    /// The NHSs to keep registered with: all of them, or with `max-connections` the most
+    /// preferred ones that are not DOWN (DOWN ones are retried on their own schedule).
+    pub(crate) fn wanted_nhs(&self) -> Vec<Ipv4Addr> {
+        let Some(max) = self.cfg.nhs_max_connections else {
+            return self.nhs.iter().map(|n| n.cfg.protocol).collect();
+        };
+        let mut order: Vec<(u8, usize, &Nhs)> = self
+            .nhs
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.cfg.priority, k, n))
+            .collect();
+        order.sort_by_key(|(p, k, _)| (*p, *k));
+        let mut out: Vec<Ipv4Addr> = order
+            .iter()
+            .filter(|(_, _, n)| n.state != NhsState::Down && n.nbma.is_some())
+            .take(max)
+            .map(|(_, _, n)| n.cfg.protocol)
+            .collect();
+        out.extend(
+            order
+                .iter()
+                .filter(|(_, _, n)| n.state == NhsState::Down)
+                .map(|(_, _, n)| n.cfg.protocol),
+        );
+        out
+    }
+}
+
+impl Engine {
+    /// With `max-connections`, start registering with NHSs that became wanted and stop
+    /// refreshing those that are no longer wanted.
+    pub(crate) fn rebalance_nhs(&mut self, i: IfIndex) {
+        let Some(ifc) = self.ifaces.get(&i) else {
+            return;
+        };
+        if ifc.cfg.nhs_max_connections.is_none() {
+            return;
+        }
+        let wanted = ifc.wanted_nhs();
+        let all: Vec<(Ipv4Addr, Option<u32>, bool)> = ifc
+            .nhs
+            .iter()
+            .map(|n| {
+                let key = TimerKey::Register {
+                    iface: i,
+                    nhs: n.cfg.protocol,
+                };
+                (
+                    n.cfg.protocol,
+                    n.reqid,
+                    n.reqid.is_none() && self.timers.get(&key).is_none(),
+                )
+            })
+            .collect();
+        for (proto, reqid, idle) in all {
+            if wanted.contains(&proto) {
+                if idle {
+                    self.register_now(i, proto);
+                }
+            } else if !idle {
+                self.timers.cancel(TimerKey::Register {
+                    iface: i,
+                    nhs: proto,
+                });
+                if let Some(id) = reqid {
+                    self.reqids.pending.remove(&id);
+                    self.timers.cancel(TimerKey::Retransmit { reqid: id });
+                }
+                let nhs = self
+                    .ifaces
+                    .get_mut(&i)
+                    .and_then(|f| f.nhs.iter_mut().find(|n| n.cfg.protocol == proto));
+                if let Some(n) = nhs {
+                    n.reqid = None;
+                    n.unanswered = 0;
+                    n.state = NhsState::Expecting;
+                }
+            }
+        }
+    }
+}
+
 impl Engine {
     pub(crate) fn on_register_timer(&mut self, i: IfIndex, nhs: Ipv4Addr) {
         self.register_now(i, nhs);
@@ -143,6 +227,7 @@ impl Engine {
                 iface: i,
                 nhs: nhs_proto,
             });
+            self.rebalance_nhs(i);
         }
     }
 
@@ -178,6 +263,7 @@ impl Engine {
                 iface: i,
                 nhs: nhs_proto,
             });
+            self.rebalance_nhs(i);
         }
         match result {
             code::SUCCESS => {

@@ -259,3 +259,59 @@ fn nhs_nbma_from_nhs_command_installs_static_entry() {
         nbma: HUB_NBMA,
     };
 }
+
+#[test]
+fn max_connections_registers_with_the_best_and_falls_back() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut h2 = hub_cfg();
+    h2.protocol_addr = ip(10, 0, 0, 254);
+    h2.nbma_addr = ip(172, 17, 0, 2);
+    net.add(h2);
+    let mut s = spoke_cfg(2);
+    s.nhs = vec![
+        NhsConfig {
+            protocol: HUB_PROTO,
+            nbma: None,
+            priority: 0,
+        },
+        NhsConfig {
+            protocol: ip(10, 0, 0, 254),
+            nbma: Some(ip(172, 17, 0, 2)),
+            priority: 1,
+        },
+    ];
+    s.nhs_max_connections = Some(1);
+    let k = net.add(s);
+    net.run_for(secs(2));
+    assert!(net.entry(0, Prefix::host(ip(10, 0, 0, 2))).is_some());
+    assert!(
+        net.entry(1, Prefix::host(ip(10, 0, 0, 2))).is_none(),
+        "only the preferred NHS"
+    );
+    // The preferred NHS dies: after it is DOWN, the spoke registers with the next one.
+    net.nodes[0].down = true;
+    net.run_until(at(110));
+    assert!(
+        net.entry(1, Prefix::host(ip(10, 0, 0, 2))).is_some(),
+        "fell back to NHS 2"
+    );
+    let st = net.nodes[k].engine.nhs_status(None);
+    assert_eq!(st[0].state, NhsState::Down);
+    assert_eq!(st[1].state, NhsState::Up);
+    // It comes back: the spoke returns to it and stops refreshing the fallback.
+    net.nodes[0].down = false;
+    net.run_until(at(300));
+    let st = net.nodes[k].engine.nhs_status(None);
+    assert_eq!(st[0].state, NhsState::Up);
+    assert_eq!(st[1].state, NhsState::Expecting);
+    let to_h2 = |net: &Net| {
+        net.sent(k, PacketType::RegistrationRequest)
+            .iter()
+            .filter(|p| p.to_nbma == ip(172, 17, 0, 2))
+            .count()
+    };
+    let n = to_h2(&net);
+    net.run_until(at(1000));
+    assert_eq!(to_h2(&net), n, "no more registrations to the fallback");
+}
