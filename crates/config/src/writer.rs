@@ -1,6 +1,7 @@
 //! The normalised writer: [`Config::to_ios_text`] prints a configuration in
 //! canonical IOS form (one-space indentation, `!` between blocks, fixed
-//! order). Parsing the output again yields the same [`Config`].
+//! order: version, hostname, global switches, crypto, ignored blocks,
+//! interfaces, static routes, `end`). Parsing the output again yields the same [`Config`].
 
 use std::fmt::Write as _;
 
@@ -34,6 +35,15 @@ impl Config {
             o.push_str("!\n");
         }
         self.write_crypto(&mut o);
+        // Ignored global blocks go before the interfaces: after an interface,
+        // a line such as `mpls ip` or `ip crypto map X` would belong to it.
+        for b in &self.ignored {
+            let _ = writeln!(o, "{}", b.command);
+            for l in &b.lines {
+                let _ = writeln!(o, " {l}");
+            }
+            o.push_str("!\n");
+        }
         for i in &self.interfaces {
             write_interface(&mut o, i);
             o.push_str("!\n");
@@ -51,13 +61,6 @@ impl Config {
             o.push('\n');
         }
         if !self.static_routes.is_empty() {
-            o.push_str("!\n");
-        }
-        for b in &self.ignored {
-            let _ = writeln!(o, "{}", b.command);
-            for l in &b.lines {
-                let _ = writeln!(o, " {l}");
-            }
             o.push_str("!\n");
         }
         o.push_str("end\n");
