@@ -395,8 +395,22 @@ fn per_link_parameters_override_the_default() {
     sim.add_node("b", ip("1.0.0.2"), Toy::default());
     let c = sim.add_node("c", ip("1.0.0.3"), Toy::pinger(ip("1.0.0.2")));
     // a–b is dead, c–b is slow.
-    sim.set_link(a, 1, LinkParams { loss: 1.0, ..LinkParams::default() });
-    sim.set_link(c, 1, LinkParams { latency: Duration::from_millis(400), ..LinkParams::default() });
+    sim.set_link(
+        a,
+        1,
+        LinkParams {
+            loss: 1.0,
+            ..LinkParams::default()
+        },
+    );
+    sim.set_link(
+        c,
+        1,
+        LinkParams {
+            latency: Duration::from_millis(400),
+            ..LinkParams::default()
+        },
+    );
     sim.run_until(Duration::from_millis(1700)).unwrap();
     assert_eq!(pongs(&sim, a), 0);
     assert_eq!(pongs(&sim, c), 0, "the pong needs 800 ms");
