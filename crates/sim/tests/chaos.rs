@@ -128,3 +128,127 @@ fn chaos_phase3_converges() {
         chaos(seed, Phase::Three);
     }
 }
+
+/// Dual hub, spoke1 behind NAT, spoke2 changing its NBMA address now and
+/// then, plus crashes, partitions and loss. Afterwards both hubs must hold
+/// both spokes at their current public addresses and traffic goes direct.
+fn chaos_dual_hub_nat(seed: u64) {
+    use dmvpn_sim::lab::{hub_iface, spoke_iface};
+    let (h2_t, h2_n) = (ip("10.0.0.10"), ip("172.17.0.5"));
+    let mut lab = dmvpn_sim::Lab::new(seed);
+    let h1 = lab.add("hub1", hub_cfg()).unwrap();
+    let h2 = lab
+        .add("hub2", hub_iface(h2_t, h2_n, pfx("192.168.10.0/24")))
+        .unwrap();
+    let nhs = [(ip(HUB_T), ip(HUB_N)), (h2_t, h2_n)];
+    let s1 = lab
+        .add(
+            "spoke1",
+            spoke_iface(ip(S1_T), ip("10.200.1.24"), pfx(LAN1), &nhs),
+        )
+        .unwrap();
+    let s2 = lab
+        .add("spoke2", spoke_iface(ip(S2_T), ip(S2_N), pfx(LAN2), &nhs))
+        .unwrap();
+    lab.set_nat(s1, Some(ip("198.51.100.24")));
+    for h in [h1, h2] {
+        lab.route(h, pfx(LAN1), ip(S1_T));
+        lab.route(h, pfx(LAN2), ip(S2_T));
+    }
+    lab.route(s1, pfx(LAN2), ip(S2_T));
+    lab.route(s2, pfx(LAN1), ip(S1_T));
+    let nodes = [h1, h2, s1, s2];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xD0A1);
+    for _ in 0..50 {
+        match rng.random_range(0..10) {
+            0 => {
+                let n = nodes[rng.random_range(0..4)];
+                if lab.is_alive(n) {
+                    lab.kill(n);
+                } else {
+                    lab.restart(n).unwrap();
+                }
+            }
+            1 => {
+                let n = [s1, s2][rng.random_range(0..2)];
+                lab.partition(&[[h1, h2][rng.random_range(0..2)]], &[n]);
+            }
+            2 => lab.heal(),
+            3 => lab.set_default_link(LinkParams {
+                latency: Duration::from_millis(rng.random_range(1..80)),
+                jitter: Duration::from_millis(rng.random_range(0..300)),
+                loss: rng.random_range(0.0..0.3),
+            }),
+            4 => {
+                let new = std::net::Ipv4Addr::new(172, 16, 2, rng.random_range(100..200));
+                lab.set_nbma(s2, new);
+            }
+            _ => {
+                let _ = lab.send_data(s1, ip(HOST1), ip(HOST2));
+                let _ = lab.send_data(s2, ip(HOST2), ip(HOST1));
+            }
+        }
+        lab.run_for(Duration::from_millis(rng.random_range(0..40_000)))
+            .unwrap();
+    }
+    lab.heal();
+    lab.set_default_link(LinkParams::default());
+    for n in nodes {
+        if !lab.is_alive(n) {
+            lab.restart(n).unwrap();
+        }
+    }
+    let want = [
+        (ip(S1_T), ip("198.51.100.24")),
+        (ip(S2_T), lab.nbma(s2).unwrap()),
+    ];
+    let converged = lab
+        .run_until_cond(secs(600), |s| {
+            [h1, h2].iter().all(|h| {
+                let cache = s.node(*h).unwrap().engine().cache_entries(None);
+                want.iter().all(|(t, n)| {
+                    cache
+                        .iter()
+                        .any(|e| e.prefix.addr() == *t && e.nbma == Some(*n))
+                })
+            }) && [s1, s2].iter().all(|n| {
+                s.node(*n)
+                    .unwrap()
+                    .engine()
+                    .nhs_status(None)
+                    .iter()
+                    .all(|v| v.state == dmvpn_nhrp::NhsState::Up)
+            })
+        })
+        .unwrap();
+    if !converged && std::env::var_os("CHAOS_DUMP").is_some() {
+        dump(&lab);
+    }
+    assert!(
+        converged,
+        "seed {seed}: both hubs hold both spokes at their current addresses"
+    );
+    let mut direct = false;
+    for _ in 0..400 {
+        if ping(&mut lab, s1, HOST1, HOST2).is_direct()
+            && ping(&mut lab, s2, HOST2, HOST1).is_direct()
+        {
+            direct = true;
+            break;
+        }
+    }
+    if !direct && std::env::var_os("CHAOS_DUMP").is_some() {
+        dump(&lab);
+    }
+    assert!(direct, "seed {seed}: direct again");
+}
+
+#[test]
+fn chaos_dual_hub_nat_nbma_change_converges() {
+    let only: Option<u64> = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    for seed in (300..300 + runs()).filter(|s| only.is_none_or(|o| o == *s)) {
+        chaos_dual_hub_nat(seed);
+    }
+}
