@@ -485,6 +485,30 @@ impl Engine {
         }
     }
 
+    /// Orderly stop: send a Purge Request (N flag) for our own binding to every NHS we
+    /// registered with, and stop registering. The engine stays usable for show commands.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.enter(now);
+        let idxs: Vec<IfIndex> = self.ifaces.keys().copied().collect();
+        for i in idxs {
+            let registered: Vec<Ipv4Addr> = self
+                .ifaces
+                .get(&i)
+                .map(|f| {
+                    f.nhs
+                        .iter()
+                        .filter(|n| n.state == NhsState::Up)
+                        .map(|n| n.cfg.protocol)
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.stop_registrations(i);
+            for n in registered {
+                self.purge_own_binding(i, n);
+            }
+        }
+    }
+
     /// `clear ip nhrp`: dynamic entries only, everything (static entries are reinstalled), or
     /// one entry.
     pub fn clear(&mut self, now: Instant, req: ClearRequest) -> ClearReport {

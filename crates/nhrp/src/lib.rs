@@ -14,7 +14,8 @@
 //!   (spurious calls are harmless), [`Engine::handle_traffic`] (the data plane needs an NBMA
 //!   next hop), [`Engine::handle_hairpin`] (hub redirect trigger),
 //!   [`Engine::handle_nbma_change`], [`Engine::handle_protection`] (the IPsec gate),
-//!   [`Engine::handle_route`], [`Engine::update_config`], [`Engine::clear`].
+//!   [`Engine::handle_route`], [`Engine::update_config`], [`Engine::clear`],
+//!   [`Engine::shutdown`] (purge our registrations before stopping).
 //! * **Outputs**, pulled after every input: drain [`Engine::poll_action`] until `None`
 //!   ([`Action::Send`], mapping and shortcut add/remove, protection needed/not needed,
 //!   multicast membership, [`Event`]s), then arm one timer at [`Engine::poll_timeout`].

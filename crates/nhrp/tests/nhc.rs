@@ -315,3 +315,22 @@ fn max_connections_registers_with_the_best_and_falls_back() {
     net.run_until(at(1000));
     assert_eq!(to_h2(&net), n, "no more registrations to the fallback");
 }
+
+#[test]
+fn shutdown_purges_the_registration_and_stops_refreshing() {
+    let mut net = hub_and_spokes(2);
+    let now = net.now;
+    net.nodes[1].engine.shutdown(now);
+    net.run_for(secs(1));
+    let purge = net.sent(1, PacketType::PurgeRequest);
+    assert_eq!(purge.len(), 1);
+    assert_eq!(purge[0].to_nbma, HUB_NBMA);
+    assert!(
+        net.entry(0, Prefix::host(ip(10, 0, 0, 2))).is_none(),
+        "the hub forgot us at once"
+    );
+    let before = net.sent(1, PacketType::RegistrationRequest).len();
+    net.run_for(secs(500));
+    assert_eq!(net.sent(1, PacketType::RegistrationRequest).len(), before);
+    assert_eq!(net.nodes[1].engine.pending_requests(), 0);
+}
