@@ -93,6 +93,8 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
     tokio::pin!(serve);
     let mut route_sync = tokio::time::interval(std::time::Duration::from_millis(500));
     route_sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut usage = tokio::time::interval(std::time::Duration::from_secs(5));
+    usage.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let deadline = node.deadline();
         tokio::select! {
@@ -100,6 +102,7 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
             Some((ifindex, event)) = dataplane_events.recv() => node.on_dataplane(ifindex, event),
             () = tokio::time::sleep_until(deadline) => node.on_timeout(),
             _ = route_sync.tick() => node.sync_routes(),
+            _ = usage.tick() => node.track_usage(),
             Some(call) = calls.recv() => {
                 let answer = node.on_control(&call.line);
                 let _ = call.reply.send(answer);

@@ -65,6 +65,8 @@ pub struct Node {
     counter_base: BTreeMap<(IfIndex, Option<Ipv4Addr>), dmvpn_dataplane::TrafficCounters>,
     /// `debug …` switches and conditions.
     debug: mgmt::DebugConditions,
+    /// Packets sent per (tunnel, peer NBMA) at the last usage check.
+    last_tx: BTreeMap<(IfIndex, Ipv4Addr), u64>,
 }
 
 /// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
@@ -144,6 +146,7 @@ impl Node {
             protected: BTreeSet::new(),
             counter_base: BTreeMap::new(),
             debug: mgmt::DebugConditions::default(),
+            last_tx: BTreeMap::new(),
         };
         node.install_all_routes().await;
         node.on_timeout();
@@ -382,6 +385,37 @@ impl Node {
                 }
             }
             t.engine_routes = current;
+        }
+        self.drain_actions();
+    }
+
+    /// Tells the engine which dynamic entries carried traffic since the last call (the data
+    /// plane forwards mapped traffic without asking), so that it marks them used and refreshes
+    /// them before they expire, as IOS does for entries used in their last minute.
+    pub fn track_usage(&mut self) {
+        let now = self.now();
+        let mut used: Vec<(IfIndex, Ipv4Addr)> = Vec::new();
+        for (ifindex, t) in &self.tunnels {
+            for (nbma, c) in t.handle.counters().peers {
+                let key = (*ifindex, nbma);
+                let before = self.last_tx.insert(key, c.tx_packets).unwrap_or(0);
+                if c.tx_packets > before {
+                    used.push(key);
+                }
+            }
+        }
+        if used.is_empty() {
+            return;
+        }
+        for e in self.engine.cache_entries(None) {
+            if e.kind != EntryKind::Dynamic || e.flags.contains(EntryFlags::LOCAL) {
+                continue;
+            }
+            if let Some(nbma) = e.nbma
+                && used.contains(&(e.iface, nbma))
+            {
+                let _ = self.engine.handle_traffic(now, e.iface, e.prefix.addr());
+            }
         }
         self.drain_actions();
     }

@@ -130,3 +130,55 @@ fn spoke_nbma_change_is_followed_by_the_hub_mapping() {
         "hub -> spoke1 after the change: {hub_to_s1:?}"
     );
 }
+
+/// A spoke-to-spoke entry that carries traffic is refreshed before it expires: a steady flow
+/// never falls back to the hub. The spokes' holdtime is 15 s and the flow lasts 25 s; a
+/// capture on the internet segment shows no echo request relayed by the hub once the direct
+/// path is up.
+#[test]
+fn used_entries_are_refreshed_and_the_flow_stays_direct() {
+    if !can_run() || lab::run("sh", &["-c", "command -v tcpdump"]).is_err() {
+        eprintln!("SKIP: needs root and tcpdump");
+        return;
+    }
+    let prefix = lab::unique_prefix("rf");
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
+    spec.holdtime = 15;
+    let mut lab = Lab::build(spec).expect("build the lab");
+    lab.start_all().expect("start the daemons");
+    lab::wait_for(Duration::from_secs(60), "every spoke to register", || {
+        lab.all_registered().then_some(())
+    })
+    .expect("registrations");
+    let nodes = lab.nodes().to_vec();
+    let (hub, s1, s2) = (&nodes[0], &nodes[1], &nodes[2]);
+    // Form the direct path first.
+    let warm = lab.ping(1, s2.host, 5, 0.2).expect("ping");
+    assert!(warm.received > 0);
+    lab::wait_for(Duration::from_secs(20), "the direct entries", || {
+        (lab.has_entry_with_nbma(1, s2.nbma) && lab.has_entry_with_nbma(2, s1.nbma)).then_some(())
+    })
+    .expect("direct path");
+    let capture = lab.capture_gre("refresh").expect("capture");
+    let flow = lab.ping(1, s2.host, 50, 0.5).expect("ping");
+    assert!(flow.lossless(), "{flow:?}");
+    let lines = capture.stop().expect("capture");
+    let relayed: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            l.contains(&format!("IP {} > {}:", hub.nbma, s2.nbma)) && l.contains("ICMP echo")
+        })
+        .collect();
+    assert!(
+        relayed.is_empty(),
+        "the hub relayed {} echo requests during the flow: the entry expired\n{}",
+        relayed.len(),
+        relayed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(lab.has_entry_with_nbma(1, s2.nbma));
+}
