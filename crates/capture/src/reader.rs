@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use pcap_parser::pcapng::Block;
@@ -22,6 +22,8 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 
 use crate::error::CaptureError;
 
+/// Bytes read before detecting the format (more than any file header).
+const FORMAT_PROBE_LEN: usize = 512;
 /// Initial size of the read buffer.
 const INITIAL_BUFFER: usize = 64 * 1024;
 /// The read buffer grows (doubling) up to this size to hold one block; a
@@ -233,7 +235,30 @@ impl<'a> CaptureReader<'a> {
     /// Reads a capture from any byte source; the format (pcap or pcapng,
     /// either byte order) is detected from the first bytes.
     pub fn new<R: Read + Send + 'a>(source: R) -> Result<CaptureReader<'a>, CaptureError> {
-        let inner = pcap_parser::create_reader(INITIAL_BUFFER, source).map_err(|e| match e {
+        CaptureReader::with_capacity(INITIAL_BUFFER, source)
+    }
+
+    /// Reads a capture held in memory.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<CaptureReader<'a>, CaptureError> {
+        // No need for a buffer larger than the input (it grows if a block needs it).
+        CaptureReader::with_capacity(bytes.len().clamp(4096, INITIAL_BUFFER), bytes)
+    }
+
+    fn with_capacity<R: Read + Send + 'a>(
+        capacity: usize,
+        mut source: R,
+    ) -> Result<CaptureReader<'a>, CaptureError> {
+        // The format is detected from a single read, so make sure that read
+        // sees the whole file header even when the source gives short reads
+        // (pipes).
+        let mut prefix = Vec::with_capacity(FORMAT_PROBE_LEN);
+        source
+            .by_ref()
+            .take(FORMAT_PROBE_LEN as u64)
+            .read_to_end(&mut prefix)
+            .map_err(|_| CaptureError::Read { offset: 0 })?;
+        let source = io::Cursor::new(prefix).chain(source);
+        let inner = pcap_parser::create_reader(capacity, source).map_err(|e| match e {
             PcapError::Eof => CaptureError::Empty,
             PcapError::ReadError => CaptureError::Read { offset: 0 },
             PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
@@ -244,14 +269,9 @@ impl<'a> CaptureReader<'a> {
         Ok(CaptureReader {
             inner,
             state: State::default(),
-            capacity: INITIAL_BUFFER,
+            capacity,
             done: false,
         })
-    }
-
-    /// Reads a capture held in memory.
-    pub fn from_bytes(bytes: &'a [u8]) -> Result<CaptureReader<'a>, CaptureError> {
-        CaptureReader::new(bytes)
     }
 
     /// The container format, known once the first block has been read.
@@ -525,6 +545,35 @@ mod tests {
             CaptureReader::from_bytes(b""),
             Err(CaptureError::Empty)
         ));
+    }
+
+    #[test]
+    fn records_larger_than_the_buffer_grow_it() {
+        let big = vec![0xabu8; 200_000];
+        let bytes = pcap(1, &[(1, 0, &[1]), (2, 0, &big), (3, 0, &[2])]);
+        let frames: Vec<_> = CaptureReader::from_bytes(&bytes)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[1].data.len(), 200_000);
+        assert_eq!(frames[2].data, vec![2]);
+        // Same through a reader that hands out a few bytes at a time.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let frames: Vec<_> = CaptureReader::new(Trickle(&bytes))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[1].data.len(), 200_000);
     }
 
     #[test]

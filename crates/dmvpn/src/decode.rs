@@ -33,7 +33,7 @@ use serde::Serialize;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Capture file to read (pcap or pcapng).
+    /// Capture file to read (pcap or pcapng); `-` reads standard input.
     pub file: PathBuf,
     /// Print one JSON object per NHRP packet, one per line (see docs/decode.md).
     #[arg(long)]
@@ -41,8 +41,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let frames = NhrpFrames::open(&args.file)
-        .with_context(|| format!("cannot decode {}", args.file.display()))?;
+    let frames = if args.file.as_os_str() == "-" {
+        dmvpn_capture::CaptureReader::new(io::stdin()).map(NhrpFrames::new)
+    } else {
+        NhrpFrames::open(&args.file)
+    }
+    .with_context(|| format!("cannot decode {}", args.file.display()))?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match write_all(frames, args.json, &mut out).and_then(|failed| {

@@ -371,6 +371,26 @@ fn text_output_shows_every_packet() {
         "{text}"
     );
 
+    // Standard input, fed through a pipe.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dmvpn"))
+        .args(["decode", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(dir.join("nhrp.pcapng")).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        for chunk in bytes.chunks(100) {
+            stdin.write_all(chunk).unwrap();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 25);
+
     // A capture with no NHRP at all decodes to nothing, successfully.
     let (code, records) = decode_json(&dir.join("various_gre.pcap"));
     assert_eq!(code, 0);
