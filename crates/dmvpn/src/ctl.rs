@@ -12,10 +12,6 @@
 //! a router. Exit codes: 0 success, 1 the daemon refused the command (its
 //! message is printed as `% …`), 2 usage errors and an unreachable daemon.
 
-// `Clear`, `Debug`, `Undebug` and `No` wait to be wired into main.rs's
-// command tree; until then only the tests below use them.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
@@ -187,15 +183,21 @@ pub fn execute(
     let mut client = Client::connect(socket)?;
     match client.request(req)? {
         Response::Ok { payload } => {
-            if json {
-                let text = serde_json::to_string_pretty(&payload.data_json())
-                    .context("encoding the answer as JSON")?;
-                writeln!(out, "{text}")?;
+            let text = if json {
+                let mut t = payload.data_json_pretty();
+                t.push('\n');
+                t
             } else {
-                write!(out, "{}", render::render(req, &payload))?;
+                render::render(req, &payload)
+            };
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                // The reader went away (`dmvpn show … | head`): not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+                r => {
+                    r.context("writing the answer")?;
+                    Ok(ExitCode::SUCCESS)
+                }
             }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
         }
         Response::Error { message } => {
             writeln!(err, "% {message}")?;
@@ -1154,6 +1156,17 @@ mod tests {
         assert_eq!(code, ExitCode::SUCCESS);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v, Payload::Dmvpn(sample::spoke_dmvpn()).data_json());
+        // Fields in their documented order, not sorted.
+        let first_keys: Vec<&str> = out.lines().skip(3).take(3).map(str::trim).collect();
+        assert_eq!(
+            first_keys,
+            [
+                "\"name\": \"Tunnel1\",",
+                "\"role\": \"spoke\",",
+                "\"admin_up\": true,"
+            ],
+            "{out}"
+        );
         assert_eq!(v["interfaces"][0]["peers"][0]["nbma"], "192.0.2.21");
         let (_, out, _) = cli(&d, "show ip nhrp --json 10.0.0.3");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -1218,6 +1231,23 @@ mod tests {
         let (_, out, _) = cli(&d, "undebug all");
         assert_eq!(out, "All possible debugging has been turned off\n");
         assert_eq!(d.state.lock().unwrap().debug, DebugConditions::default());
+    }
+
+    #[test]
+    fn a_closed_stdout_is_not_an_error() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let d = start_fake();
+        let (request, _) = parse("show dmvpn detail").unwrap();
+        let code = execute(&request, false, &d.path, &mut Closed, &mut Vec::new()).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
     }
 
     #[test]

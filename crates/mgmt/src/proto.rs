@@ -265,6 +265,24 @@ impl Payload {
         r.unwrap_or(serde_json::Value::Null)
     }
 
+    /// The snapshot alone as pretty-printed JSON, fields in their
+    /// documented order (what `--json` prints).
+    pub fn data_json_pretty(&self) -> String {
+        fn pretty<T: Serialize>(v: &T) -> String {
+            serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".to_owned())
+        }
+        match self {
+            Payload::Dmvpn(d) => pretty(d),
+            Payload::NhrpCache(d) => pretty(d),
+            Payload::Nhs(d) => pretty(d),
+            Payload::Traffic(d) => pretty(d),
+            Payload::Shortcuts(d) => pretty(d),
+            Payload::RunningConfig(d) => pretty(d),
+            Payload::DebugConditions(d) => pretty(d),
+            Payload::Ack(d) => pretty(d),
+        }
+    }
+
     /// The payload kind as it appears on the wire (`dmvpn`, `nhrp_cache`…).
     pub fn kind(&self) -> &'static str {
         match self {

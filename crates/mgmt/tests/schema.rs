@@ -83,6 +83,9 @@ fn payload_data_validates_against_its_schema() {
         let file = schema::file_for_kind(p.kind()).expect("every kind has a schema");
         let errors = validate(file, &p.data_json());
         assert!(errors.is_empty(), "{}: {errors:?}", p.kind());
+        // The pretty form `--json` prints is the same document.
+        let pretty: serde_json::Value = serde_json::from_str(&p.data_json_pretty()).unwrap();
+        assert_eq!(pretty, p.data_json(), "{}", p.kind());
     }
 }
 
