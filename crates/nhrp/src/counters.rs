@@ -105,4 +105,6 @@ pub struct TrafficStats {
     pub drops: BTreeMap<DropReason, u64>,
     /// Packets waiting for protection to come up.
     pub protection_queued: u64,
+    /// Resolutions not started because [`crate::MAX_PENDING_RESOLUTIONS`] were in flight.
+    pub resolutions_suppressed: u64,
 }

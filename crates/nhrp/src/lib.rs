@@ -119,5 +119,6 @@ pub use engine::Engine;
 pub use error::{DropReason, EngineError};
 pub use packet::{Message, PacketType};
 pub use redirect::REDIRECT_HOLDOFF;
+pub use resolution::MAX_PENDING_RESOLUTIONS;
 pub use show::{CacheEntryView, InterfaceView, NhsState, NhsView, ShortcutView};
 pub use time::Instant;

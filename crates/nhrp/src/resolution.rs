@@ -33,6 +33,9 @@ pub(crate) const NEGATIVE_HOLD_MIN: Duration = Duration::from_secs(15);
 pub(crate) const NEGATIVE_HOLD_MAX: Duration = Duration::from_secs(180);
 /// Holding time put in negative replies (RFC 2332 §5.2.2: how long to cache the NAK).
 pub(crate) const NAK_HOLDING_SECS: u16 = 180;
+/// Resolutions in flight per interface, at most (bounded state under a flood of unknown
+/// destinations or Traffic Indications).
+pub const MAX_PENDING_RESOLUTIONS: usize = 1024;
 /// Stations remembered per registered entry for purges.
 pub(crate) const MAX_LEARNERS: usize = 16;
 
@@ -61,6 +64,18 @@ impl Engine {
             .values()
             .any(|p| p.iface == i && p.kind == PendingKind::Resolution { target: dst });
         if already {
+            return;
+        }
+        let in_flight = self
+            .reqids
+            .pending
+            .values()
+            .filter(|p| p.iface == i && matches!(p.kind, PendingKind::Resolution { .. }))
+            .count();
+        if in_flight >= MAX_PENDING_RESOLUTIONS {
+            if let Some(ifc) = self.ifaces.get_mut(&i) {
+                ifc.stats.resolutions_suppressed += 1;
+            }
             return;
         }
         let Some(ifc) = self.ifaces.get(&i) else {

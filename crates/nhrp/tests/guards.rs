@@ -487,3 +487,26 @@ fn clear_and_purge_outputs_are_in_a_stable_order() {
         assert_eq!(run(), first);
     }
 }
+
+#[test]
+fn pending_resolutions_are_bounded() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let mut c = spoke_cfg(2);
+    c.max_send = None;
+    net.add(c);
+    net.run_for(secs(1));
+    net.nodes[0].down = true;
+    for k in 0..1100u32 {
+        let dst = std::net::Ipv4Addr::from(0x0a01_0000 + k);
+        net.traffic(S1, dst);
+    }
+    assert_eq!(
+        net.nodes[S1].engine.pending_requests(),
+        dmvpn_nhrp::MAX_PENDING_RESOLUTIONS
+    );
+    let t = net.nodes[S1].engine.traffic(IF).unwrap();
+    assert_eq!(t.resolutions_suppressed, 76);
+    // Traffic still flows via the NHS meanwhile.
+    assert_eq!(net.traffic(S1, ip(10, 1, 9, 9)), Lookup::ViaNhs(HUB_NBMA));
+}
