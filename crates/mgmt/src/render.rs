@@ -590,3 +590,64 @@ pub fn debug_condition(d: &DebugConditions) -> String {
     }
     o.finish()
 }
+
+// ---------------------------------------------------------------------------
+// Snapshot normalisation
+// ---------------------------------------------------------------------------
+
+/// Placeholder that [`normalize_times`] puts in place of a duration.
+pub const TIME_PLACEHOLDER: &str = "hh:mm:ss";
+
+/// Whether `t` is a duration as [`crate::time::ios_duration`] prints it.
+fn is_ios_duration(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits =
+        |s: Option<&[u8]>| s.is_some_and(|s| !s.is_empty() && s.iter().all(u8::is_ascii_digit));
+    if b.len() == 8 && b.get(2) == Some(&b':') && b.get(5) == Some(&b':') {
+        return digits(b.get(0..2)) && digits(b.get(3..5)) && digits(b.get(6..8));
+    }
+    // 1d02h, 3w0d, 1y2w: digits, unit, digits, unit.
+    [(b'd', b'h'), (b'w', b'd'), (b'y', b'w')]
+        .iter()
+        .any(|&(u1, u2)| {
+            b.last() == Some(&u2)
+                && b.iter().position(|&c| c == u1).is_some_and(|i| {
+                    digits(b.get(..i)) && digits(b.get(i + 1..b.len().saturating_sub(1)))
+                })
+        })
+}
+
+/// Replaces every duration in rendered text (`00:57:27`, `1d02h`, `3w0d`)
+/// with [`TIME_PLACEHOLDER`], keeping right-aligned columns aligned, so that
+/// output of a live node can be compared with a snapshot. `never` is kept:
+/// it is a state, not a measurement.
+pub fn normalize_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let mut rest = line;
+        while !rest.is_empty() {
+            let start = rest.find(|c: char| c != ' ').unwrap_or(rest.len());
+            let (spaces, tail) = rest.split_at(start);
+            let end = tail.find(' ').unwrap_or(tail.len());
+            let (token, after) = tail.split_at(end);
+            let core = token.trim_start_matches('(').trim_end_matches([',', ')']);
+            if !core.is_empty() && is_ios_duration(core) {
+                let shorter = TIME_PLACEHOLDER.len().saturating_sub(core.len());
+                let keep = spaces
+                    .len()
+                    .saturating_sub(shorter)
+                    .max(usize::from(!spaces.is_empty()));
+                out.push_str(&spaces[..keep.min(spaces.len())]);
+                out.push_str(&token.replacen(core, TIME_PLACEHOLDER, 1));
+            } else {
+                out.push_str(spaces);
+                out.push_str(token);
+            }
+            rest = after;
+        }
+    }
+    out
+}

@@ -227,3 +227,28 @@ fn filters_apply_before_rendering() {
     };
     assert_eq!(c.entries.len(), 1);
 }
+
+#[test]
+fn times_normalise_without_breaking_columns() {
+    let text = render::dmvpn(&sample::spoke_dmvpn());
+    let n = render::normalize_times(&text);
+    assert!(!n.contains("3w0d") && !n.contains("02:40:51"), "{n}");
+    assert!(n.contains("IKE hh:mm:ss D"), "{n}");
+    assert!(n.contains("never S"), "{n}");
+    // Every row keeps its length, so columns stay aligned.
+    for (a, b) in text.lines().zip(n.lines()) {
+        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    }
+    let c = render::normalize_times(&render::nhrp(&sample::hub_nhrp_cache()));
+    assert!(
+        c.starts_with("10.0.0.2/32 via 10.0.0.2, Tunnel0 created hh:mm:ss, expire hh:mm:ss\n"),
+        "{c}"
+    );
+    let d = render::normalize_times(&render::nhs_detail(&sample::nhs_report()));
+    assert!(d.contains("(hh:mm:ss ago)"), "{d}");
+    // Addresses and counters are left alone.
+    assert_eq!(
+        render::normalize_times("10.0.0.1 106 1d 3w x:y:z"),
+        "10.0.0.1 106 1d 3w x:y:z"
+    );
+}
