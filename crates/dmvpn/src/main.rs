@@ -51,6 +51,23 @@ pub enum Command {
     /// Show state of a running daemon (Cisco-style).
     #[command(subcommand)]
     Show(ctl::Show),
+    /// Clear NHRP entries, DMVPN sessions and counters of a running daemon.
+    #[command(subcommand)]
+    Clear(ctl::Clear),
+    /// Switch debugging of a running daemon on.
+    #[command(subcommand)]
+    Debug(ctl::Debug),
+    /// Switch debugging of a running daemon off (`undebug all` stops all of it).
+    #[command(subcommand)]
+    Undebug(ctl::Undebug),
+    /// Negate a command, e.g. `no debug nhrp capture`.
+    #[command(subcommand)]
+    No(ctl::No),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +79,15 @@ fn main() -> ExitCode {
         Command::Daemon(args) => daemon::run(args, &cli.socket),
         Command::Lab(args) => lab::run(args),
         Command::Show(cmd) => ctl::show(cmd, &cli.socket),
+        Command::Clear(cmd) => ctl::clear(cmd, &cli.socket),
+        Command::Debug(cmd) => ctl::debug(cmd, &cli.socket),
+        Command::Undebug(cmd) => ctl::undebug(cmd, &cli.socket),
+        Command::No(cmd) => ctl::no(cmd, &cli.socket),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "dmvpn", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
