@@ -2,7 +2,8 @@
 //! [`SimNode`] trait. Converts virtual time to the engine's millisecond
 //! [`Instant`], engine [`Action`]s to [`NodeOutput`]s, keeps every [`Event`]
 //! with its time for assertions, and plays the IPsec layer: protection
-//! requested by the engine comes up at once (or never, if disabled).
+//! requested by the engine comes up at once, after a configurable delay
+//! (the IKE negotiation), or never.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -39,7 +40,20 @@ pub struct EngineNode {
     iface: IfIndex,
     now: Duration,
     events: Vec<(Duration, Event)>,
-    auto_protect: bool,
+    protection: Protection,
+    /// Peers whose protection comes up at the given time.
+    protecting: Vec<(Duration, Ipv4Addr)>,
+}
+
+/// How the simulated IPsec layer answers `ProtectionNeeded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// Protection is up as soon as it is requested.
+    Immediate,
+    /// Protection comes up this long after it is requested.
+    After(Duration),
+    /// Protection never comes up (IKE failing).
+    Never,
 }
 
 impl EngineNode {
@@ -56,14 +70,14 @@ impl EngineNode {
             iface,
             now: Duration::ZERO,
             events: Vec::new(),
-            auto_protect: true,
+            protection: Protection::Immediate,
+            protecting: Vec::new(),
         })
     }
 
-    /// Whether protection requested by the engine comes up immediately
-    /// (default) or never.
-    pub fn set_auto_protect(&mut self, on: bool) {
-        self.auto_protect = on;
+    /// How protection requested by the engine comes up (default: at once).
+    pub fn set_protection(&mut self, p: Protection) {
+        self.protection = p;
     }
 
     /// The engine, for its show getters.
@@ -108,11 +122,22 @@ impl SimNode for EngineNode {
 
     fn handle_timeout(&mut self, now: Duration) {
         let t = self.enter(now);
+        let (due, later): (Vec<_>, Vec<_>) =
+            self.protecting.drain(..).partition(|(at, _)| *at <= now);
+        self.protecting = later;
+        for (_, nbma) in due {
+            self.engine.handle_protection(t, nbma, true);
+        }
         self.engine.handle_timeout(t);
     }
 
     fn poll_timeout(&mut self) -> Option<Duration> {
-        self.engine.poll_timeout().map(from_instant)
+        let engine = self.engine.poll_timeout().map(from_instant);
+        let ipsec = self.protecting.iter().map(|(at, _)| *at).min();
+        match (engine, ipsec) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn poll_output(&mut self) -> Option<NodeOutput> {
@@ -131,9 +156,17 @@ impl SimNode for EngineNode {
                 prefix: from_engine_prefix(prefix),
             },
             Action::ProtectionNeeded { nbma, .. } => {
-                if self.auto_protect {
-                    let t = to_instant(self.now);
-                    self.engine.handle_protection(t, nbma, true);
+                match self.protection {
+                    Protection::Immediate => {
+                        let t = to_instant(self.now);
+                        self.engine.handle_protection(t, nbma, true);
+                    }
+                    Protection::After(d) => {
+                        if !self.protecting.iter().any(|(_, n)| *n == nbma) {
+                            self.protecting.push((self.now + d, nbma));
+                        }
+                    }
+                    Protection::Never => {}
                 }
                 NodeOutput::Note(format!("ProtectionNeeded {nbma}"))
             }

@@ -30,7 +30,7 @@ pub mod packet;
 pub mod trace;
 
 pub use dataplane::{DataPlane, Forward, RouteVia};
-pub use engine_node::EngineNode;
+pub use engine_node::{EngineNode, Protection};
 pub use lab::Lab;
 pub use net::{Captured, DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
 pub use node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
