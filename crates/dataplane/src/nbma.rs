@@ -11,6 +11,9 @@ use tokio::io::unix::AsyncFd;
 
 use crate::packet::Ipv4Info;
 
+/// Receive and send buffer size asked for on the raw socket.
+const RECV_BUFFER: usize = 4 << 20;
+
 /// IP protocol number of GRE.
 pub const IPPROTO_GRE: i32 = 47;
 
@@ -43,6 +46,10 @@ impl GreSocket {
         // A fixed `tunnel source` address may not be configured yet (interfaces come up in
         // any order): bind anyway; traffic flows once the address exists.
         socket.set_freebind_v4(true)?;
+        // Bursts of GRE from many peers arrive faster than one task drains them: a larger
+        // receive buffer trades memory for fewer drops (the kernel caps it at rmem_max).
+        let _ = socket.set_recv_buffer_size(RECV_BUFFER);
+        let _ = socket.set_send_buffer_size(RECV_BUFFER);
         socket.bind(&SockAddr::from(SocketAddrV4::new(local, 0)))?;
         // Let the kernel fragment outer packets when the NBMA path is smaller than expected
         // rather than refuse them: inner DF handling is done against the configured MTU.

@@ -26,6 +26,8 @@ use crate::tables::{Decision, ForwardingTables, MirroredRoute};
 
 /// Largest IPv4 packet.
 const MAX_PACKET: usize = 65535;
+/// Transmit queue length of the TUN device (packets the kernel queues for the reader).
+const TUN_TX_QUEUE: u32 = 2000;
 /// Slots of the hairpin flow cache (a power of two).
 const FLOW_SLOTS: usize = 4096;
 /// How long a decapsulated flow stays in the hairpin cache.
@@ -545,6 +547,8 @@ impl Tunnel {
             .name(&config.name)
             .ipv4(config.address, config.prefix_len, None)
             .mtu(config.mtu)
+            // Room for bursts while the reader task is scheduled out (default 500).
+            .tx_queue_len(TUN_TX_QUEUE)
             .enable(false)
             .build_async()
             .map_err(tun_err)?;
