@@ -101,6 +101,12 @@ impl EngineNode {
         &self.events
     }
 
+    /// Feed a packet directly (bypassing the simulated links), e.g. from a
+    /// hostile peer in a test. Call [`crate::Sim::pump`] afterwards.
+    pub fn handle_packet_now(&mut self, now: Duration, from_nbma: Ipv4Addr, bytes: &[u8]) {
+        SimNode::handle_packet(self, now, from_nbma, bytes);
+    }
+
     /// The time of the last input.
     pub fn now(&self) -> Duration {
         self.now
