@@ -370,6 +370,10 @@ impl Shared {
     ) -> Result<(), Error> {
         let socket = self.socket().ok_or(Error::NoSource)?;
         let encap = |reason: String| Error::Encapsulation { peer, reason };
+        if peer == socket.local() {
+            // A mapping to our own NBMA address would loop packets through the kernel.
+            return Err(encap("peer is this node's own NBMA address".into()));
+        }
         buf.set(inner).map_err(|e| encap(e.to_string()))?;
         let gre = self.config.gre_header(protocol);
         let head = buf.prepend(gre.len()).map_err(|e| encap(e.to_string()))?;

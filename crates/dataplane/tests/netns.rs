@@ -892,3 +892,25 @@ fn fixed_source_address_may_appear_after_start() {
     let out = ping(&p.a, &["-c", "2", "-i", "0.2", "-W", "5", "10.0.0.2"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+/// A mapping to this node's own NBMA address is refused instead of looping packets.
+#[test]
+fn mapping_to_own_nbma_address_does_not_loop() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("self");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    na.handle
+        .tables()
+        .set_mapping(ip("10.0.0.2"), ip("192.0.2.1"));
+    let out = ping(&p.a, &["-c", "1", "-W", "1", "10.0.0.2"]);
+    assert!(!out.status.success());
+    let c = na.handle.counters();
+    assert!(c.drops.send_errors >= 1, "{c:?}");
+    assert_eq!(c.tunnel.rx_packets, 0);
+    assert_eq!(c.tunnel.tx_packets, 0);
+}
