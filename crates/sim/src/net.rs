@@ -34,9 +34,6 @@ pub enum SimError {
     /// An engine keeps scheduling work at the same instant.
     #[error("livelock at {at:?}: more than {MAX_EVENTS_PER_INSTANT} events without time advancing")]
     Livelock { at: Duration },
-    /// A node id that does not exist.
-    #[error("no node {0}")]
-    NoSuchNode(NodeId),
 }
 
 /// Properties of an NBMA path between two nodes.
