@@ -495,14 +495,15 @@ impl<N: SimNode> Sim<N> {
         let next = slot.node.poll_timeout();
         if next != slot.scheduled {
             slot.scheduled = next;
-            if let Some(at) = next {
-                let at = at.max(self.now);
-                // Keep the exact deadline the node asked for as identity.
+            if let Some(deadline) = next {
+                // A deadline in the past fires now; the event keeps the exact
+                // deadline the node asked for, which identifies it (stale
+                // timer events are skipped).
                 self.schedule(
-                    at,
+                    deadline.max(self.now),
                     Event::Timer {
                         node: id,
-                        at: next.unwrap_or(at),
+                        at: deadline,
                     },
                 );
             }
