@@ -13,11 +13,15 @@ use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{MulticastGroup, RouteMessageBuilder};
 use tokio::sync::watch;
 
 use crate::Error;
 use crate::tables::{ForwardingTables, Ipv4Prefix, MirroredRoute, RouteKey, RouteMirror};
+
+/// Receive buffer asked for on the route-notification socket.
+const NETLINK_RX_BUFFER: usize = 4 << 20;
 
 /// The main routing table.
 pub const RT_TABLE_MAIN: u32 = 254;
@@ -138,9 +142,18 @@ pub(crate) async fn run_route_mirror(
     resync_every: std::time::Duration,
     resync_now: Arc<tokio::sync::Notify>,
 ) -> Result<(), Error> {
-    let (conn, handle, mut messages) =
+    let (mut conn, handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Route])
             .map_err(Error::Netlink)?;
+    // A routing daemon loading a large table sends bursts of notifications; a bigger
+    // buffer makes overruns (handled below by a resync) rarer.
+    if let Err(e) = conn
+        .socket_mut()
+        .socket_mut()
+        .set_rx_buf_sz(NETLINK_RX_BUFFER)
+    {
+        tracing::debug!(error = %e, "netlink receive buffer not enlarged");
+    }
     let conn = AbortOnDrop(tokio::spawn(conn));
     resync(&handle, ifindex, table, &tables).await?;
     let _ = ready.send(());
@@ -154,6 +167,12 @@ pub(crate) async fn run_route_mirror(
                 let (route, deleted) = match msg.payload {
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => (r, false),
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => (r, true),
+                    NetlinkPayload::Overrun(_) => {
+                        // Notifications were lost: rebuild from a dump.
+                        tracing::warn!("route notifications overran; resynchronising");
+                        resync(&handle, ifindex, table, &tables).await?;
+                        continue;
+                    }
                     _ => continue,
                 };
                 if let Some(change) = route_change(&route, deleted, ifindex, table) {

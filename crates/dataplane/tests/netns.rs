@@ -914,3 +914,36 @@ fn mapping_to_own_nbma_address_does_not_loop() {
     assert_eq!(c.tunnel.rx_packets, 0);
     assert_eq!(c.tunnel.tx_packets, 0);
 }
+
+/// A burst of routes, as a routing daemon loading a table installs them, is mirrored in
+/// full, and so is their removal.
+#[test]
+fn route_mirror_keeps_up_with_a_burst_of_routes() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("burst");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let n = 3000;
+    let mut batch = String::new();
+    for i in 0..n {
+        batch.push_str(&format!(
+            "route add 172.{}.{}.0/24 via 10.0.0.2 dev Tunnel0 proto bird\n",
+            16 + i / 256,
+            i % 256
+        ));
+    }
+    let file = std::env::temp_dir().join(format!("dpt-burst-{}.batch", std::process::id()));
+    std::fs::write(&file, &batch).unwrap();
+    let out = p.a.exec(&["ip", "-batch", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(out.status.success(), "{out:?}");
+    let bird =
+        |h: &dmvpn_dataplane::TunnelHandle| h.routes().iter().filter(|r| r.protocol == 12).count();
+    wait_until("all routes mirrored", || bird(&na.handle) == n);
+    p.a.ip(&["route", "flush", "proto", "bird"]);
+    wait_until("all routes removed", || bird(&na.handle) == 0);
+}
