@@ -153,7 +153,8 @@ impl<'l> Args<'l> {
         let Some(tok) = self.peek() else {
             return Err(self.missing(&format!("{what} (a number from {min} to {max})")));
         };
-        let Ok(n) = tok.text.parse::<u64>() else {
+        let digits = !tok.text.is_empty() && tok.text.chars().all(|c| c.is_ascii_digit());
+        let (true, Ok(n)) = (digits, tok.text.parse::<u64>()) else {
             return Err(Diagnostic::error(
                 tok.span,
                 format!(
