@@ -110,6 +110,16 @@
 //! `tunnel destination`. Two tunnels on the same source therefore need different keys, as
 //! on IOS.
 
+//!
+//! # Tests
+//! - unit tests next to the code (`cargo test -p dmvpn-dataplane --lib`): MSS clamping,
+//!   fragmentation, ICMP generation, GRE, tables and the forwarding decision, counters;
+//! - `tests/packet_props.rs`: property tests (no input panics, fragments reassemble,
+//!   checksums stay valid);
+//! - `tests/netns.rs` (root): data-plane instances in network namespaces the tests create
+//!   and remove, checked with ping, TCP, UDP multicast, raw-socket captures and counters.
+//!   Without root they print `SKIP`; `DMVPN_REQUIRE_ROOT=1` makes that a failure.
+//! - `examples/throughput.rs` (root, `--release`): TCP through the tunnel versus bare veth.
 #![warn(missing_docs)]
 
 pub mod counters;
