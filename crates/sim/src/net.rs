@@ -436,6 +436,20 @@ impl<N: SimNode> Sim<N> {
         self.pump(id);
     }
 
+    /// The trace as text, one entry per line, with node names.
+    pub fn render_trace(&self, since: Duration) -> String {
+        let mut out = String::new();
+        for e in self.trace.entries().iter().filter(|e| e.at >= since) {
+            let name = e.node.and_then(|n| self.name(n)).unwrap_or("");
+            out.push_str(&format!(
+                "{:>11.3}s {name:<8} {}\n",
+                e.at.as_secs_f64(),
+                e.kind
+            ));
+        }
+        out
+    }
+
     /// Record a scenario remark in the trace.
     pub fn note(&mut self, text: &str) {
         self.control(None, text.to_owned());

@@ -38,6 +38,33 @@ pub fn packet_type(bytes: &[u8]) -> Option<u8> {
     bytes.get(OP_TYPE_OFFSET).copied()
 }
 
+/// A readable name for an NHRP packet type.
+pub fn type_name(op: u8) -> &'static str {
+    match op {
+        nhrp_type::RESOLUTION_REQUEST => "Resolution Request",
+        nhrp_type::RESOLUTION_REPLY => "Resolution Reply",
+        nhrp_type::REGISTRATION_REQUEST => "Registration Request",
+        nhrp_type::REGISTRATION_REPLY => "Registration Reply",
+        nhrp_type::PURGE_REQUEST => "Purge Request",
+        nhrp_type::PURGE_REPLY => "Purge Reply",
+        nhrp_type::ERROR_INDICATION => "Error Indication",
+        nhrp_type::TRAFFIC_INDICATION => "Traffic Indication",
+        _ => "unknown type",
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Nhrp { op: Some(op), len } => {
+                write!(f, "NHRP {} ({len} bytes)", type_name(*op))
+            }
+            Payload::Nhrp { op: None, len } => write!(f, "NHRP runt ({len} bytes)"),
+            Payload::Data { id, src, dst } => write!(f, "data #{id} {src} > {dst}"),
+        }
+    }
+}
+
 /// What travelled on an NBMA link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // fields are described by their variant's doc
@@ -102,6 +129,27 @@ pub enum TraceKind {
     Control(String),
 }
 
+impl fmt::Display for TraceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceKind::Sent { src, dst, payload } => write!(f, "send {payload} {src} -> {dst}"),
+            TraceKind::Delivered { src, payload } => write!(f, "recv {payload} from {src}"),
+            TraceKind::Dropped {
+                dst,
+                payload,
+                reason,
+            } => {
+                write!(f, "DROP {payload} to {dst}: {reason:?}")
+            }
+            TraceKind::Timer => write!(f, "timer"),
+            TraceKind::Output(o) => write!(f, "{o:?}"),
+            TraceKind::DataArrived { id, path } => write!(f, "data #{id} delivered via {path:?}"),
+            TraceKind::DataRelayed { id } => write!(f, "data #{id} relayed (hairpin)"),
+            TraceKind::Control(c) => write!(f, "-- {c}"),
+        }
+    }
+}
+
 /// A timestamped trace record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceEntry {
@@ -120,7 +168,7 @@ impl fmt::Display for TraceEntry {
             Some(n) => write!(f, "n{n:<3} ")?,
             None => write!(f, "     ")?,
         }
-        write!(f, "{:?}", self.kind)
+        write!(f, "{}", self.kind)
     }
 }
 

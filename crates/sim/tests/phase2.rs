@@ -161,3 +161,23 @@ fn seed003_phase2_walkthrough_steps_1_to_11() {
     assert!(lab.registered(s1) && lab.registered(s2));
     assert!(lab.entry(hub, ip(S1_T)).is_some());
 }
+
+/// Seed 003, "Conditions After a Dynamic Link Is Created": each spoke's
+/// entry for the other is `Type: dynamic, Flags: router unique used`.
+#[test]
+#[ignore = "ENGINE_BUGS.md #1"]
+fn resolved_entry_flags_match_seed003() {
+    let Seed003 {
+        mut lab, s1, s2, ..
+    } = seed003(2, Phase::Two, |_, _| {});
+    assert!(wait_registered(&mut lab, &[s1, s2], secs(30)));
+    let _ = ping(&mut lab, s1, HOST1, HOST2);
+    let _ = ping(&mut lab, s2, HOST2, HOST1);
+    let _ = ping(&mut lab, s1, HOST1, HOST2);
+    for (node, peer) in [(s1, S2_T), (s2, S1_T)] {
+        let e = lab.entry(node, ip(peer)).unwrap();
+        let mut names = e.flag_names.clone();
+        names.sort();
+        assert_eq!(names, ["router", "unique", "used"], "entry for {peer}");
+    }
+}
