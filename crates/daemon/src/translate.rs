@@ -134,9 +134,8 @@ fn plan_tunnel(
     dp.mode = mode;
     dp.key = tunnel.key;
     dp.tcp_adjust_mss = iface.tcp_adjust_mss;
-    // Hairpin detection also gives the "relayed" counter, so every multipoint tunnel has it;
-    // only `ip nhrp redirect` turns a hairpin into a Traffic Indication.
-    dp.detect_hairpin = mode == TunnelMode::Multipoint;
+    // A hub with `ip nhrp redirect` watches for packets relayed tunnel to tunnel.
+    dp.detect_hairpin = mode == TunnelMode::Multipoint && tunnel.nhrp.redirect;
 
     let nhrp = &tunnel.nhrp;
     let mut engine = InterfaceConfig::new(
