@@ -422,33 +422,7 @@ impl Engine {
             let i = c.ifindex;
             match self.ifaces.get(&i) {
                 Some(cur) if cur.cfg == c => {}
-                Some(cur) => {
-                    let keep_dynamic = cur.cfg.protocol_addr == c.protocol_addr
-                        && cur.cfg.nbma_addr == c.nbma_addr;
-                    // Networks we stopped answering for: purge whoever learned them from us.
-                    let withdrawn: Vec<Prefix> = cur
-                        .cache
-                        .iter_local()
-                        .filter(|e| !c.local_networks.contains(&e.prefix))
-                        .map(|e| e.prefix)
-                        .collect();
-                    for p in withdrawn {
-                        if let Some(old) = self.remove_entry(i, p, RemoveReason::Replaced) {
-                            self.purge_learners(i, &old);
-                        }
-                    }
-                    self.clear_iface(i, !keep_dynamic, true);
-                    self.stop_registrations(i);
-                    if let Some(ifc) = self.ifaces.get_mut(&i) {
-                        ifc.nhs = c
-                            .nhs
-                            .iter()
-                            .map(|n| Nhs::new(n.clone(), c.nhs_nbma(n)))
-                            .collect();
-                        ifc.cfg = c;
-                    }
-                    self.start_iface(i);
-                }
+                Some(_) => self.reconfigure_iface(i, c),
                 None => {
                     self.ifaces.insert(i, Iface::new(c));
                     self.start_iface(i);
@@ -456,6 +430,124 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Apply a changed configuration to a running interface with as little churn as possible:
+    /// dynamic entries survive unless the own addresses changed; static entries and multicast
+    /// members are diffed; NHSs whose address and registration parameters are unchanged keep
+    /// their state and schedule, others (re)start registering at once.
+    fn reconfigure_iface(&mut self, i: IfIndex, c: InterfaceConfig) {
+        let Some(cur) = self.ifaces.get(&i) else {
+            return;
+        };
+        let old = &cur.cfg;
+        let keep_dynamic = old.protocol_addr == c.protocol_addr && old.nbma_addr == c.nbma_addr;
+        let same_registration = keep_dynamic
+            && old.holdtime == c.holdtime
+            && old.registration_timeout == c.registration_timeout
+            && old.registration_no_unique == c.registration_no_unique
+            && old.authentication == c.authentication
+            && old.mtu == c.mtu
+            && old.protection_required == c.protection_required;
+        // Networks we stopped answering for: purge whoever learned them from us.
+        let withdrawn: Vec<Prefix> = cur
+            .cache
+            .iter_local()
+            .filter(|e| !c.local_networks.contains(&e.prefix))
+            .map(|e| e.prefix)
+            .collect();
+        let desired = static_set(&c);
+        let stale_statics: Vec<Prefix> = cur
+            .cache
+            .prefixes()
+            .into_iter()
+            .filter(|p| {
+                cur.cache.get(p).is_some_and(|e| {
+                    e.kind == EntryKind::Static && desired.get(p).copied() != e.nbma
+                })
+            })
+            .collect();
+        let old_mc = static_multicast(old);
+        let new_mc = static_multicast(&c);
+        let old_nhs = cur.nhs.clone();
+        for p in withdrawn {
+            if let Some(e) = self.remove_entry(i, p, RemoveReason::Replaced) {
+                self.purge_learners(i, &e);
+            }
+        }
+        if !keep_dynamic {
+            self.clear_iface(i, true, false);
+        }
+        for p in stale_statics {
+            self.remove_entry(i, p, RemoveReason::Replaced);
+        }
+        // NHSs: carry unchanged ones over, stop the others.
+        let mut nhs = Vec::new();
+        let mut fresh = Vec::new();
+        for n in &c.nhs {
+            let nbma = c.nhs_nbma(n);
+            match old_nhs
+                .iter()
+                .find(|o| o.cfg.protocol == n.protocol && o.nbma == nbma)
+            {
+                Some(o) if same_registration => {
+                    let mut kept = o.clone();
+                    kept.cfg = n.clone();
+                    nhs.push(kept);
+                }
+                _ => {
+                    nhs.push(Nhs::new(n.clone(), nbma));
+                    fresh.push(n.protocol);
+                }
+            }
+        }
+        for o in &old_nhs {
+            let kept = nhs.iter().any(|n| n.cfg.protocol == o.cfg.protocol)
+                && !fresh.contains(&o.cfg.protocol);
+            if !kept {
+                self.timers.cancel(TimerKey::Register {
+                    iface: i,
+                    nhs: o.cfg.protocol,
+                });
+                if let Some(id) = o.reqid {
+                    self.reqids.pending.remove(&id);
+                    self.timers.cancel(TimerKey::Retransmit { reqid: id });
+                }
+            }
+        }
+        if let Some(ifc) = self.ifaces.get_mut(&i) {
+            ifc.nhs = nhs;
+            ifc.cfg = c;
+        }
+        for (p, n) in &desired {
+            let present = self
+                .ifaces
+                .get(&i)
+                .and_then(|f| f.cache.get(p))
+                .is_some_and(|e| e.kind == EntryKind::Static && e.nbma == Some(*n));
+            if !present {
+                self.install_static(i, *p, *n);
+            }
+        }
+        for n in old_mc.difference(&new_mc) {
+            self.push(Action::MulticastRemove { iface: i, nbma: *n });
+        }
+        for n in new_mc.difference(&old_mc) {
+            self.push(Action::MulticastAdd { iface: i, nbma: *n });
+        }
+        let now = self.now;
+        let wanted = self
+            .ifaces
+            .get(&i)
+            .map(|f| f.wanted_nhs())
+            .unwrap_or_default();
+        for p in fresh {
+            if wanted.contains(&p) {
+                self.timers
+                    .set(TimerKey::Register { iface: i, nhs: p }, now);
+            }
+        }
+        self.rebalance_nhs(i);
     }
 
     fn remove_iface(&mut self, i: IfIndex) {
@@ -1059,4 +1151,32 @@ impl Engine {
             (a, b) => a.or(b),
         }
     }
+}
+
+/// The static entries a configuration asks for: `ip nhrp map`, plus one per NHS whose NBMA
+/// comes from the `nhs ... nbma` form.
+fn static_set(c: &InterfaceConfig) -> BTreeMap<Prefix, Ipv4Addr> {
+    let mut out: BTreeMap<Prefix, Ipv4Addr> =
+        c.static_maps.iter().map(|m| (m.protocol, m.nbma)).collect();
+    for n in &c.nhs {
+        if let Some(nbma) = c.nhs_nbma(n) {
+            out.entry(Prefix::host(n.protocol)).or_insert(nbma);
+        }
+    }
+    out
+}
+
+/// Multicast members a configuration names statically (`map multicast NBMA` and `... nhs`).
+fn static_multicast(c: &InterfaceConfig) -> BTreeSet<Ipv4Addr> {
+    let mut out = BTreeSet::new();
+    for m in &c.multicast {
+        match m {
+            MulticastMap::Static(n) => {
+                out.insert(*n);
+            }
+            MulticastMap::Nhs => out.extend(c.nhs.iter().filter_map(|n| c.nhs_nbma(n))),
+            MulticastMap::Dynamic => {}
+        }
+    }
+    out
 }

@@ -510,3 +510,117 @@ fn pending_resolutions_are_bounded() {
     // Traffic still flows via the NHS meanwhile.
     assert_eq!(net.traffic(S1, ip(10, 1, 9, 9)), Lookup::ViaNhs(HUB_NBMA));
 }
+
+#[test]
+fn reconfiguration_keeps_what_did_not_change() {
+    let mut net = hub_and_spokes(3);
+    net.traffic(S1, ip(10, 0, 0, 3));
+    net.run_for(secs(1));
+    let regs = net.sent(S1, PacketType::RegistrationRequest).len();
+    let log = net.nodes[S1].log.len();
+    // An unrelated change (shortcut on, a new static map, multicast to the NHS).
+    let mut c = spoke_cfg(2);
+    c.shortcut = true;
+    c.static_maps.push(dmvpn_nhrp::StaticMap {
+        protocol: Prefix::host(ip(10, 0, 0, 50)),
+        nbma: ip(172, 16, 50, 1),
+    });
+    c.multicast.push(dmvpn_nhrp::MulticastMap::Nhs);
+    let now = net.now;
+    net.nodes[S1]
+        .engine
+        .update_config(
+            now,
+            EngineConfig {
+                interfaces: vec![c.clone()],
+            },
+        )
+        .unwrap();
+    net.drain();
+    let new_actions: Vec<Action> = net.nodes[S1].log[log..]
+        .iter()
+        .map(|(_, a)| a.clone())
+        .filter(|a| !matches!(a, Action::Event(_)))
+        .collect();
+    assert_eq!(
+        new_actions,
+        vec![
+            Action::MappingAdd {
+                iface: IF,
+                proto: ip(10, 0, 0, 50),
+                nbma: ip(172, 16, 50, 1)
+            },
+            Action::MulticastAdd {
+                iface: IF,
+                nbma: HUB_NBMA
+            },
+        ]
+    );
+    assert_eq!(net.nodes[S1].engine.nhs_status(None)[0].state, NhsState::Up);
+    assert_eq!(
+        net.traffic(S1, ip(10, 0, 0, 3)),
+        Lookup::Direct(ip(172, 16, 3, 1)),
+        "dynamic entries kept"
+    );
+    net.run_for(secs(5));
+    assert_eq!(
+        net.sent(S1, PacketType::RegistrationRequest).len(),
+        regs,
+        "no re-registration"
+    );
+    // Removing the static map and the NHS multicast undoes exactly that.
+    let log = net.nodes[S1].log.len();
+    let mut c2 = c.clone();
+    c2.static_maps.pop();
+    c2.multicast.clear();
+    let now = net.now;
+    net.nodes[S1]
+        .engine
+        .update_config(
+            now,
+            EngineConfig {
+                interfaces: vec![c2],
+            },
+        )
+        .unwrap();
+    net.drain();
+    let new_actions: Vec<Action> = net.nodes[S1].log[log..]
+        .iter()
+        .map(|(_, a)| a.clone())
+        .filter(|a| !matches!(a, Action::Event(_)))
+        .collect();
+    assert_eq!(
+        new_actions,
+        vec![
+            Action::MappingRemove {
+                iface: IF,
+                proto: ip(10, 0, 0, 50),
+                nbma: ip(172, 16, 50, 1)
+            },
+            Action::MulticastRemove {
+                iface: IF,
+                nbma: HUB_NBMA
+            },
+        ]
+    );
+    // A changed holdtime re-registers at once.
+    let mut c3 = spoke_cfg(2);
+    c3.holdtime = secs(600);
+    let now = net.now;
+    net.nodes[S1]
+        .engine
+        .update_config(
+            now,
+            EngineConfig {
+                interfaces: vec![c3],
+            },
+        )
+        .unwrap();
+    net.run_for(secs(1));
+    let regs_now = net.sent(S1, PacketType::RegistrationRequest);
+    assert_eq!(regs_now.len(), regs + 1);
+    assert_eq!(
+        regs_now.last().unwrap().msg.as_ref().unwrap().cies[0].holding_time,
+        600
+    );
+}
