@@ -781,6 +781,14 @@ impl Parser {
                             ),
                         ));
                     }
+                    if name.len() > 15 || name.contains('/') {
+                        self.diags.push(Diagnostic::warning(
+                            sp,
+                            format!(
+                                "`{name}` is not a Linux interface name (at most 15 characters, no `/`): the daemon needs the kernel name, e.g. `eth0`"
+                            ),
+                        ));
+                    }
                     spans.source = sp;
                     t.source = Some(TunnelSource::Interface(name));
                 }

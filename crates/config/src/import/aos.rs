@@ -7,7 +7,6 @@
 
 use super::Imported;
 use crate::diag::{Diagnostic, Span};
-use crate::model::TunnelSource;
 
 #[derive(PartialEq)]
 enum State {
@@ -168,15 +167,6 @@ pub fn import(text: &str) -> Imported {
             diagnostics.push(Diagnostic::warning(
                 Span::default(),
                 format!("interface `{}` keeps its AOS name: rename it to the Linux interface name (e.g. `eth0`)", i.name),
-            ));
-        }
-        if let Some(t) = &i.tunnel
-            && let Some(TunnelSource::Interface(s)) = &t.source
-            && s.contains('/')
-        {
-            diagnostics.push(Diagnostic::warning(
-                Span::default(),
-                format!("{}: tunnel source `{s}` keeps its AOS name: use the Linux interface name (e.g. `eth0`)", i.name),
             ));
         }
     }
