@@ -334,3 +334,18 @@ fn shutdown_purges_the_registration_and_stops_refreshing() {
     assert_eq!(net.sent(1, PacketType::RegistrationRequest).len(), before);
     assert_eq!(net.nodes[1].engine.pending_requests(), 0);
 }
+
+#[test]
+fn spurious_and_early_timeouts_do_nothing() {
+    let mut net = hub_and_spokes(2);
+    let e = &mut net.nodes[1].engine;
+    while e.poll_action().is_some() {}
+    let next = e.poll_timeout().expect("a refresh is scheduled");
+    let now = net.now;
+    for _ in 0..3 {
+        e.handle_timeout(now);
+        e.handle_timeout(next.saturating_sub(secs(1)));
+    }
+    assert!(e.poll_action().is_none(), "no output before the deadline");
+    assert_eq!(e.poll_timeout(), Some(next));
+}
