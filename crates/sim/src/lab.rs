@@ -157,6 +157,17 @@ impl Lab {
         Ok(())
     }
 
+    /// Orderly stop of `node`: its engine purges its own registrations
+    /// (`Engine::shutdown`), the packets leave, then the node goes down.
+    pub fn shutdown(&mut self, node: NodeId) {
+        let now = crate::engine_node::to_instant(self.sim.now());
+        if let Some(n) = self.sim.node_mut(node) {
+            n.engine_mut().shutdown(now);
+        }
+        self.sim.pump(node);
+        self.sim.kill(node);
+    }
+
     /// Replace a node's configuration now (e.g. fix its authentication key).
     pub fn reconfigure(&mut self, node: NodeId, iface: InterfaceConfig) -> Result<(), EngineError> {
         let config = EngineConfig {

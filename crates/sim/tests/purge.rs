@@ -84,3 +84,33 @@ fn expired_registration_is_purged_at_learners() {
             .contains_key(&ip(S2_T))
     );
 }
+
+#[test]
+fn orderly_shutdown_purges_the_registration_at_once() {
+    let Seed003 {
+        mut lab,
+        hub,
+        s1,
+        s2,
+    } = seed003(45, Phase::Two, |_, _| {});
+    assert!(wait_registered(&mut lab, &[s1, s2], secs(30)));
+    let _ = ping(&mut lab, s1, HOST1, HOST2);
+    let t0 = lab.now();
+    lab.shutdown(s2);
+    lab.run_for(secs(2)).unwrap();
+    // Spoke2's Purge Request (no reply wanted) removes its binding at the
+    // hub right away, and the hub purges it at spoke1, which learned it.
+    assert_eq!(sent(&lab, s2, PURGE_REQUEST, Some(ip(HUB_N)), t0).len(), 1);
+    assert!(
+        lab.entry(hub, ip(S2_T)).is_none(),
+        "hub forgot spoke2 at once"
+    );
+    assert!(
+        sent(&lab, hub, PURGE_REPLY, None, t0).is_empty(),
+        "N flag: no reply"
+    );
+    assert!(
+        lab.entry(s1, ip(S2_T)).is_none(),
+        "spoke1 forgot spoke2 at once"
+    );
+}
