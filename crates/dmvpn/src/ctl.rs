@@ -398,30 +398,54 @@ pub fn show_request(cmd: &Show) -> anyhow::Result<(Request, bool)> {
             }
             (Request::ShowRunningConfig, w.json)
         }
-        Show::Ip(ShowIp::Nhrp(args)) => match &args.sub {
-            None => (show_ip_nhrp(&args.words.words)?, args.words.json),
-            Some(ShowNhrpSub::Nhs(w)) => {
-                let (detail, interface) = interface_words("show ip nhrp nhs", &w.words, true)?;
-                (
-                    Request::ShowIpNhrpNhs(ShowNhs { detail, interface }),
-                    w.json || args.words.json,
-                )
+        Show::Ip(ShowIp::Nhrp(args)) => {
+            match &args.sub {
+                // `show ip nhrp --json traffic`: clap saw an option first and
+                // took the sub-command's name as a word.
+                None if args.words.words.first().is_some_and(|w| {
+                    ["nhs", "traffic", "shortcut"].contains(&lower(w).as_str())
+                }) =>
+                {
+                    let all = &args.words.words;
+                    let first = all.first().map(String::as_str).unwrap_or_default();
+                    let w = Words {
+                        words: all.get(1..).unwrap_or_default().to_vec(),
+                        json: args.words.json,
+                    };
+                    let sub = match lower(first).as_str() {
+                        "nhs" => ShowNhrpSub::Nhs(w),
+                        "traffic" => ShowNhrpSub::Traffic(w),
+                        _ => ShowNhrpSub::Shortcut(w),
+                    };
+                    return show_request(&Show::Ip(ShowIp::Nhrp(ShowNhrpArgs {
+                        words: Words::default(),
+                        sub: Some(sub),
+                    })));
+                }
+                None => (show_ip_nhrp(&args.words.words)?, args.words.json),
+                Some(ShowNhrpSub::Nhs(w)) => {
+                    let (detail, interface) = interface_words("show ip nhrp nhs", &w.words, true)?;
+                    (
+                        Request::ShowIpNhrpNhs(ShowNhs { detail, interface }),
+                        w.json || args.words.json,
+                    )
+                }
+                Some(ShowNhrpSub::Traffic(w)) => {
+                    let (_, interface) = interface_words("show ip nhrp traffic", &w.words, false)?;
+                    (
+                        Request::ShowIpNhrpTraffic(InterfaceFilter { interface }),
+                        w.json || args.words.json,
+                    )
+                }
+                Some(ShowNhrpSub::Shortcut(w)) => {
+                    let (_, interface) = interface_words("show ip nhrp shortcut", &w.words, false)?;
+                    (
+                        Request::ShowIpNhrpShortcut(InterfaceFilter { interface }),
+                        w.json || args.words.json,
+                    )
+                }
             }
-            Some(ShowNhrpSub::Traffic(w)) => {
-                let (_, interface) = interface_words("show ip nhrp traffic", &w.words, false)?;
-                (
-                    Request::ShowIpNhrpTraffic(InterfaceFilter { interface }),
-                    w.json || args.words.json,
-                )
-            }
-            Some(ShowNhrpSub::Shortcut(w)) => {
-                let (_, interface) = interface_words("show ip nhrp shortcut", &w.words, false)?;
-                (
-                    Request::ShowIpNhrpShortcut(InterfaceFilter { interface }),
-                    w.json || args.words.json,
-                )
-            }
-        },
+        }
     })
 }
 
@@ -796,6 +820,25 @@ mod tests {
         assert!(parse("show dmvpn --json").unwrap().1);
         assert!(parse("show ip nhrp --json").unwrap().1);
         assert!(parse("show ip nhrp traffic --json").unwrap().1);
+        assert_eq!(
+            parse("show ip nhrp --json traffic interface tunnel 0").unwrap(),
+            (
+                Request::ShowIpNhrpTraffic(InterfaceFilter {
+                    interface: Some("Tunnel0".into())
+                }),
+                true
+            )
+        );
+        assert_eq!(
+            parse("show ip nhrp --json nhs detail").unwrap(),
+            (
+                Request::ShowIpNhrpNhs(ShowNhs {
+                    detail: true,
+                    interface: None
+                }),
+                true
+            )
+        );
     }
 
     #[test]
