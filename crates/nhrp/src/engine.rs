@@ -641,7 +641,9 @@ impl Engine {
                         .map(|e| e.prefix)
                 });
                 if let Some(p) = target {
-                    self.remove_entry(iface, p, RemoveReason::Cleared);
+                    if let Some(old) = self.remove_entry(iface, p, RemoveReason::Cleared) {
+                        self.purge_learners(iface, &old);
+                    }
                     removed += 1;
                 }
             }
@@ -670,7 +672,10 @@ impl Engine {
         victims.sort();
         let n = victims.len();
         for p in victims {
-            self.remove_entry(i, p, RemoveReason::Cleared);
+            // Stations that learned a cleared binding from us are told to forget it.
+            if let Some(old) = self.remove_entry(i, p, RemoveReason::Cleared) {
+                self.purge_learners(i, &old);
+            }
         }
         n
     }

@@ -624,3 +624,25 @@ fn reconfiguration_keeps_what_did_not_change() {
         600
     );
 }
+
+#[test]
+fn clearing_a_handed_out_binding_on_the_hub_purges_the_learner() {
+    let mut net = hub_and_spokes(3);
+    net.traffic(S1, ip(10, 0, 0, 3));
+    net.run_for(secs(1));
+    let now = net.now;
+    let r = net.nodes[0].engine.clear(
+        now,
+        ClearRequest::Entry {
+            iface: IF,
+            proto: ip(10, 0, 0, 3),
+        },
+    );
+    assert_eq!(r.removed, 1);
+    net.run_for(secs(1));
+    let purge = net.sent(0, PacketType::PurgeRequest);
+    assert_eq!(purge.len(), 1);
+    assert_eq!(purge[0].to_nbma, ip(172, 16, 2, 1));
+    assert!(net.entry(S1, Prefix::host(ip(10, 0, 0, 3))).is_none());
+    assert_eq!(net.nodes[0].engine.pending_requests(), 0, "purge answered");
+}
