@@ -75,8 +75,15 @@ impl Engine {
             return;
         };
         match p.kind.clone() {
+            // Unreachable, and loops or hop-count exhaustion (which retries would only repeat):
+            // give up at once.
             PendingKind::Resolution { target }
-                if code == error_code::PROTOCOL_ADDRESS_UNREACHABLE =>
+                if matches!(
+                    code,
+                    error_code::PROTOCOL_ADDRESS_UNREACHABLE
+                        | error_code::LOOP_DETECTED
+                        | error_code::HOP_COUNT_EXCEEDED
+                ) =>
             {
                 self.reqids.pending.remove(&id);
                 self.timers.cancel(TimerKey::Retransmit { reqid: id });

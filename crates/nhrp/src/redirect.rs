@@ -7,11 +7,13 @@
 //! * Spoke (`ip nhrp shortcut`): a Traffic Indication starts the resolution of the embedded
 //!   packet's destination; the answer installs a shortcut route.
 
-use crate::action::Event;
+use crate::action::{Event, RemoveReason};
+use crate::cache::EntryKind;
 use crate::config::IfIndex;
 use crate::engine::{DIRECT_HOP_COUNT, Engine};
 use crate::error::DropReason;
 use crate::packet::{Message, PacketType};
+use crate::resolution::NEGATIVE_HOLD_MIN;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -106,8 +108,22 @@ impl Engine {
         let Some(ifc) = self.ifaces.get(&i) else {
             return;
         };
-        if ifc.cache.lookup(dst).is_some() || ifc.local_prefix(dst).is_some() {
+        if ifc.local_prefix(dst).is_some() {
             return;
+        }
+        // A negative answer older than the minimum negative hold gives way to a new redirect:
+        // the hub sees the traffic hairpin, so the destination may be reachable again.
+        let now = self.now;
+        match ifc.cache.lookup(dst) {
+            None => {}
+            Some(e)
+                if e.kind == EntryKind::Negative
+                    && now.saturating_duration_since(e.created) >= NEGATIVE_HOLD_MIN =>
+            {
+                let p = e.prefix;
+                self.remove_entry(i, p, RemoveReason::Replaced);
+            }
+            Some(_) => return,
         }
         self.start_resolution(i, dst, false);
     }

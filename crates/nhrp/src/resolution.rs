@@ -32,7 +32,7 @@ pub(crate) const NEGATIVE_HOLD_MIN: Duration = Duration::from_secs(15);
 /// Upper bound of a negative entry lifetime.
 pub(crate) const NEGATIVE_HOLD_MAX: Duration = Duration::from_secs(180);
 /// Holding time put in negative replies (RFC 2332 §5.2.2: how long to cache the NAK).
-pub(crate) const NAK_HOLDING_SECS: u16 = 180;
+pub(crate) const NAK_HOLDING_SECS: u16 = 60;
 /// Resolutions in flight per interface, at most (bounded state under a flood of unknown
 /// destinations or Traffic Indications).
 pub const MAX_PENDING_RESOLUTIONS: usize = 1024;
@@ -209,6 +209,7 @@ impl Engine {
             ifc.cfg.holdtime_secs(),
             ifc.cfg.mtu,
         );
+        let no_unique = ifc.cfg.registration_no_unique;
         if is_loop(&m, own_nbma, own_proto) {
             self.drop_packet(i, from, DropReason::LoopDetected);
             self.send_error(i, from, error_code::LOOP_DETECTED, 0, &m, raw);
@@ -269,7 +270,7 @@ impl Engine {
             if p != Prefix::host(own_proto) {
                 self.record_local_answer(i, p, to, m.src_proto, public);
             }
-            self.answer_resolution(i, &m, to, cie, true);
+            self.answer_resolution(i, &m, to, cie, !no_unique);
             return;
         }
         // 2. The registration cache of this network-id: authoritative answer.
@@ -307,7 +308,8 @@ impl Engine {
                         entry.answered_to.push(learner);
                     }
                 }
-                self.answer_resolution(i, &m, to, cie, true);
+                let unique = e.flags.contains(EntryFlags::UNIQUE);
+                self.answer_resolution(i, &m, to, cie, unique);
                 return;
             }
         }
@@ -331,7 +333,7 @@ impl Engine {
             client_proto: None,
             preference: 0,
         };
-        self.answer_resolution(i, &m, to, cie, true);
+        self.answer_resolution(i, &m, to, cie, false);
     }
 
     /// Cisco's "local" entry: remember that we handed out a binding for our network `p`, and to
@@ -463,14 +465,7 @@ impl Engine {
     }
 
     /// Send a Resolution Reply for request `m` with one CIE to `to`.
-    fn answer_resolution(
-        &mut self,
-        i: IfIndex,
-        m: &Message,
-        to: Ipv4Addr,
-        cie: Cie,
-        authoritative: bool,
-    ) {
+    fn answer_resolution(&mut self, i: IfIndex, m: &Message, to: Ipv4Addr, cie: Cie, unique: bool) {
         let Some(ifc) = self.ifaces.get(&i) else {
             return;
         };
@@ -482,9 +477,12 @@ impl Engine {
             m.dst_proto,
         );
         r.src_nbma = m.src_nbma;
+        // RFC 2332 §5.2.2: A — we answer from our own or registered data; U — the binding
+        // is unique (registered with the unique flag).
         r.flags = (m.flags & (flags::Q | flags::S | flags::NAT))
             | flags::D
-            | if authoritative { flags::A } else { 0 };
+            | flags::A
+            | if unique { flags::RES_U } else { 0 };
         r.request_id = m.request_id;
         r.cies = vec![cie];
         r.ext.responder = Some(vec![Cie {
@@ -555,10 +553,9 @@ impl Engine {
             cie.holding_time
         };
         let prefix = Prefix::new(target, cie_prefix_len(cie.prefix_len));
+        // Seed 003: a resolved peer shows `router unique used` (authoritative is for static
+        // maps and the NHS's own registrations); unique when the reply's U bit says so.
         let mut fl = EntryFlags::ROUTER | EntryFlags::USED;
-        if m.flags & flags::A != 0 {
-            fl.insert(EntryFlags::AUTHORITATIVE);
-        }
         if m.flags & flags::RES_U != 0 || cie.prefix_len == 0xff {
             fl.insert(EntryFlags::UNIQUE);
         }

@@ -227,3 +227,49 @@ fn responder_keeps_local_records_and_purges_them_when_the_network_goes() {
     assert!(net.nodes[S1].engine.shortcuts(None).is_empty());
     assert_eq!(net.sent(S1, PacketType::PurgeReply).len(), 1);
 }
+
+#[test]
+fn a_redirect_overrides_an_old_negative_entry() {
+    let mut net = phase3();
+    let (h1, h2) = (ip(192, 168, 2, 2), ip(192, 168, 3, 3));
+    // Spoke 2 is away: the first redirect's resolution is answered negatively.
+    net.nodes[S2].down = true;
+    let now = net.now;
+    let mut cfg = net.nodes[0].engine.config();
+    cfg.interfaces[0].routes.clear();
+    net.nodes[0].engine.update_config(now, cfg.clone()).unwrap();
+    redirect(&mut net, h1, h2);
+    net.run_for(secs(2));
+    assert_eq!(
+        net.entry(S1, Prefix::host(h2)).unwrap().kind,
+        dmvpn_nhrp::EntryKind::Negative
+    );
+    // A redirect right away is ignored; after the minimum negative hold it resolves again.
+    redirect(&mut net, h1, h2);
+    net.run_for(secs(6));
+    redirect(&mut net, h1, h2);
+    net.run_for(secs(1));
+    assert_eq!(net.sent(S1, PacketType::ResolutionRequest).len(), 1);
+    net.nodes[S2].down = false;
+    cfg.interfaces[0].routes.push(TunnelRoute {
+        prefix: spoke_lan(3),
+        next_hop: ip(10, 0, 0, 3),
+    });
+    let now = net.now;
+    net.nodes[0].engine.update_config(now, cfg).unwrap();
+    net.run_for(secs(10));
+    redirect(&mut net, h1, h2);
+    net.run_for(secs(2));
+    assert_eq!(net.sent(S1, PacketType::ResolutionRequest).len(), 2);
+    assert_eq!(net.traffic(S1, h2), Lookup::Direct(ip(172, 16, 3, 1)));
+}
+
+/// A hairpin whose source peer the data plane knows (no route needed on the hub).
+fn redirect(net: &mut Net, src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr) {
+    let now = net.now;
+    let pkt = ipv4_packet(src, dst);
+    net.nodes[0]
+        .engine
+        .handle_hairpin_from(now, IF, ip(172, 16, 2, 1), src, dst, &pkt);
+    net.drain();
+}

@@ -49,7 +49,11 @@ fn seed_003_phase_2_walk_through() {
     }));
     let e = net.entry(S1, Prefix::host(s2_proto)).unwrap();
     assert_eq!(e.kind, EntryKind::Dynamic);
-    assert!(e.flags.contains(EntryFlags::ROUTER) && e.flags.contains(EntryFlags::USED));
+    assert_eq!(
+        e.flag_names,
+        vec!["unique", "used", "router"],
+        "seed 003: router unique used"
+    );
     let hold = u64::from(rep.cies[0].holding_time);
     assert!(
         hold > 290 && hold <= 300,
@@ -521,4 +525,43 @@ fn transit_nhs_forwards_replies_with_a_reverse_transit_record() {
         &dmvpn_nhrp::codec::encode(&r).unwrap(),
     );
     assert_eq!(net.sent(0, PacketType::ResolutionReply).len(), 1);
+}
+
+#[test]
+fn loop_error_ends_the_resolution_at_once() {
+    let mut net = hub_and_spokes(2);
+    net.filter = Box::new(|p| {
+        p.msg
+            .as_ref()
+            .is_none_or(|m| m.ptype != PacketType::ResolutionRequest)
+    });
+    let x = ip(10, 0, 0, 77);
+    net.traffic(S1, x);
+    let req = net.sent(S1, PacketType::ResolutionRequest)[0].bytes.clone();
+    // The hub reports a loop for it.
+    let mut e = Message::new(
+        PacketType::ErrorIndication,
+        64,
+        HUB_NBMA,
+        HUB_PROTO,
+        ip(10, 0, 0, 2),
+    );
+    e.request_id = u32::from(error_code::LOOP_DETECTED) << 16;
+    e.payload = req;
+    net.inject(S1, HUB_NBMA, &dmvpn_nhrp::codec::encode(&e).unwrap());
+    assert!(net.events(S1).contains(&Event::ResolutionFailed {
+        iface: IF,
+        dst: x,
+        code: Some(3)
+    }));
+    assert_eq!(
+        net.entry(S1, Prefix::host(x)).unwrap().kind,
+        EntryKind::Negative
+    );
+    net.run_for(secs(30));
+    assert_eq!(
+        net.sent(S1, PacketType::ResolutionRequest).len(),
+        1,
+        "no retries after the loop error"
+    );
 }
