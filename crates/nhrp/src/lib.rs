@@ -34,8 +34,9 @@
 //! | Registration retransmission | 1, 2, 4, 8, 16, 32, 64 s, then every 64 s (same Request ID) |
 //! | NHS DOWN | after 3 unanswered requests; UP on the next reply |
 //! | Code 14 | Purge Request (N flag) for the old binding, re-register after 1 s |
-//! | Resolution retries | 1, 2, 4, 8, 8 s (six sends), then a 30 s negative entry |
-//! | Negative reply (code 12) | cached for its holding time, clamped to 15..180 s |
+//! | Resolution retries | 1, 2, 4, 8, 8 s (six sends), then a 30 s negative entry; at most 1024 in flight per interface |
+//! | Negative reply (code 12) | sent with a 60 s holding time; cached for the received holding time clamped to 15..180 s; a redirect overrides a negative entry older than 15 s |
+//! | Error Indication 3, 6 or 15 for a resolution | ends it at once (negative entry) |
 //! | Cache refresh | an entry used in its last 60 s is resolved again |
 //! | Redirect rate limit | one Traffic Indication per (source, destination) per 5 s |
 //! | max-send | default 100 packets per 10 s per interface, all packet types |
