@@ -178,13 +178,16 @@ pub struct InterfaceConfig {
     pub mtu: u16,
     /// Networks this station answers Resolution Requests for (its LANs), with the prefix length
     /// of their routes. The own tunnel address is always answered for.
+    #[serde(default)]
     pub local_networks: Vec<Prefix>,
     /// Routes via the tunnel used to forward Resolution Requests (see also
     /// [`crate::Engine::handle_route`]).
+    #[serde(default)]
     pub routes: Vec<TunnelRoute>,
     /// `ip nhrp nhs ... max-connections N`: register with at most this many NHSs at a time, the
     /// most preferred ones that are not DOWN; a DOWN one is replaced by the next in priority
     /// (and keeps being retried). `None`: register with every NHS.
+    #[serde(default)]
     pub nhs_max_connections: Option<usize>,
 }
 
