@@ -88,6 +88,22 @@ fn dual_hub_single_cloud_survives_hub1_failure() {
         "hub1 UP again"
     );
     assert!(lab.entry(hub1, ip(S1_T)).is_some() && lab.entry(hub1, ip(S2_T)).is_some());
+
+    // Priority fallback reverts: with hub 1 UP again, new resolutions go to it.
+    let now = dmvpn_sim::engine_node::to_instant(lab.now());
+    let _ = lab
+        .node_mut(s1)
+        .unwrap()
+        .engine_mut()
+        .clear(now, dmvpn_nhrp::ClearRequest::Dynamic { iface: None });
+    lab.pump(s1);
+    let t1 = lab.now();
+    let _ = ping(&mut lab, s1, HOST1, HOST2);
+    assert_eq!(
+        sent(&lab, s1, RESOLUTION_REQUEST, Some(ip(HUB_N)), t1).len(),
+        1
+    );
+    assert!(sent(&lab, s1, RESOLUTION_REQUEST, Some(ip(HUB2_N)), t1).is_empty());
 }
 
 #[test]
