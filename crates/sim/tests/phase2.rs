@@ -165,7 +165,6 @@ fn seed003_phase2_walkthrough_steps_1_to_11() {
 /// Seed 003, "Conditions After a Dynamic Link Is Created": each spoke's
 /// entry for the other is `Type: dynamic, Flags: router unique used`.
 #[test]
-#[ignore = "ENGINE_BUGS.md #1"]
 fn resolved_entry_flags_match_seed003() {
     let Seed003 {
         mut lab, s1, s2, ..

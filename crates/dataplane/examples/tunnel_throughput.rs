@@ -2,7 +2,7 @@
 //! namespaces joined by a veth pair (needs root; build with `--release`):
 //!
 //! ```text
-//! cargo run --release -p dmvpn-dataplane --example throughput [MIB]
+//! cargo run --release -p dmvpn-dataplane --example tunnel_throughput [MIB]
 //! ```
 //!
 //! Prints the transfer rate, and the same transfer over the bare veth for comparison.

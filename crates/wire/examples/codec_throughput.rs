@@ -1,5 +1,5 @@
 //! Measures parse and emit speed on a real Cisco Registration Request (108 bytes):
-//! `cargo run --release -p dmvpn-wire --example throughput`.
+//! `cargo run --release -p dmvpn-wire --example codec_throughput`.
 
 use std::hint::black_box;
 use std::time::Instant;
