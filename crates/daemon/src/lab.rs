@@ -133,6 +133,9 @@ pub struct LabSpec {
     pub exe: PathBuf,
     /// `RUST_LOG` for the daemons.
     pub log_filter: String,
+    /// Stop the daemons (SIGTERM) when the thread that started them ends, whatever the way
+    /// out (panic, abort, Ctrl-C); off for labs that are kept up.
+    pub bind_daemons: bool,
     /// Add seed 003's IPsec profile and `tunnel protection ipsec profile vpnprof` (exercises
     /// the protection gate; this build has no IPsec, so traffic is not encrypted).
     pub protection: bool,
@@ -152,6 +155,7 @@ impl LabSpec {
             state_dir: default_state_dir(prefix),
             exe,
             log_filter: "info".to_string(),
+            bind_daemons: true,
             protection: false,
         }
     }
@@ -684,7 +688,19 @@ impl Lab {
             source,
         })?;
         let exe = self.spec.exe.to_string_lossy().into_owned();
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        if self.spec.bind_daemons {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs in the forked child before exec and only makes the
+            // prctl(2) system call, which is async-signal-safe; the death signal survives the
+            // exec of `ip` and of the daemon.
+            unsafe {
+                command.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = command
             .args(["netns", "exec", &node.ns, &exe, "--socket"])
             .arg(&node.socket)
             .arg("daemon")
@@ -700,10 +716,16 @@ impl Lab {
                 source,
             })?;
         let pid_path = self.pid_file(index);
-        fs::write(&pid_path, child.id().to_string()).map_err(|source| LabError::Io {
-            path: pid_path,
-            source,
-        })?;
+        if let Err(source) = fs::write(&pid_path, child.id().to_string()) {
+            // Without its pid file nobody could stop it later: stop it now.
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(LabError::Io {
+                path: pid_path,
+                source,
+            });
+        }
         if let Some(slot) = self.daemons.get_mut(index) {
             *slot = Some(child);
         }

@@ -465,7 +465,17 @@ impl Node {
                         stop_tunnel(rt).await;
                     }
                     let rt =
-                        start_tunnel(plan, self.protection.clone(), self.events_tx.clone()).await?;
+                        match start_tunnel(plan, self.protection.clone(), self.events_tx.clone())
+                            .await
+                        {
+                            Ok(rt) => rt,
+                            Err(e) => {
+                                // Keep whatever still runs; the engine keeps its configuration.
+                                new_tunnels.append(&mut old);
+                                self.tunnels = new_tunnels;
+                                return Err(e);
+                            }
+                        };
                     for r in &rt.plan.routes {
                         install_route(&rt.plan.name, r, true).await;
                     }

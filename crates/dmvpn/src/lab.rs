@@ -117,6 +117,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the dmvpn binary")?;
     let mut spec = LabSpec::new(&args.name, usize::from(args.spokes), phase, exe);
     spec.state_dir = state_dir.clone();
+    // A kept lab's daemons outlive this process; otherwise they end with it.
+    spec.bind_daemons = !args.keep;
 
     // Ctrl-C / SIGTERM: remove the lab (unless it is being kept) and exit.
     let keep_flag = Arc::new(AtomicBool::new(false));

@@ -161,6 +161,30 @@ fn lab_interrupted_removes_everything() {
     )
     .unwrap_or_else(|e| panic!("{e}: {:?}", namespaces_of(&name)));
     assert!(!state.exists(), "state directory left behind");
+    // No daemon of this lab survives (they would run on in deleted namespaces).
+    let marker = format!("/{name}/");
+    lab::wait_for(
+        std::time::Duration::from_secs(30),
+        "the interrupted lab's daemons to exit",
+        || daemons_with(&marker).is_empty().then_some(()),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {:?}", daemons_with(&marker)));
+}
+
+/// Pids of processes whose command line mentions `marker`.
+fn daemons_with(marker: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(" daemon ") && cmdline.contains(marker) {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 #[test]
