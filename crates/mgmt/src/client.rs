@@ -12,7 +12,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::proto::{MAX_LINE, ProtocolError, Request, Response, decode_response, encode_request};
+use crate::proto::{
+    MAX_RESPONSE_LINE, ProtocolError, Request, Response, decode_response, encode_request,
+};
 
 /// Default time to wait for the daemon to answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,13 +136,13 @@ impl Client {
         }
         let mut answer = String::new();
         let n = match (&mut self.reader)
-            .take(MAX_LINE as u64 + 1)
+            .take(MAX_RESPONSE_LINE as u64 + 1)
             .read_line(&mut answer)
         {
             Ok(n) => n,
             Err(e) => return Err(self.io_error(e)),
         };
-        if n == 0 || !answer.ends_with('\n') && n <= MAX_LINE {
+        if n == 0 || !answer.ends_with('\n') && n <= MAX_RESPONSE_LINE {
             return Err(ClientError::Closed {
                 path: self.path.clone(),
             });

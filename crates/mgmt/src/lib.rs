@@ -44,9 +44,9 @@ pub use debug::{
 };
 pub use proto::{
     ClearCounters, ClearDmvpnSession, ClearDmvpnStatistics, ClearIpNhrp, DebugRequest,
-    InterfaceFilter, MAX_LINE, PROTOCOL_VERSION, Payload, PeerFilter, ProtocolError, Request,
-    RequestEnvelope, Response, ResponseEnvelope, ShowDmvpn, ShowIpNhrp, ShowNhs, decode_request,
-    decode_response, encode_request, encode_response, normalize_interface,
+    InterfaceFilter, MAX_REQUEST_LINE, MAX_RESPONSE_LINE, PROTOCOL_VERSION, Payload, PeerFilter,
+    ProtocolError, Request, RequestEnvelope, Response, ResponseEnvelope, ShowDmvpn, ShowIpNhrp,
+    ShowNhs, decode_request, decode_response, encode_request, encode_response, normalize_interface,
 };
 pub use server::{Handler, HandlerError, dispatch, serve_line, serve_stream};
 pub use state::{

@@ -29,9 +29,14 @@ use crate::state::{
 /// Version of the control protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Longest request or response line accepted, in bytes (16 MiB): a hub with
-/// 100,000 spokes renders well below this.
-pub const MAX_LINE: usize = 16 * 1024 * 1024;
+/// Longest request line the daemon accepts, in bytes (1 MiB). Requests are
+/// a few hundred bytes; the limit bounds what a client can make the daemon
+/// buffer.
+pub const MAX_REQUEST_LINE: usize = 1024 * 1024;
+
+/// Longest response line the client accepts, in bytes (512 MiB). The
+/// `show ip nhrp` answer of a hub with 100,000 spokes is about 34 MB.
+pub const MAX_RESPONSE_LINE: usize = 512 * 1024 * 1024;
 
 /// Errors decoding a protocol line.
 #[derive(Debug, thiserror::Error)]
@@ -348,6 +353,15 @@ pub struct ResponseEnvelope {
     pub response: Response,
 }
 
+/// The wire form of [`RequestEnvelope`] and [`ResponseEnvelope`] for
+/// encoding, borrowing the message instead of cloning it.
+#[derive(Serialize)]
+struct EnvelopeRef<'a, T: Serialize> {
+    version: u32,
+    #[serde(flatten)]
+    inner: &'a T,
+}
+
 fn check_version(v: &serde_json::Value) -> Result<(), ProtocolError> {
     match v.get("version").and_then(serde_json::Value::as_u64) {
         None => Err(ProtocolError::MissingVersion),
@@ -368,9 +382,9 @@ fn to_line<T: Serialize>(value: &T) -> String {
 
 /// Encodes a request as one line of JSON (without the trailing newline).
 pub fn encode_request(request: &Request) -> String {
-    to_line(&RequestEnvelope {
+    to_line(&EnvelopeRef {
         version: PROTOCOL_VERSION,
-        request: request.clone(),
+        inner: request,
     })
 }
 
@@ -384,14 +398,46 @@ pub fn decode_request(line: &str) -> Result<Request, ProtocolError> {
 
 /// Encodes a response as one line of JSON (without the trailing newline).
 pub fn encode_response(response: &Response) -> String {
-    to_line(&ResponseEnvelope {
+    to_line(&EnvelopeRef {
         version: PROTOCOL_VERSION,
-        response: response.clone(),
+        inner: response,
     })
+}
+
+/// The response as it is laid out on the wire, without flattening or
+/// internal tagging, so that serde decodes large payloads in one streaming
+/// pass instead of buffering them.
+#[derive(Deserialize)]
+struct WireResponse {
+    version: u64,
+    status: WireStatus,
+    #[serde(default)]
+    payload: Option<Payload>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WireStatus {
+    Ok,
+    Error,
 }
 
 /// Decodes one response line.
 pub fn decode_response(line: &str) -> Result<Response, ProtocolError> {
+    // Fast path: one pass, typed.
+    if let Ok(w) = serde_json::from_str::<WireResponse>(line) {
+        if w.version != u64::from(PROTOCOL_VERSION) {
+            return Err(ProtocolError::Version { got: w.version });
+        }
+        match (w.status, w.payload, w.message) {
+            (WireStatus::Ok, Some(payload), _) => return Ok(Response::Ok { payload }),
+            (WireStatus::Error, _, Some(message)) => return Ok(Response::Error { message }),
+            _ => {} // let the slow path name the problem
+        }
+    }
+    // Slow path: precise errors (version first, then the schema).
     let value: serde_json::Value = serde_json::from_str(line)?;
     check_version(&value)?;
     let env: ResponseEnvelope = serde_json::from_value(value)?;

@@ -30,8 +30,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use crate::filter;
 use crate::proto::{
-    ClearCounters, ClearDmvpnSession, ClearDmvpnStatistics, ClearIpNhrp, DebugRequest, MAX_LINE,
-    Payload, Request, Response, decode_request, encode_response,
+    ClearCounters, ClearDmvpnSession, ClearDmvpnStatistics, ClearIpNhrp, DebugRequest,
+    MAX_REQUEST_LINE, Payload, Request, Response, decode_request, encode_response,
 };
 use crate::state::{
     Ack, DebugConditions, DmvpnStatus, NhrpCache, NhsReport, RunningConfig, ShortcutTable,
@@ -158,7 +158,7 @@ pub fn serve_line<H: Handler + ?Sized>(handler: &mut H, line: &str) -> String {
 }
 
 /// Serves one blocking connection until the peer closes it: reads request
-/// lines, writes response lines. A line longer than [`MAX_LINE`] gets an
+/// lines, writes response lines. A line longer than [`MAX_REQUEST_LINE`] gets an
 /// error response and ends the connection.
 pub fn serve_stream<H, S>(handler: &mut H, stream: S) -> std::io::Result<()>
 where
@@ -169,12 +169,12 @@ where
     loop {
         let mut line = String::new();
         let n = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
+            .take(MAX_REQUEST_LINE as u64 + 1)
             .read_line(&mut line)?;
         if n == 0 {
             return Ok(());
         }
-        if n > MAX_LINE {
+        if n > MAX_REQUEST_LINE {
             let resp = encode_response(&Response::error("request line too long"));
             let w = reader.get_mut();
             w.write_all(resp.as_bytes())?;

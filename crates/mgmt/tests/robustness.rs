@@ -113,3 +113,44 @@ fn extreme_values_render() {
     assert!(render::nhrp(&c).contains("/255"));
     assert!(!c.entries[0].prefix.contains("10.0.0.2".parse().unwrap()));
 }
+
+#[test]
+fn a_hub_with_100k_spokes_renders_and_fits_a_line() {
+    // No timing is asserted; the elapsed time is printed for the record
+    // (`cargo test -p dmvpn-mgmt --release --test robustness -- --nocapture`).
+    let template = sample::hub_nhrp_cache().entries[0].clone();
+    let n: u32 = 100_000;
+    let entries = (0..n)
+        .map(|i| {
+            let mut e = template.clone();
+            let a = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            e.prefix.address = a.into();
+            e.via = Some(a.into());
+            e
+        })
+        .collect();
+    let cache = dmvpn_mgmt::NhrpCache { entries };
+    let t = std::time::Instant::now();
+    let text = render::nhrp(&cache);
+    let rendered = t.elapsed();
+    assert_eq!(text.lines().count(), 3 * n as usize);
+    let t = std::time::Instant::now();
+    let line = encode_response(&Response::ok(Payload::NhrpCache(cache)));
+    let encoded = t.elapsed();
+    assert!(
+        line.len() < dmvpn_mgmt::MAX_RESPONSE_LINE,
+        "{} bytes",
+        line.len()
+    );
+    let t = std::time::Instant::now();
+    let back = decode_response(&line).unwrap();
+    let decoded = t.elapsed();
+    assert!(
+        matches!(back, Response::Ok { payload: Payload::NhrpCache(c) } if c.entries.len() == n as usize)
+    );
+    eprintln!(
+        "100000 cache entries: render {rendered:?} ({} bytes), encode {encoded:?} ({} bytes), decode {decoded:?}",
+        text.len(),
+        line.len()
+    );
+}
