@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs every test. Exits non-zero when any test fails.
-# Usage: scripts/test-all.sh        (as root; CI calls it through .ci/run)
+# Installs what the tests need, then runs every test:
+#   1. cargo test for the whole workspace (unit, property, capture/tshark, simulator,
+#      and the network-namespace tests of the data plane, daemon and lab, which need root);
+#   2. every fuzz target for a bounded time (scripts/fuzz-smoke.sh);
+#   3. the FRR nhrpd interop matrix in the kernel-lab VM (scripts/interop.sh).
+# Exits non-zero when any test fails. Usage (as root): scripts/test-all.sh
+# CI calls it through .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DMVPN_REQUIRE_SHARED="${DMVPN_REQUIRE_SHARED:-1}"
+export DMVPN_REQUIRE_ROOT="${DMVPN_REQUIRE_ROOT:-1}"
 export CARGO_TERM_COLOR=never
+
+if [ "$(id -u)" != 0 ]; then
+    echo "test-all: the namespace and VM tests need root; run it as root (sudo $0)" >&2
+    exit 2
+fi
 
 # System packages the tests use.
 need=()
@@ -12,6 +23,8 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v nft >/dev/null || need+=(nftables)
+command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections || true
@@ -19,8 +32,15 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-echo "== cargo test (workspace)"
-cargo test --workspace --release 2>&1
+stage() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
-echo "== fuzz smoke (bounded)"
+stage "cargo test (workspace, release)"
+cargo test --workspace --release --no-fail-fast 2>&1
+
+stage "fuzz smoke (every target, bounded)"
 scripts/fuzz-smoke.sh
+
+stage "FRR interop matrix (kernel-lab VM)"
+scripts/interop.sh
+
+stage "all tests passed"
