@@ -327,6 +327,9 @@ route_direct() {
     r=$(ip -n "$s" route get "$dst" 2>/dev/null) || return 1
     ! grep -q "via ${TUN[hub]} " <<< "$r"
   else
+    # phase 2: the kernel route names the other spoke; phase 3: the data plane's shortcut
+    r=$(ip -n "$s" route get "$dst" 2>/dev/null) || return 1
+    grep -q "via ${TUN[hub]} " <<< "$r" || return 0
     ctl "$s" show ip nhrp shortcut 2>/dev/null | grep -A1 "^${dst%.*}\.0/24 via " | grep -q "Flags:.* rib"
   fi
 }

@@ -48,8 +48,8 @@ scenario() {
   for n in s1 s2; do
     if [ -n "$auth" ] && [ "$hk" = ours ] && [ "${KIND[$n]}" = frr ]; then
       refused="$refused $n"
-      check "hub (ours, authentication) refuses $n (frr, no authentication) with an Error Indication" \
-        wait_for 60 "hub EI to $n" ei_sent_by_hub
+      check "hub (ours, authentication) refuses $n (frr, no authentication) with an Error Indication (code 11)" \
+        wait_for 60 "hub EI to $n" ei_logged "$n"
       check "hub (ours) does not list $n (frr, no authentication)" not hub_lists hub "$n"
       check "$n (frr) does not see its NHS up" not spoke_registered "$n"
     else
@@ -72,14 +72,23 @@ scenario() {
   check "ping LAN s2 -> LAN s1" ping_until s2 s1 40
   ping_hosts s1 s2 5 >/dev/null; ping_hosts s2 s1 5 >/dev/null
 
-  # 3. the spoke-spoke path: phase 3 shortcut (both directions), phase 2 resolution
-  if [ "$phase" = 3 ]; then
+  # 3. the spoke-spoke path: phase 3 shortcut (both directions), phase 2 resolution.
+  # An FRR 8.4 hub cannot authenticate: our authenticating spokes must refuse its Traffic
+  # Indications (Error Indication code 11 back to the hub), so the traffic stays on the hub.
+  local via_hub=no
+  if [ -n "$auth" ] && [ "$hk" = frr ]; then
+    via_hub=yes
+    for n in s1 s2; do
+      [ "${KIND[$n]}" = ours ] || continue
+      check "$n (ours, authentication) refuses the FRR hub's unauthenticated Traffic Indication (Error Indication code 11)" \
+        wait_for 40 "$n EI to hub" grep -q "Error Indication (code 11) sent to ${NBMA[hub]} " "$SOUT/$n-dmvpn.log"
+    done
+  elif [ "$phase" = 3 ]; then
     check "s1 ($k1) has a shortcut to 172.16.2.0/24" wait_for 40 "s1 shortcut" shortcut_at s1 '172\.16\.2\.'
     check "s2 ($k2) has a shortcut to 172.16.1.0/24" wait_for 40 "s2 shortcut" shortcut_at s2 '172\.16\.1\.'
   fi
   # FRR nhrpd resolves only on a Traffic Indication (phase 3): with a phase-2 route via the other
   # spoke it neither resolves nor builds a spoke-spoke tunnel, so its traffic stays on the hub
-  local via_hub=no
   [ "$phase" = 2 ] && { [ "$k1" = frr ] || [ "$k2" = frr ]; } && via_hub=yes
   if [ "$phase" = 2 ]; then
     for n in s1 s2; do
@@ -164,12 +173,18 @@ ei_count_hub() { # Error Indications our hub has sent so far (its `show ip nhrp 
 ei_sent_by_hub() { # ei_sent_by_hub [MORE_THAN]: our hub has sent more Error Indications than MORE_THAN
   local c; c=$(ei_count_hub); [ -n "$c" ] && [ "$c" -gt "${1:-0}" ]
 }
+ei_logged() { # ei_logged SPOKE [MORE_THAN]: our hub logged more auth-failure EIs to SPOKE than MORE_THAN
+  local c; c=$(grep -c "Error Indication (code 11) sent to ${NBMA[$1]} " "$SOUT/hub-dmvpn.log" 2>/dev/null)
+  [ "${c:-0}" -gt "${2:-0}" ]
+}
 mismatch() {
   local s=$1 phase=$2 hold=$3 auth=$4 key=$5 uniq=$6
   log "--- authentication mismatch on $s (${KIND[$s]})"
-  local ei0; ei0=$(ei_count_hub); ei0=${ei0:-0}
+  local ei0 el0; ei0=$(ei_count_hub); ei0=${ei0:-0}
+  el0=$(grep -c "Error Indication (code 11) sent to ${NBMA[$s]} " "$SOUT/hub-dmvpn.log" 2>/dev/null)
   restart_with_auth "$s" "wrong${auth:0:3}" "$phase" "$hold" "$key" "$uniq"
-  check "mismatch: hub (${KIND[hub]}) sends an Error Indication to $s (counter was $ei0)" wait_for 60 "hub EI" ei_sent_by_hub "$ei0"
+  check "mismatch: hub logs an Error Indication (code 11) to $s" wait_for 60 "hub EI log" ei_logged "$s" "${el0:-0}"
+  check "mismatch: hub's Error Indication counter grew (was $ei0)" wait_for 20 "hub EI counter" ei_sent_by_hub "$ei0"
   check "mismatch: $s (${KIND[$s]}) does not see its NHS up" not spoke_registered "$s"
   show_node hub mismatch; show_node "$s" mismatch
   [ "${KIND[hub]}" = ours ] && show_json hub traffic-mismatch show ip nhrp traffic
@@ -178,8 +193,7 @@ mismatch() {
   restart_with_auth "$s" "$auth" "$phase" "$hold" "$key" "$uniq"
   check "recovery: $s registers again with the right key" wait_for 90 "$s NHS up again" spoke_registered "$s"
   check "recovery: hub lists $s" wait_for 30 "hub lists $s" hub_lists hub "$s"
-  local o=s1; [ "$s" = s1 ] && o=s2
-  check "recovery: ping LAN $s -> LAN $o" ping_until "$s" "$o" 40
+  check "recovery: ping LAN $s -> LAN hub" ping_until "$s" hub 40
 }
 reg_count_ours() { ctl hub show ip nhrp traffic 2>/dev/null | sed -n '/Rcvd:/,$p' | grep -Eo '[0-9]+ Registration Request' | grep -Eo '^[0-9]+'; }
 expiry_test() {
@@ -214,7 +228,7 @@ scenario 2-frrhub-p2      frr  ours ours 2  ""       ""  600  unique    ""      
 # 5-auth-3 (FRR hub, FRR s1, our s2) is left out (our s2 must refuse FRR s1's unauthenticated
 # packets, so no spoke-spoke shortcut can form); mismatches need a hub that checks (ours)
 scenario 5-auth-1         ours frr  frr  3  secret1  ""  600  unique    ""       no
-scenario 5-auth-2         frr  ours ours 3  secret1  ""  600  unique    ""       no
+scenario 5-auth-2         frr  ours ours 3  secret1  ""  600  unique    ""       no   # refuses FRR's TIs
 scenario 5-auth-4         ours frr  ours 3  secret1  ""  600  unique    s2       no
 scenario 6-key-ourhub     ours frr  ours 3  ""       42  30   no-unique ""       yes
 scenario 6-key-frrhub     frr  frr  ours 3  ""       42  30   no-unique ""       yes
