@@ -83,7 +83,45 @@ fn multicast_from_the_hub_reaches_every_registered_spoke() {
         )
         .expect("multicast received");
     }
+    // And from a spoke (`ip nhrp map multicast HUB`): to the hub only.
+    let hub_rx = lab.tunnel_counters(0).map_or(0, |c| c.packets_in);
+    let _ = lab::ns_run(
+        &nodes[1].ns,
+        "ping",
+        &[
+            "-n",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "1",
+            "-I",
+            "Tunnel0",
+            "224.0.0.10",
+        ],
+    );
+    lab::wait_for(
+        Duration::from_secs(20),
+        "the hub to receive the spoke's multicast packets",
+        || {
+            let now = lab.tunnel_counters(0).map_or(0, |c| c.packets_in);
+            (now >= hub_rx + 3).then_some(())
+        },
+    )
+    .expect("multicast from a spoke");
     let lines = capture.stop().expect("read the capture");
+    let from_spoke = lines
+        .iter()
+        .filter(|l| l.contains("> 224.0.0.10"))
+        .collect::<Vec<_>>();
+    assert!(
+        from_spoke.len() >= 3
+            && from_spoke
+                .iter()
+                .all(|l| l.contains(&format!("IP {} > {}:", nodes[1].nbma, nodes[0].nbma))),
+        "a spoke's multicast must go to the hub only: {from_spoke:?}"
+    );
     for spoke in &nodes[1..] {
         let copies = lines
             .iter()
@@ -174,4 +212,37 @@ fn tcp_mss_is_clamped_in_both_directions() {
     for l in syn.iter().chain(syn_ack.iter()) {
         assert!(l.contains("mss 1360"), "MSS not clamped: {l}");
     }
+}
+
+/// Routes into the tunnel that another routing daemon installs (here `proto bird`, as BIRD or
+/// FRR would) are mirrored and used: a spoke with no configured route to spoke 2's LAN learns
+/// one from the kernel, forwards over it and resolves its next hop.
+#[test]
+fn kernel_routes_from_a_routing_daemon_are_followed() {
+    if !can_run(&["ip", "ping"]) {
+        return;
+    }
+    let lab = started_lab("rt", Phase::Two);
+    let nodes = lab.nodes().to_vec();
+    let (s1, s2) = (&nodes[1], &nodes[2]);
+    let lan = "192.168.2.0/24";
+    // Replace the configured static route with one "from BIRD".
+    lab::ns_run(&s1.ns, "ip", &["route", "del", lan]).expect("remove the static route");
+    let unreachable = lab.ping(1, s2.host, 1, 0.2).expect("ping");
+    assert_eq!(unreachable.received, 0, "no route, no reply");
+    let via = s2.tunnel.to_string();
+    lab::ns_run(
+        &s1.ns,
+        "ip",
+        &[
+            "route", "add", lan, "via", &via, "dev", "Tunnel0", "proto", "bird",
+        ],
+    )
+    .expect("add a BIRD route");
+    let p = lab.ping(1, s2.host, 10, 0.2).expect("ping");
+    assert!(p.received >= 9, "over the BIRD route: {p:?}");
+    lab::wait_for(Duration::from_secs(20), "spoke1 to resolve spoke2", || {
+        lab.has_entry_with_nbma(1, s2.nbma).then_some(())
+    })
+    .expect("resolution over the mirrored route");
 }
