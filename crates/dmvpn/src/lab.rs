@@ -351,17 +351,17 @@ fn drive(say: &Say, lab: &mut Lab, report: &mut Report) -> anyhow::Result<()> {
                 say.line(format!("  {}: {t}", n.name));
             }
         }
-        if phase == Phase::Three {
-            if let Ok(table) = lab.show_shortcuts(1) {
-                for s in &table.shortcuts {
-                    say.line(format!(
-                        "  spoke1 shortcut: {} via {} ({})",
-                        s.target,
-                        s.next_hop,
-                        s.nbma
-                            .map_or("no NBMA".to_string(), |a| format!("NBMA {a}"))
-                    ));
-                }
+        if phase == Phase::Three
+            && let Ok(table) = lab.show_shortcuts(1)
+        {
+            for s in &table.shortcuts {
+                say.line(format!(
+                    "  spoke1 shortcut: {} via {} ({})",
+                    s.target,
+                    s.next_hop,
+                    s.nbma
+                        .map_or("no NBMA".to_string(), |a| format!("NBMA {a}"))
+                ));
             }
         }
     }
