@@ -27,17 +27,35 @@
 //! if let Some(addr) = options.metrics {
 //!     let server = dmvpn_metrics::MetricsServer::bind(addr).await.map_err(DaemonError::Metrics)?;
 //!     let calls = calls_tx.clone();
-//!     let ask = move |line: String| { let calls = calls.clone(); async move {
-//!         let (reply, rx) = tokio::sync::oneshot::channel();
-//!         calls.send(control::ControlCall { line, reply }).await.ok()?;
-//!         rx.await.ok() } };
-//!     tokio::spawn(server.run_async(move || { let ask = ask.clone();
-//!         async move { dmvpn_metrics::MetricsSnapshot::from_control(ask).await.ok() } }));
+//!     let ask = move |line: String| {
+//!         let calls = calls.clone();
+//!         async move {
+//!             let (reply, rx) = tokio::sync::oneshot::channel();
+//!             calls.send(control::ControlCall { line, reply }).await.ok()?;
+//!             rx.await.ok()
+//!         }
+//!     };
+//!     tokio::spawn(server.run_async(move || {
+//!         let ask = ask.clone();
+//!         async move { dmvpn_metrics::MetricsSnapshot::from_control(ask).await.ok() }
+//!     }));
 //! }
 //! ```
 //!
-//! A caller that keeps a snapshot at hand instead uses the synchronous form:
-//! `dmvpn_metrics::serve(addr, move || cell.read().map(|s| s.clone()).unwrap_or_default())`.
+//! (`DaemonError::Metrics(std::io::Error)` is the daemon's variant for a
+//! bind failure; the test `daemon_integration_lines_work_over_an_event_loop_channel`
+//! runs these exact lines against a stand-in event loop.)
+//!
+//! The engine-only counters ([`Extras`]: Error Indications by code, receive
+//! drops by reason, redirect rate-limit drops) do not travel over the control
+//! protocol. To expose them, the event loop refreshes a shared
+//! `Arc<std::sync::Mutex<Extras>>` (e.g. on its 5 s usage tick) with
+//! [`Extras::add_error_codes`] and [`Extras::add_receive_drops`] from the
+//! engine's per-interface traffic statistics, and the source above returns
+//! `from_control(ask).await.ok().map(|s| s.with_extras(extras.lock()...clone()))`.
+//!
+//! A caller that keeps a whole snapshot at hand uses the synchronous form
+//! instead: `dmvpn_metrics::serve(addr, move || snapshot_cell.lock().map(|s| s.clone()).unwrap_or_default())`.
 
 pub mod http;
 pub mod render;

@@ -61,6 +61,32 @@ impl Extras {
         *slot = slot.saturating_add(count);
     }
 
+    /// Adds a whole per-code table (the NHRP engine's `error_codes` of one
+    /// direction) for `interface`.
+    pub fn add_error_codes(
+        &mut self,
+        interface: &str,
+        direction: Direction,
+        codes: &BTreeMap<u16, u64>,
+    ) {
+        for (code, count) in codes {
+            self.add_error_code(interface, direction, *code, *count);
+        }
+    }
+
+    /// Adds a whole per-reason drop table (the NHRP engine's `drops`) for
+    /// `interface`; each reason's `Debug` name (`AuthenticationFailure`)
+    /// becomes a snake_case label value (`authentication_failure`).
+    pub fn add_receive_drops<R: std::fmt::Debug>(
+        &mut self,
+        interface: &str,
+        drops: &BTreeMap<R, u64>,
+    ) {
+        for (reason, count) in drops {
+            self.add_receive_drop(interface, &snake_case(&format!("{reason:?}")), *count);
+        }
+    }
+
     /// Adds `count` rate-limited redirects on `interface`.
     pub fn add_redirect_rate_limited(&mut self, interface: &str, count: u64) {
         let slot = self
@@ -78,6 +104,25 @@ impl Extras {
             .or_insert(0);
         *slot = slot.saturating_add(count);
     }
+}
+
+/// `AuthenticationFailure` → `authentication_failure`; characters other than
+/// ASCII letters and digits become `_`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_owned()
 }
 
 /// Everything one scrape exposes.
@@ -181,5 +226,49 @@ where
         Ok(Response::Ok { payload }) => Ok(payload),
         Ok(Response::Error { message }) => Err(ControlQueryError::Refused { command, message }),
         Err(source) => Err(ControlQueryError::Decode { command, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+    enum Reason {
+        AuthenticationFailure,
+        Malformed,
+        Odd(u8),
+    }
+
+    #[test]
+    fn engine_tables_become_labels() {
+        let mut e = Extras::default();
+        let drops = BTreeMap::from([
+            (Reason::AuthenticationFailure, 2),
+            (Reason::Malformed, 1),
+            (Reason::Odd(7), 1),
+        ]);
+        e.add_receive_drops("Tunnel0", &drops);
+        e.add_receive_drops("Tunnel0", &drops);
+        let got: Vec<_> = e.receive_drops.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                (&("Tunnel0".into(), "authentication_failure".into()), &4),
+                (&("Tunnel0".into(), "malformed".into()), &2),
+                (&("Tunnel0".into(), "odd_7".into()), &2),
+            ]
+        );
+        e.add_error_codes(
+            "Tunnel0",
+            Direction::Sent,
+            &BTreeMap::from([(11, 3), (6, u64::MAX)]),
+        );
+        e.add_error_code("Tunnel0", Direction::Sent, 6, 5);
+        assert_eq!(e.error_codes[&("Tunnel0".into(), Direction::Sent, 11)], 3);
+        assert_eq!(
+            e.error_codes[&("Tunnel0".into(), Direction::Sent, 6)],
+            u64::MAX
+        );
     }
 }

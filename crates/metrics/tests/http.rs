@@ -268,3 +268,74 @@ async fn snapshot_through_control_lines_equals_the_show_answers() {
     let gone = MetricsSnapshot::from_control(|_line: String| async { None }).await;
     assert!(gone.is_err());
 }
+
+/// The daemon's control call (same shape as `dmvpn_daemon::control::ControlCall`).
+struct ControlCall {
+    line: String,
+    reply: tokio::sync::oneshot::Sender<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_integration_lines_work_over_an_event_loop_channel() {
+    // The event loop: owns the state, answers control lines one by one.
+    let (calls_tx, mut calls) = tokio::sync::mpsc::channel::<ControlCall>(64);
+    tokio::spawn(async move {
+        let mut daemon = FakeDaemon;
+        while let Some(call) = calls.recv().await {
+            let _ = call
+                .reply
+                .send(dmvpn_mgmt::serve_line(&mut daemon, &call.line));
+        }
+    });
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+
+    // The lines documented in lib.rs for the daemon's `run()`.
+    let server = dmvpn_metrics::MetricsServer::bind(addr)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let calls = calls_tx.clone();
+    let ask = move |line: String| {
+        let calls = calls.clone();
+        async move {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            calls.send(ControlCall { line, reply }).await.ok()?;
+            rx.await.ok()
+        }
+    };
+    tokio::spawn(server.run_async(move || {
+        let ask = ask.clone();
+        async move { dmvpn_metrics::MetricsSnapshot::from_control(ask).await.ok() }
+    }));
+
+    let resp = exchange_async(addr, b"GET /metrics HTTP/1.1\r\n\r\n").await;
+    let (head, body) = split(&resp);
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    let lines = parse(body);
+    let t = &sample::traffic_report().interfaces[0];
+    for (ty, want) in [
+        ("resolution_request", t.sent.resolution_request),
+        ("purge_reply", t.sent.purge_reply),
+    ] {
+        assert_eq!(
+            value(
+                &lines,
+                "dmvpn_nhrp_packets_total",
+                &[
+                    ("interface", "Tunnel7"),
+                    ("direction", "sent"),
+                    ("type", ty)
+                ]
+            ),
+            Some(want as f64)
+        );
+    }
+    assert_eq!(
+        value(
+            &lines,
+            "dmvpn_peers",
+            &[("interface", "Tunnel1"), ("state", "up")]
+        ),
+        Some(1.0)
+    );
+}
