@@ -67,6 +67,45 @@ pub struct Node {
     debug: mgmt::DebugConditions,
     /// Packets sent per (tunnel, peer NBMA) at the last usage check.
     last_tx: BTreeMap<(IfIndex, Ipv4Addr), u64>,
+    /// `debug nhrp capture FILE`: every NHRP packet sent and received, as GRE frames.
+    capture: Option<NhrpCapture>,
+}
+
+/// An open `debug nhrp capture` file.
+struct NhrpCapture {
+    /// Unbuffered: NHRP is rare, and the file stays readable while it grows.
+    writer: dmvpn_capture::PcapWriter<std::fs::File>,
+}
+
+impl NhrpCapture {
+    fn open(path: &Path) -> std::io::Result<NhrpCapture> {
+        let file = std::fs::File::create(path)?;
+        let writer = dmvpn_capture::PcapWriter::new(file, dmvpn_capture::LinkType::Ethernet)?;
+        Ok(NhrpCapture { writer })
+    }
+
+    /// Writes one NHRP packet as it travelled: in GRE (with the tunnel key) in IPv4.
+    fn write(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        key: Option<u32>,
+        packet: &[u8],
+    ) -> std::io::Result<()> {
+        let mut gre = dmvpn_wire::gre::Repr::new(dmvpn_wire::gre::EtherType::Nhrp);
+        gre.key = key;
+        let frame =
+            dmvpn_capture::ethernet_gre_frame(IpAddr::V4(src), IpAddr::V4(dst), &gre, packet)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let timestamp = dmvpn_capture::Timestamp {
+            secs: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            nanos: since.subsec_nanos(),
+        };
+        self.writer.write_frame(timestamp, &frame)
+    }
 }
 
 /// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
@@ -147,6 +186,7 @@ impl Node {
             counter_base: BTreeMap::new(),
             debug: mgmt::DebugConditions::default(),
             last_tx: BTreeMap::new(),
+            capture: None,
         };
         node.install_all_routes().await;
         node.on_timeout();
@@ -329,8 +369,28 @@ impl Node {
         }
     }
 
-    /// `debug nhrp packet`: one line per NHRP packet sent or received.
-    fn debug_packet(&self, outbound: bool, ifindex: IfIndex, peer: Ipv4Addr, packet: &[u8]) {
+    /// `debug nhrp packet`: one line per NHRP packet sent or received; `debug nhrp capture`:
+    /// the packet into the capture file.
+    fn debug_packet(&mut self, outbound: bool, ifindex: IfIndex, peer: Ipv4Addr, packet: &[u8]) {
+        if let Some(capture) = &mut self.capture {
+            let (own, key) = self.tunnels.get(&ifindex).map_or((None, None), |t| {
+                (t.handle.source_address(), t.plan.dataplane.key)
+            });
+            let own = own.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let (src, dst) = if outbound { (own, peer) } else { (peer, own) };
+            match capture.write(src, dst, key, packet) {
+                Ok(()) => {
+                    if let Some(status) = &mut self.debug.capture {
+                        status.packets += 1;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("NHRP capture stopped: {e}");
+                    self.capture = None;
+                    self.debug.capture = None;
+                }
+            }
+        }
         if self.debug.effective_nhrp().packet {
             let name = self.iface_name(ifindex);
             if self
@@ -863,10 +923,19 @@ impl mgmt::Handler for Node {
     }
 
     fn debug(&mut self, req: &mgmt::DebugRequest) -> Result<mgmt::Ack, mgmt::HandlerError> {
-        if let mgmt::DebugCommand::NhrpCapture { .. } = req.command
-            && req.enable
-        {
-            return Err(mgmt::HandlerError::Unsupported("debug nhrp capture"));
+        if let mgmt::DebugCommand::NhrpCapture { path } = &req.command {
+            // Close any capture first (`no debug nhrp capture`, or a new file).
+            self.capture = None;
+            if req.enable {
+                let Some(path) = path else {
+                    return Err(mgmt::HandlerError::Failed(
+                        "debug nhrp capture needs a file name".to_string(),
+                    ));
+                };
+                let capture = NhrpCapture::open(Path::new(path))
+                    .map_err(|e| mgmt::HandlerError::Failed(format!("cannot write {path}: {e}")))?;
+                self.capture = Some(capture);
+            }
         }
         self.debug.apply(&req.command, req.enable);
         let message = req.command.confirmation(req.enable);
@@ -878,6 +947,7 @@ impl mgmt::Handler for Node {
     }
 
     fn undebug_all(&mut self) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        self.capture = None;
         self.debug.undebug_all();
         Ok(mgmt::Ack {
             message: "All possible debugging has been turned off".to_string(),

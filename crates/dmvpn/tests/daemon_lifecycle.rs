@@ -239,6 +239,15 @@ fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
             .map(|_| ())
     })
     .expect("debug line in the log");
+    // `debug nhrp capture FILE` records what follows; tshark decodes it.
+    let capture_file = lab.state_dir().join("spoke1-nhrp.pcapng");
+    let capture_on = dmvpn_mgmt::Request::Debug(dmvpn_mgmt::DebugRequest {
+        command: dmvpn_mgmt::DebugCommand::NhrpCapture {
+            path: Some(capture_file.to_string_lossy().into_owned()),
+        },
+        enable: true,
+    });
+    lab.request(1, &capture_on).expect("debug nhrp capture");
     // `clear ip nhrp` on spoke1 removes the learned entry for spoke2; traffic re-learns it.
     assert!(lab.has_entry_with_nbma(1, nodes[2].nbma));
     let cleared = lab
@@ -262,6 +271,33 @@ fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
         || lab.has_entry_with_nbma(1, nodes[2].nbma).then_some(()),
     )
     .expect("re-learned");
+    let status = match lab
+        .request(1, &dmvpn_mgmt::Request::ShowDmvpnDebugCondition)
+        .expect("show dmvpn debug-condition")
+    {
+        dmvpn_mgmt::Payload::DebugConditions(d) => d.capture.expect("capture status"),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(status.packets >= 2, "{status:?}");
+    let capture_off = dmvpn_mgmt::Request::Debug(dmvpn_mgmt::DebugRequest {
+        command: dmvpn_mgmt::DebugCommand::NhrpCapture { path: None },
+        enable: false,
+    });
+    lab.request(1, &capture_off).expect("no debug nhrp capture");
+    if lab::run("sh", &["-c", "command -v tshark"]).is_ok() {
+        let file = capture_file.to_string_lossy().into_owned();
+        let decoded = lab::run("tshark", &["-n", "-r", &file]).expect("tshark reads the capture");
+        assert!(
+            decoded.contains("NHRP") && decoded.contains("Resolution Request"),
+            "tshark:\n{decoded}"
+        );
+        assert!(
+            !decoded.to_lowercase().contains("malformed"),
+            "tshark:\n{decoded}"
+        );
+    } else {
+        eprintln!("SKIP: tshark is not installed; capture not decoded");
+    }
     match lab
         .request(1, &dmvpn_mgmt::Request::UndebugAll)
         .expect("undebug all")
