@@ -3,6 +3,9 @@
 #
 #   FUZZ_SECONDS   seconds per target (default 20)
 #   FUZZ_SANITIZER sanitizer for cargo fuzz -s (default address; "none" is faster)
+#   FUZZ_TARGETS   space-separated subset of targets (default: every target of
+#                  `cargo fuzz list`)
+#   FUZZ_TARGET_DIR cargo target directory (default fuzz/target)
 #
 # Works on the stable toolchain (RUSTC_BOOTSTRAP=1 unlocks the -Z flags cargo
 # fuzz needs). Each target starts from its committed seed corpus
@@ -27,13 +30,16 @@ if ! command -v cargo-fuzz >/dev/null; then
 fi
 
 start=$(date +%s)
-targets=$(cargo fuzz list)
+targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 if [ -z "$targets" ]; then
     echo "fuzz-smoke: no fuzz targets found" >&2
     exit 1
 fi
 echo "== building fuzz targets (sanitizer: $sanitizer)"
-cargo fuzz build -s "$sanitizer"
+if ! cargo fuzz build -s "$sanitizer"; then
+    echo "fuzz-smoke: FAILED to build the fuzz targets" >&2
+    exit 1
+fi
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
