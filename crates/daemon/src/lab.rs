@@ -133,6 +133,8 @@ pub struct LabSpec {
     pub exe: PathBuf,
     /// `RUST_LOG` for the daemons.
     pub log_filter: String,
+    /// `--metrics ADDR` for the hub's daemon (an address inside the hub's namespace).
+    pub hub_metrics: Option<std::net::SocketAddr>,
     /// Stop the daemons (SIGTERM) when the thread that started them ends, whatever the way
     /// out (panic, abort, Ctrl-C); off for labs that are kept up.
     pub bind_daemons: bool,
@@ -155,6 +157,7 @@ impl LabSpec {
             state_dir: default_state_dir(prefix),
             exe,
             log_filter: "info".to_string(),
+            hub_metrics: None,
             bind_daemons: true,
             protection: false,
         }
@@ -706,6 +709,10 @@ impl Lab {
             .arg("daemon")
             .arg("--config")
             .arg(&node.config)
+            .args(match (index, self.spec.hub_metrics) {
+                (0, Some(addr)) => vec!["--metrics".to_string(), addr.to_string()],
+                _ => Vec::new(),
+            })
             .env("RUST_LOG", &self.spec.log_filter)
             .stdin(Stdio::null())
             .stdout(log)

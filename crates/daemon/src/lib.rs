@@ -30,6 +30,8 @@ pub struct Options {
     pub config: PathBuf,
     /// The control socket path.
     pub socket: PathBuf,
+    /// Serve Prometheus metrics on `http://ADDR/metrics` when set.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Why the daemon could not start or had to stop.
@@ -55,6 +57,9 @@ pub enum DaemonError {
     /// The data plane failed.
     #[error("data plane: {0}")]
     Dataplane(String),
+    /// The metrics endpoint could not be opened.
+    #[error("cannot serve metrics: {0}")]
+    Metrics(std::io::Error),
 }
 
 /// Installs the process's tracing subscriber: human-readable lines on stderr, filtered by
@@ -89,6 +94,41 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
         control.path().display()
     );
     let (calls_tx, mut calls) = tokio::sync::mpsc::channel::<control::ControlCall>(64);
+    // Engine-only counters for the metrics endpoint, refreshed on the usage tick.
+    let extras = std::sync::Arc::new(std::sync::Mutex::new(dmvpn_metrics::Extras::default()));
+    if let Some(addr) = options.metrics {
+        let server = dmvpn_metrics::MetricsServer::bind(addr)
+            .await
+            .map_err(DaemonError::Metrics)?;
+        if let Ok(local) = server.local_addr() {
+            tracing::info!("metrics on http://{local}/metrics");
+        }
+        // Every scrape asks this event loop for the same snapshots `show` prints.
+        let calls = calls_tx.clone();
+        let ask = move |line: String| {
+            let calls = calls.clone();
+            async move {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                calls
+                    .send(control::ControlCall { line, reply })
+                    .await
+                    .ok()?;
+                rx.await.ok()
+            }
+        };
+        let extras = extras.clone();
+        tokio::spawn(server.run_async(move || {
+            let ask = ask.clone();
+            let extras = extras.clone();
+            async move {
+                let snapshot = dmvpn_metrics::MetricsSnapshot::from_control(ask)
+                    .await
+                    .ok()?;
+                let extra = extras.lock().map(|e| e.clone()).unwrap_or_default();
+                Some(snapshot.with_extras(extra))
+            }
+        }));
+    }
     let serve = control.serve(calls_tx);
     tokio::pin!(serve);
     let mut route_sync = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -102,7 +142,12 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
             Some((ifindex, event)) = dataplane_events.recv() => node.on_dataplane(ifindex, event),
             () = tokio::time::sleep_until(deadline) => node.on_timeout(),
             _ = route_sync.tick() => node.sync_routes(),
-            _ = usage.tick() => node.track_usage(),
+            _ = usage.tick() => {
+                node.track_usage();
+                if let Ok(mut e) = extras.lock() {
+                    *e = node.metrics_extras();
+                }
+            }
             Some(call) = calls.recv() => {
                 let answer = node.on_control(&call.line);
                 let _ = call.reply.send(answer);

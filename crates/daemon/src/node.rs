@@ -480,6 +480,25 @@ impl Node {
         self.drain_actions();
     }
 
+    /// The engine counters the control API does not carry, for the metrics endpoint: Error
+    /// Indications by code and received packets dropped by reason, per interface.
+    pub fn metrics_extras(&self) -> dmvpn_metrics::Extras {
+        let mut extras = dmvpn_metrics::Extras::default();
+        for t in self.tunnels.values() {
+            if let Some(s) = self.engine.traffic(t.plan.ifindex) {
+                let name = &t.plan.name;
+                extras.add_error_codes(name, dmvpn_metrics::Direction::Sent, &s.sent.error_codes);
+                extras.add_error_codes(
+                    name,
+                    dmvpn_metrics::Direction::Received,
+                    &s.rcvd.error_codes,
+                );
+                extras.add_receive_drops(name, &s.drops);
+            }
+        }
+        extras
+    }
+
     async fn install_all_routes(&self) {
         for t in self.tunnels.values() {
             for r in &t.plan.routes {

@@ -14,6 +14,9 @@ pub struct Args {
     /// The node's configuration, in the IOS dialect (`dmvpn config check FILE` validates it).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9850).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: Args, socket: &Path) -> anyhow::Result<ExitCode> {
@@ -26,6 +29,7 @@ pub fn run(args: Args, socket: &Path) -> anyhow::Result<ExitCode> {
     let options = dmvpn_daemon::Options {
         config: args.config,
         socket: socket.to_path_buf(),
+        metrics: args.metrics,
     };
     match runtime.block_on(dmvpn_daemon::run(options)) {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -306,3 +306,58 @@ fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn metrics_endpoint_matches_show_ip_nhrp_traffic() {
+    if !can_run() || lab::run("sh", &["-c", "command -v python3"]).is_err() {
+        eprintln!("SKIP: needs root and python3");
+        return;
+    }
+    let prefix = lab::unique_prefix("mt");
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
+    spec.hub_metrics = Some("127.0.0.1:9850".parse().expect("address"));
+    let mut lab = Lab::build(spec).expect("build the lab");
+    lab.start_all().expect("start the daemons");
+    lab::wait_for(Duration::from_secs(60), "every spoke to register", || {
+        lab.all_registered().then_some(())
+    })
+    .expect("registrations");
+    let hub_ns = lab.nodes()[0].ns.clone();
+    let scrape = lab::ns_run(
+        &hub_ns,
+        "python3",
+        &[
+            "-c",
+            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9850/metrics',timeout=10).read().decode())",
+        ],
+    )
+    .expect("scrape the hub's metrics");
+    assert!(scrape.trim_end().ends_with("# EOF"), "{scrape}");
+    let traffic = match lab
+        .request(
+            0,
+            &dmvpn_mgmt::Request::ShowIpNhrpTraffic(dmvpn_mgmt::InterfaceFilter::default()),
+        )
+        .expect("show ip nhrp traffic")
+    {
+        dmvpn_mgmt::Payload::Traffic(t) => t,
+        other => panic!("unexpected {other:?}"),
+    };
+    let received = traffic.interfaces[0].received.registration_request;
+    assert!(received >= 2, "{traffic:?}");
+    let line = scrape
+        .lines()
+        .find(|l| {
+            l.starts_with("dmvpn_nhrp_packets_total{")
+                && l.contains("direction=\"received\"")
+                && l.contains("type=\"registration_request\"")
+        })
+        .unwrap_or_else(|| panic!("no received registration counter:\n{scrape}"));
+    let value: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no value in {line}"));
+    assert_eq!(value as u64, received, "{line}");
+}
