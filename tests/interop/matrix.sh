@@ -112,14 +112,19 @@ scenario() {
   # 4. traffic bypasses the hub: 40 ICMP packets between the spoke LANs, hub port counters
   local p0 p1 ok1 ok2
   p0=$(hub_pkts)
+  local w0; w0=$(date +%s.%N)
   ping_hosts s1 s2 10; ok1=$?
   ping_hosts s2 s1 10; ok2=$?
+  echo "$name bypass $w0 $(date +%s.%N) $via_hub" >> "$LAB_OUT/times.txt"
   p1=$(hub_pkts)
   log "hub NBMA port packets: before=$p0 after=$p1 (40 ICMP packets exchanged spoke-spoke)"
   echo "hub port packets during 40 spoke-spoke ICMP packets: $((p1 - p0))" > "$SOUT/bypass.txt"
   check "spoke-spoke pings after resolution succeed" test "$ok1" = 0 -a "$ok2" = 0
   if [ "$via_hub" = no ]; then
-    check "spoke-spoke traffic bypasses the hub ($((p1 - p0)) packets at the hub port, < 10)" test $((p1 - p0)) -lt 10
+    # the port also carries NHRP refreshes (every 10 s per spoke with holdtime 30) and ICMP
+    # errors; relaying even half of the 40 packets would add 40. The host checks the capture
+    # for the exact count of relayed echo packets in this window (must be 0).
+    check "spoke-spoke traffic bypasses the hub ($((p1 - p0)) packets at the hub port, < 40)" test $((p1 - p0)) -lt 40
   else
     check "the hub relays the spoke-spoke traffic ($((p1 - p0)) packets at the hub port, >= 80)" test $((p1 - p0)) -ge 80
   fi
