@@ -9,6 +9,8 @@
 //!   in our dialect (normalised) on stdout and the conversion messages on
 //!   stderr; exit 1 when the converted configuration has errors. `FILE` may
 //!   be `-` for standard input.
+//! * `dmvpn config show [--socket PATH]` prints the running configuration of
+//!   a daemon, normalised (the same text as `dmvpn show running-config`).
 //!
 //! The language and the conversions are documented in `docs/config.md`.
 
@@ -25,6 +27,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Convert a VyOS or Adtran AOS configuration (or normalise an IOS one) into the dmvpn dialect.
     Import(ImportArgs),
+    /// Print the running configuration of a daemon (normalised; it parses back to the same model).
+    Show(ShowArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// Print the daemon's answer as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,10 +79,17 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn run(cmd: Command, _socket: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: Command, socket: &Path) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Check(args) => check(args),
         Command::Import(args) => import_cmd(args),
+        Command::Show(args) => crate::ctl::show(
+            crate::ctl::Show::RunningConfig(crate::ctl::Words {
+                words: Vec::new(),
+                json: args.json,
+            }),
+            socket,
+        ),
     }
 }
 
