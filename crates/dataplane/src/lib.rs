@@ -125,6 +125,7 @@
 pub mod counters;
 mod error;
 pub mod gre;
+pub mod kernel_gre;
 pub mod nbma;
 pub mod netlink;
 pub mod packet;

@@ -559,6 +559,7 @@ impl Tunnel {
         let ifindex = tun.if_index().map_err(tun_err)?;
         // Before the link comes up, so no IPv6 link-local traffic ever enters the tunnel.
         configure_sysctls(&config.name);
+        crate::kernel_gre::suppress_port_unreachable().await;
         tun.enabled(true).map_err(tun_err)?;
         let tun = Arc::new(tun);
         let destination = match config.mode {

@@ -947,3 +947,35 @@ fn route_mirror_keeps_up_with_a_burst_of_routes() {
     p.a.ip(&["route", "flush", "proto", "bird"]);
     wait_until("all routes removed", || bird(&na.handle) == 0);
 }
+
+/// With the kernel's ip_gre loaded (as on a Debian host), the kernel would answer every GRE
+/// packet with ICMP port-unreachable; the tunnel installs the nftables rule that drops
+/// exactly those, once, however many times it starts.
+#[test]
+fn kernel_gre_port_unreachable_is_suppressed() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("kgre");
+    let first = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    first.stop();
+    let _again = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let out = p.a.exec(&["nft", "list", "table", "ip", "dmvpn"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rules: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("port-unreachable"))
+        .collect();
+    assert_eq!(rules.len(), 1, "{text}");
+    assert!(
+        rules[0].contains("@th,136,8 0x2f") && rules[0].contains("drop"),
+        "{text}"
+    );
+}
