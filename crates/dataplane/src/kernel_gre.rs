@@ -43,10 +43,10 @@ pub async fn suppress_port_unreachable() -> bool {
             return false;
         }
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        if let Err(e) = stdin.write_all(RULES.as_bytes()).await {
-            tracing::warn!(error = %e, "cannot write the nftables rules");
-        }
+    if let Some(mut stdin) = child.stdin.take()
+        && let Err(e) = stdin.write_all(RULES.as_bytes()).await
+    {
+        tracing::warn!(error = %e, "cannot write the nftables rules");
     }
     match child.wait_with_output().await {
         Ok(out) if out.status.success() => true,
