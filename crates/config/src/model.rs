@@ -35,6 +35,10 @@ pub struct Config {
     pub crypto: Crypto,
     /// `ip route` static routes.
     pub static_routes: Vec<StaticRoute>,
+    /// `logging dmvpn rate-limit SECONDS`: an identical DMVPN event line is logged at most
+    /// once per this many seconds.
+    #[serde(default)]
+    pub logging_dmvpn_rate_limit: Option<u32>,
     /// Global commands accepted but not acted on (routing protocols, crypto
     /// maps, platform commands), each with its sub-mode lines.
     pub ignored: Vec<IgnoredBlock>,

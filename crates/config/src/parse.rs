@@ -463,6 +463,19 @@ impl Parser {
                     ),
                 );
             }
+            "logging" if w(&ws, 1) == "dmvpn" => {
+                // `logging dmvpn rate-limit SECONDS`: at most one identical DMVPN event
+                // line per SECONDS (issue 7, Events). `no logging dmvpn …` removes it.
+                a.pos += 1;
+                if neg {
+                    self.cfg.logging_dmvpn_rate_limit = None;
+                    return Ok(());
+                }
+                a.keyword(&["rate-limit"])?;
+                let (secs, _) = a.number("seconds", 1, 86_400)?;
+                a.end()?;
+                self.cfg.logging_dmvpn_rate_limit = Some(secs);
+            }
             "end" => self.stack.clear(),
             "exit" => {}
             "set" | "delete" => {

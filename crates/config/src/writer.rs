@@ -31,6 +31,9 @@ impl Config {
             Some(false) => o.push_str("no ip crypto\n"),
             None => {}
         }
+        if let Some(secs) = self.logging_dmvpn_rate_limit {
+            let _ = writeln!(o, "logging dmvpn rate-limit {secs}");
+        }
         if !o.is_empty() {
             o.push_str("!\n");
         }

@@ -277,3 +277,21 @@ fn exit_leaves_one_level() {
     assert_eq!(peers.len(), 2);
     assert_eq!(peers[1].pre_shared_key.as_deref(), Some("s"));
 }
+
+#[test]
+fn logging_dmvpn_rate_limit_is_parsed_written_and_removed() {
+    let c = ok("hostname H\nlogging dmvpn rate-limit 20\n");
+    assert_eq!(c.logging_dmvpn_rate_limit, Some(20));
+    assert!(c.ignored.is_empty(), "{:?}", c.ignored);
+    let text = c.to_ios_text();
+    assert!(text.contains("logging dmvpn rate-limit 20\n"), "{text}");
+    assert_eq!(ok(&text).logging_dmvpn_rate_limit, Some(20));
+    let removed = ok("logging dmvpn rate-limit 20\nno logging dmvpn rate-limit\n");
+    assert_eq!(removed.logging_dmvpn_rate_limit, None);
+    let bad = parse("logging dmvpn rate-limit 0\n");
+    assert!(bad.has_errors(), "0 s must be refused");
+    // Other logging commands stay accepted and ignored.
+    let other = parse("logging buffered 4096\n");
+    assert!(!other.has_errors());
+    assert_eq!(other.config.ignored.len(), 1);
+}

@@ -602,6 +602,7 @@ fn config() -> impl Strategy<Value = Config> {
                 crypto,
                 static_routes: dedup(routes, |a, b| a.prefix == b.prefix && a.target == b.target),
                 ignored,
+                logging_dmvpn_rate_limit: None,
             },
         )
 }
