@@ -149,17 +149,104 @@ pub fn format_event(event: &Event, iface_name: &str) -> Option<(Severity, String
 /// `debug nhrp events`/`cache` or `debug dmvpn detail` is on).
 pub fn log_event(event: &Event, iface_name: &str, promote: bool) {
     if let Some((severity, line)) = format_event(event, iface_name) {
-        let severity = if promote && severity == Severity::Debug {
-            Severity::Notice
-        } else {
-            severity
-        };
-        match severity {
-            Severity::Error => tracing::error!("{line}"),
-            Severity::Warning => tracing::warn!("{line}"),
-            Severity::Notice => tracing::info!("{line}"),
-            Severity::Debug => tracing::debug!("{line}"),
+        emit(severity, &line, promote);
+    }
+}
+
+/// `logging dmvpn rate-limit SECONDS`: an identical event line is logged at most once per
+/// window; the next line logged after a suppressed run says how many were suppressed. Pure:
+/// the caller passes the time.
+#[derive(Debug, Default)]
+pub struct LineLimiter {
+    /// The window in milliseconds; `None` logs everything.
+    window_ms: Option<u64>,
+    /// Per line: when it was last logged and how many copies were suppressed since.
+    seen: std::collections::HashMap<String, (dmvpn_nhrp::Instant, u64)>,
+}
+
+/// Lines remembered at most; older ones are forgotten first when the table is full.
+const LIMITER_CAPACITY: usize = 4096;
+
+impl LineLimiter {
+    /// A limiter with a window of `secs` seconds (`None`: no limit).
+    pub fn new(secs: Option<u32>) -> LineLimiter {
+        LineLimiter {
+            window_ms: secs.map(|s| u64::from(s).saturating_mul(1000)),
+            seen: std::collections::HashMap::new(),
         }
+    }
+
+    /// Changes the window (after a configuration reload).
+    pub fn set_window(&mut self, secs: Option<u32>) {
+        let fresh = LineLimiter::new(secs);
+        if fresh.window_ms != self.window_ms {
+            *self = fresh;
+        }
+    }
+
+    /// Whether `line` may be logged at `now`: `Some(n)` with the number of identical lines
+    /// suppressed since it was last logged, `None` to suppress it.
+    pub fn admit(&mut self, line: &str, now: dmvpn_nhrp::Instant) -> Option<u64> {
+        let Some(window) = self.window_ms else {
+            return Some(0);
+        };
+        if let Some((last, suppressed)) = self.seen.get_mut(line) {
+            if now.as_millis().saturating_sub(last.as_millis()) < window {
+                *suppressed = suppressed.saturating_add(1);
+                return None;
+            }
+            let n = *suppressed;
+            *last = now;
+            *suppressed = 0;
+            return Some(n);
+        }
+        if self.seen.len() >= LIMITER_CAPACITY {
+            self.seen
+                .retain(|_, (last, _)| now.as_millis().saturating_sub(last.as_millis()) < window);
+            if self.seen.len() >= LIMITER_CAPACITY {
+                self.seen.clear();
+            }
+        }
+        self.seen.insert(line.to_string(), (now, 0));
+        Some(0)
+    }
+}
+
+/// [`log_event`] through a [`LineLimiter`] (`logging dmvpn rate-limit`): repeated identical
+/// lines within the window are dropped, and the next one logged carries
+/// `(N messages suppressed)`.
+pub fn log_event_limited(
+    event: &Event,
+    iface_name: &str,
+    promote: bool,
+    limiter: &mut LineLimiter,
+    now: dmvpn_nhrp::Instant,
+) {
+    let Some((severity, line)) = format_event(event, iface_name) else {
+        return;
+    };
+    let Some(suppressed) = limiter.admit(&line, now) else {
+        return;
+    };
+    let line = if suppressed > 0 {
+        format!("{line} ({suppressed} messages suppressed)")
+    } else {
+        line
+    };
+    emit(severity, &line, promote);
+}
+
+fn emit(severity: Severity, line: &str, promote: bool) {
+    let severity = if promote && severity == Severity::Debug {
+        Severity::Notice
+    } else {
+        severity
+    };
+    match severity {
+        Severity::Error => tracing::error!("{line}"),
+        Severity::Warning => tracing::warn!("{line}"),
+        Severity::Notice => tracing::info!("{line}"),
+        Severity::Debug => tracing::debug!("{line}"),
     }
 }
 
@@ -250,5 +337,28 @@ mod tests {
             ),
             "{line}"
         );
+    }
+
+    #[test]
+    fn limiter_drops_repeats_within_the_window_and_counts_them() {
+        use dmvpn_nhrp::Instant;
+        let mut l = LineLimiter::new(Some(10));
+        assert_eq!(l.admit("a", Instant::from_secs(0)), Some(0));
+        assert_eq!(l.admit("a", Instant::from_secs(1)), None);
+        assert_eq!(l.admit("a", Instant::from_secs(9)), None);
+        // A different line is not limited by the first.
+        assert_eq!(l.admit("b", Instant::from_secs(9)), Some(0));
+        assert_eq!(l.admit("a", Instant::from_secs(10)), Some(2));
+        assert_eq!(l.admit("a", Instant::from_secs(11)), None);
+        // Without a window everything passes.
+        let mut none = LineLimiter::new(None);
+        for t in 0..3 {
+            assert_eq!(none.admit("a", Instant::from_secs(t)), Some(0));
+        }
+        // Changing the window forgets the history; setting the same one keeps it.
+        l.set_window(Some(10));
+        assert_eq!(l.admit("a", Instant::from_secs(12)), None);
+        l.set_window(Some(5));
+        assert_eq!(l.admit("a", Instant::from_secs(12)), Some(0));
     }
 }

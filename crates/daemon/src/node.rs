@@ -36,7 +36,7 @@ use dmvpn_nhrp::{
 use tokio::sync::mpsc;
 
 use crate::DaemonError;
-use crate::events::log_event;
+use crate::events::{LineLimiter, log_event_limited};
 use crate::translate::{self, KernelRoute, TunnelPlan};
 
 /// A running tunnel interface.
@@ -69,6 +69,8 @@ pub struct Node {
     last_tx: BTreeMap<(IfIndex, Ipv4Addr), u64>,
     /// `debug nhrp capture FILE`: every NHRP packet sent and received, as GRE frames.
     capture: Option<NhrpCapture>,
+    /// `logging dmvpn rate-limit SECONDS`: repeated event lines dropped within the window.
+    event_limiter: LineLimiter,
 }
 
 /// An open `debug nhrp capture` file.
@@ -187,6 +189,7 @@ impl Node {
             debug: mgmt::DebugConditions::default(),
             last_tx: BTreeMap::new(),
             capture: None,
+            event_limiter: LineLimiter::new(config.logging_dmvpn_rate_limit),
         };
         node.install_all_routes().await;
         node.on_timeout();
@@ -363,7 +366,8 @@ impl Node {
                 let nhrp = self.debug.effective_nhrp();
                 let promote = (nhrp.events || nhrp.cache || nhrp.error)
                     && self.debug.matches(Some(&name), None, None);
-                log_event(&event, &name, promote);
+                let now = self.now();
+                log_event_limited(&event, &name, promote, &mut self.event_limiter, now);
             }
             other => tracing::debug!("engine action not handled: {other:?}"),
         }
@@ -586,6 +590,8 @@ impl Node {
                 .map_err(|e| DaemonError::Config(format!("NHRP: {e}")))?;
         }
         self.config_text = text;
+        self.event_limiter
+            .set_window(config.logging_dmvpn_rate_limit);
         // Routes into new tunnels are re-learned by the next sync.
         for t in self.tunnels.values_mut() {
             t.engine_routes.clear();

@@ -4,7 +4,8 @@
 //! them back; `clear dmvpn statistics` and `clear counters tunnel 0` put the tunnel counters
 //! back to zero and traffic makes them grow again; the daemons' logs carry
 //! `%DMVPN-5-NHRP_CACHE: Client … on Tunnel0 Registered.`, `%DMVPN-5-NHRP_NHS: Tunnel0 … is UP`
-//! and, once the hub is stopped, `… is DOWN`.
+//! and, once the hub is stopped, `… is DOWN`; with `logging dmvpn rate-limit SECONDS` in the
+//! hub's configuration, a spoke's refreshes log `Registered.` once per window, not each time.
 //!
 //! Needs root and `ip`, `ping`; skips otherwise.
 
@@ -51,12 +52,20 @@ fn cli(socket: &Path, args: &[&str]) -> String {
 }
 
 fn started_lab(tag: &str, holdtime: u32) -> Lab {
+    started_lab_with(tag, holdtime, "")
+}
+
+/// A lab whose hub configuration ends with `hub_lines`.
+fn started_lab_with(tag: &str, holdtime: u32, hub_lines: &str) -> Lab {
     let prefix = lab::unique_prefix(tag);
     let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.holdtime = holdtime;
     spec.registration_timeout = Some(5);
     let mut lab = Lab::build(spec).expect("build the lab");
+    if !hub_lines.is_empty() {
+        lab.append_config(0, hub_lines).expect("hub config");
+    }
     lab.start_all().expect("start the daemons");
     lab::wait_for(Duration::from_secs(60), "every spoke to register", || {
         lab.all_registered().then_some(())
@@ -217,6 +226,16 @@ fn event_lines_for_registrations_and_nhs_up_and_down() {
             )
         });
     }
+    // Without `logging dmvpn rate-limit`, every refresh is logged (the control for
+    // `logging_dmvpn_rate_limit_limits_repeated_lines`).
+    let refreshed = format!(
+        "%DMVPN-5-NHRP_CACHE: Client {} on Tunnel0 Registered.",
+        spoke1.tunnel
+    );
+    lab::wait_for(Duration::from_secs(60), "a refresh to be logged", || {
+        (count_lines(&hub.log, &refreshed) >= 2).then_some(())
+    })
+    .expect("refresh lines without a rate limit");
     // The hub stops: the spokes' registrations go unanswered and the NHS is declared DOWN.
     lab.stop_daemon(0);
     let down = format!("%DMVPN-5-NHRP_NHS: Tunnel0 {} is DOWN", hub.tunnel);
@@ -233,5 +252,58 @@ fn event_lines_for_registrations_and_nhs_up_and_down() {
     assert!(
         nhs.contains("DOWN"),
         "show ip nhrp nhs after the hub stopped:\n{nhs}"
+    );
+}
+
+/// Registration replies spoke `index` has received from its NHS (`show ip nhrp nhs`).
+fn replies_received(lab: &Lab, index: usize) -> u64 {
+    let Some(node) = lab.nodes().get(index) else {
+        return 0;
+    };
+    let payload = lab::control_request(
+        &node.socket,
+        &dmvpn_mgmt::Request::ShowIpNhrpNhs(dmvpn_mgmt::ShowNhs::default()),
+    );
+    match payload {
+        Ok(dmvpn_mgmt::Payload::Nhs(r)) => r.servers.iter().map(|s| s.replies_received).sum(),
+        _ => 0,
+    }
+}
+
+fn count_lines(path: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| l.contains(needle)).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn logging_dmvpn_rate_limit_limits_repeated_lines() {
+    if !can_run() {
+        return;
+    }
+    // Spokes refresh every 5 s; the hub logs each registration line at most once an hour.
+    let lab = started_lab_with("or", 15, "logging dmvpn rate-limit 3600");
+    let nodes = lab.nodes().to_vec();
+    let hub = &nodes[0];
+    let running = cli(&hub.socket, &["show", "running-config"]);
+    assert!(
+        running.contains("logging dmvpn rate-limit 3600"),
+        "the setting is not in the running configuration:\n{running}"
+    );
+    // Two refreshes after the first registration.
+    lab::wait_for(Duration::from_secs(60), "spoke1 to refresh twice", || {
+        (replies_received(&lab, 1) >= 3).then_some(())
+    })
+    .expect("refreshes");
+    let line = format!(
+        "%DMVPN-5-NHRP_CACHE: Client {} on Tunnel0 Registered.",
+        nodes[1].tunnel
+    );
+    let n = count_lines(&hub.log, &line);
+    assert_eq!(
+        n,
+        1,
+        "`{line}` logged {n} times within the window; hub log:\n{}",
+        std::fs::read_to_string(&hub.log).unwrap_or_default()
     );
 }
