@@ -6,32 +6,17 @@
 //!
 //! Needs root and `ip`; skips otherwise (the bad-configuration test needs nothing).
 
+mod common;
+
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase, Signal};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    if lab::run("sh", &["-c", "command -v ip"]).is_err() {
-        eprintln!("SKIP: `ip` is not installed");
-        return false;
-    }
-    true
-}
-
 fn started_lab(tag: &str) -> Lab {
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     let mut lab = Lab::build(spec).expect("build the lab");
     lab.start_all().expect("start the daemons");
@@ -52,7 +37,7 @@ fn hub_knows(lab: &Lab, tunnel: std::net::Ipv4Addr) -> bool {
 
 #[test]
 fn sigterm_purges_the_registration_and_removes_the_tunnel() {
-    if !can_run() {
+    if !common::can_run_with(&["ip"]) {
         return;
     }
     let mut lab = started_lab("st");
@@ -83,7 +68,7 @@ fn sigterm_purges_the_registration_and_removes_the_tunnel() {
 
 #[test]
 fn sighup_applies_changes_without_disturbing_unchanged_peers() {
-    if !can_run() {
+    if !common::can_run_with(&["ip"]) {
         return;
     }
     let lab = started_lab("hu");
@@ -140,7 +125,7 @@ fn sighup_applies_changes_without_disturbing_unchanged_peers() {
 
 #[test]
 fn show_commands_answer_over_the_control_socket() {
-    if !can_run() {
+    if !common::can_run_with(&["ip"]) {
         return;
     }
     let lab = started_lab("sh");
@@ -150,7 +135,7 @@ fn show_commands_answer_over_the_control_socket() {
         &["show", "ip", "nhrp", "--json"],
     ];
     for args in commands {
-        let out = Command::new(exe())
+        let out = Command::new(common::exe())
             .arg("--socket")
             .arg(&hub.socket)
             .args(args)
@@ -191,7 +176,7 @@ fn a_bad_configuration_is_refused_with_its_location() {
         "interface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n ip nhrp holdtime banana\n",
     )
     .expect("write");
-    let out = Command::new(exe())
+    let out = Command::new(common::exe())
         .arg("--socket")
         .arg(dir.join("ctl.sock"))
         .arg("daemon")
@@ -207,7 +192,7 @@ fn a_bad_configuration_is_refused_with_its_location() {
 
 #[test]
 fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
-    if !can_run() {
+    if !common::can_run_with(&["ip"]) {
         return;
     }
     let lab = started_lab("db");
@@ -309,12 +294,12 @@ fn debug_nhrp_packet_logs_packets_and_clear_relearns() {
 
 #[test]
 fn metrics_endpoint_matches_show_ip_nhrp_traffic() {
-    if !can_run() || lab::run("sh", &["-c", "command -v python3"]).is_err() {
+    if !common::can_run_with(&["ip"]) || lab::run("sh", &["-c", "command -v python3"]).is_err() {
         eprintln!("SKIP: needs root and python3");
         return;
     }
     let prefix = lab::unique_prefix("mt");
-    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.hub_metrics = Some("127.0.0.1:9850".parse().expect("address"));
     let mut lab = Lab::build(spec).expect("build the lab");

@@ -4,28 +4,12 @@
 //!
 //! Needs root and `ip`, `ping`; skips otherwise. Each run uses its own `--name`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use dmvpn_daemon::lab;
-
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in ["ip", "ping"] {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
 
 fn namespaces_of(name: &str) -> Vec<String> {
     lab::list_namespaces()
@@ -37,11 +21,11 @@ fn namespaces_of(name: &str) -> Vec<String> {
 
 #[test]
 fn lab_phase3_json_reports_the_shortcut_and_cleans_up() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let name = lab::unique_prefix("cj");
-    let out = Command::new(exe())
+    let out = Command::new(common::exe())
         .args([
             "lab", "--spokes", "3", "--phase", "3", "--json", "--name", &name,
         ])
@@ -75,11 +59,11 @@ fn lab_phase3_json_reports_the_shortcut_and_cleans_up() {
 
 #[test]
 fn lab_keep_then_down() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let name = lab::unique_prefix("ck");
-    let out = Command::new(exe())
+    let out = Command::new(common::exe())
         .args(["lab", "--phase", "2", "--keep", "--json", "--name", &name])
         .output()
         .expect("run dmvpn lab --keep");
@@ -87,7 +71,7 @@ fn lab_keep_then_down() {
     struct Down(String);
     impl Drop for Down {
         fn drop(&mut self) {
-            let _ = Command::new(exe())
+            let _ = Command::new(common::exe())
                 .args(["lab", "--down", "--name", &self.0])
                 .output();
         }
@@ -113,7 +97,7 @@ fn lab_keep_then_down() {
         assert!(matches!(payload, dmvpn_mgmt::Payload::Dmvpn(_)));
     }
     assert!(!namespaces_of(&name).is_empty());
-    let down = Command::new(exe())
+    let down = Command::new(common::exe())
         .args(["lab", "--down", "--name", &name])
         .output()
         .expect("run dmvpn lab --down");
@@ -128,11 +112,11 @@ fn lab_keep_then_down() {
 
 #[test]
 fn lab_interrupted_removes_everything() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let name = lab::unique_prefix("ci");
-    let mut child = Command::new(exe())
+    let mut child = Command::new(common::exe())
         .args(["lab", "--spokes", "2", "--name", &name])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -195,7 +179,7 @@ fn lab_without_root_says_so() {
     }
     let out = Command::new("setpriv")
         .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-        .arg(exe())
+        .arg(common::exe())
         .args(["lab", "--name", "nobody"])
         .output()
         .expect("run setpriv");

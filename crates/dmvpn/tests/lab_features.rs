@@ -5,33 +5,16 @@
 //!
 //! Needs root and `ip`, `ping`, `tcpdump`, `python3` (a TCP listener); skips otherwise.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run(tools: &[&str]) -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in tools {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
-
 fn started_lab(tag: &str, phase: Phase) -> Lab {
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 3, phase, exe());
+    let mut spec = LabSpec::new(&prefix, 3, phase, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     let mut lab = Lab::build(spec).expect("build the lab");
     lab.start_all().expect("start the daemons");
@@ -44,7 +27,7 @@ fn started_lab(tag: &str, phase: Phase) -> Lab {
 
 #[test]
 fn multicast_from_the_hub_reaches_every_registered_spoke() {
-    if !can_run(&["ip", "ping", "tcpdump"]) {
+    if !common::can_run_with(&["ip", "ping", "tcpdump"]) {
         return;
     }
     let lab = started_lab("mc", Phase::Two);
@@ -141,7 +124,7 @@ fn multicast_from_the_hub_reaches_every_registered_spoke() {
 
 #[test]
 fn tcp_mss_is_clamped_in_both_directions() {
-    if !can_run(&["ip", "ping", "tcpdump", "python3"]) {
+    if !common::can_run_with(&["ip", "ping", "tcpdump", "python3"]) {
         return;
     }
     let lab = started_lab("ms", Phase::One);
@@ -219,7 +202,7 @@ fn tcp_mss_is_clamped_in_both_directions() {
 /// one from the kernel, forwards over it and resolves its next hop.
 #[test]
 fn kernel_routes_from_a_routing_daemon_are_followed() {
-    if !can_run(&["ip", "ping"]) {
+    if !common::can_run_with(&["ip", "ping"]) {
         return;
     }
     let lab = started_lab("rt", Phase::Two);

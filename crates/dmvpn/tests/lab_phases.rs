@@ -7,39 +7,22 @@
 //! Each test builds its own lab with a unique prefix and removes it on every exit path (the
 //! `Lab` drop guard).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
-
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in ["ip", "ping", "tcpdump"] {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
 
 fn phase_walkthrough(phase: Phase, tag: &str) {
     walkthrough(phase, tag, false);
 }
 
 fn walkthrough(phase: Phase, tag: &str, protection: bool) {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 3, phase, exe());
+    let mut spec = LabSpec::new(&prefix, 3, phase, common::exe());
     spec.protection = protection;
     if protection {
         spec.log_filter = "debug".to_string();

@@ -5,33 +5,16 @@
 //! The spokes use `ip nhrp registration timeout 5` so re-registration happens within seconds.
 //! Needs root and `ip`, `ping`; skips otherwise.
 
+mod common;
+
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in ["ip", "ping"] {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
-
 fn started_lab(tag: &str, phase: Phase) -> Lab {
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 3, phase, exe());
+    let mut spec = LabSpec::new(&prefix, 3, phase, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.registration_timeout = Some(5);
     let mut lab = Lab::build(spec).expect("build the lab");
@@ -45,7 +28,7 @@ fn started_lab(tag: &str, phase: Phase) -> Lab {
 
 #[test]
 fn hub_killed_and_restarted_spokes_reregister_and_traffic_resumes() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let mut lab = started_lab("hk", Phase::Three);
@@ -92,7 +75,7 @@ fn hub_killed_and_restarted_spokes_reregister_and_traffic_resumes() {
 
 #[test]
 fn spoke_nbma_change_is_followed_by_the_hub_mapping() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let mut lab = started_lab("nb", Phase::Two);
@@ -137,12 +120,12 @@ fn spoke_nbma_change_is_followed_by_the_hub_mapping() {
 /// path is up.
 #[test]
 fn used_entries_are_refreshed_and_the_flow_stays_direct() {
-    if !can_run() || lab::run("sh", &["-c", "command -v tcpdump"]).is_err() {
+    if !common::can_run() || lab::run("sh", &["-c", "command -v tcpdump"]).is_err() {
         eprintln!("SKIP: needs root and tcpdump");
         return;
     }
     let prefix = lab::unique_prefix("rf");
-    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.holdtime = 15;
     let mut lab = Lab::build(spec).expect("build the lab");

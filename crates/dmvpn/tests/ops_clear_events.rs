@@ -9,33 +9,17 @@
 //!
 //! Needs root and `ip`, `ping`; skips otherwise.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in ["ip", "ping"] {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
-
 /// Runs `dmvpn --socket SOCKET ARGS…` and returns its stdout; panics with stderr on failure.
 fn cli(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(exe())
+    let out = Command::new(common::exe())
         .arg("--socket")
         .arg(socket)
         .args(args)
@@ -58,7 +42,7 @@ fn started_lab(tag: &str, holdtime: u32) -> Lab {
 /// A lab whose hub configuration ends with `hub_lines`.
 fn started_lab_with(tag: &str, holdtime: u32, hub_lines: &str) -> Lab {
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, exe());
+    let mut spec = LabSpec::new(&prefix, 2, Phase::Two, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.holdtime = holdtime;
     spec.registration_timeout = Some(5);
@@ -86,7 +70,7 @@ fn dynamic_entries(lab: &Lab, index: usize) -> usize {
 
 #[test]
 fn clear_dmvpn_session_removes_entries_that_registrations_bring_back() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     // Spokes register every holdtime/3 = 5 s, so the hub re-learns them quickly.
@@ -130,7 +114,7 @@ fn clear_dmvpn_session_removes_entries_that_registrations_bring_back() {
 
 #[test]
 fn clear_statistics_and_clear_counters_reset_then_counters_grow() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let lab = started_lab("ot", 300);
@@ -194,7 +178,7 @@ fn log_has(path: &Path, needle: &str) -> bool {
 
 #[test]
 fn event_lines_for_registrations_and_nhs_up_and_down() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let mut lab = started_lab("oe", 15);
@@ -278,7 +262,7 @@ fn count_lines(path: &Path, needle: &str) -> usize {
 
 #[test]
 fn logging_dmvpn_rate_limit_limits_repeated_lines() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     // Spokes refresh every 5 s; the hub logs each registration line at most once an hour.

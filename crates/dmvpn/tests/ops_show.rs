@@ -7,29 +7,13 @@
 //! Regenerate the snapshots under `tests/golden/ops/` with `UPDATE_GOLDEN=1`.
 //! Needs root and `ip`, `ping`; skips otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
-
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
-}
-
-fn can_run() -> bool {
-    if !lab::is_root() {
-        eprintln!("SKIP: needs root (network namespaces)");
-        return false;
-    }
-    for tool in ["ip", "ping"] {
-        if lab::run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
-            eprintln!("SKIP: `{tool}` is not installed");
-            return false;
-        }
-    }
-    true
-}
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ops")
@@ -41,7 +25,7 @@ fn schema_dir() -> PathBuf {
 
 /// Runs `dmvpn --socket SOCKET ARGS…` and returns its stdout; panics with stderr on failure.
 fn cli(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(exe())
+    let out = Command::new(common::exe())
         .arg("--socket")
         .arg(socket)
         .args(args)
@@ -185,7 +169,7 @@ const SHOWS: &[(&str, &str)] = &[
 
 fn started_lab(tag: &str, phase: Phase) -> Lab {
     let prefix = lab::unique_prefix(tag);
-    let mut spec = LabSpec::new(&prefix, 2, phase, exe());
+    let mut spec = LabSpec::new(&prefix, 2, phase, common::exe());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     let mut lab = Lab::build(spec).expect("build the lab");
     lab.start_all().expect("start the daemons");
@@ -198,7 +182,7 @@ fn started_lab(tag: &str, phase: Phase) -> Lab {
 
 #[test]
 fn every_show_matches_its_snapshot_and_its_schema() {
-    if !can_run() {
+    if !common::can_run() {
         return;
     }
     let lab = started_lab("os", Phase::Three);
