@@ -23,7 +23,7 @@
 //! In `run()`, after creating `calls_tx` and before handing it to
 //! `control.serve(...)`:
 //!
-//! ```ignore
+//! ```text
 //! if let Some(addr) = options.metrics {
 //!     let server = dmvpn_metrics::MetricsServer::bind(addr).await.map_err(DaemonError::Metrics)?;
 //!     let calls = calls_tx.clone();
