@@ -63,35 +63,6 @@ enum Mode {
     Swallow,
 }
 
-const GLOBAL_WORDS: &[&str] = &[
-    "hostname",
-    "version",
-    "interface",
-    "crypto",
-    "ip",
-    "router",
-    "end",
-    "exit",
-    "service",
-    "boot-start-marker",
-    "boot-end-marker",
-    "boot",
-    "aaa",
-    "resource",
-    "clock",
-    "mpls",
-    "line",
-    "control-plane",
-    "logging",
-    "access-list",
-    "route-map",
-    "ntp",
-    "snmp-server",
-    "enable",
-    "username",
-    "banner",
-    "ipv6",
-];
 const GLOBAL_CORE: &[&str] = &[
     "hostname",
     "version",
@@ -258,7 +229,7 @@ fn is_global(words: &[String]) -> bool {
     if first == "ip" {
         return GLOBAL_IP_WORDS.contains(&w(words, 1));
     }
-    GLOBAL_WORDS.contains(&first)
+    first == "exit" || GLOBAL_CORE.contains(&first) || GLOBAL_IGNORED.contains(&first)
 }
 
 /// Does an interface claim a line whose first word is also a global command?
