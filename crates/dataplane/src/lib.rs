@@ -122,24 +122,21 @@
 //! - `examples/throughput.rs` (root, `--release`): TCP through the tunnel versus bare veth.
 #![warn(missing_docs)]
 
-pub mod counters;
 mod error;
-pub mod gre;
 pub mod kernel_gre;
 pub mod nbma;
 pub mod netlink;
-pub mod packet;
 pub mod protection;
-pub mod tables;
 pub mod tunnel;
 
-pub use counters::{DropCounters, TrafficCounters};
+// The pure forwarding lives in dmvpn-forwarding (shared with the simulator); re-exported
+// here under its old paths.
+pub use dmvpn_forwarding::{counters, gre, packet, seam, tables};
+pub use dmvpn_forwarding::{
+    CounterSnapshot, DataPlane, DataPlaneError, Decision, DropCounters, DropReason, Event,
+    ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource, RouteMirror,
+    SendOutcome, TrafficCounters,
+};
 pub use error::Error;
 pub use protection::{PacketBuf, PassThrough, Protection, ProtectionError};
-pub use tables::{
-    Decision, ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource,
-    RouteMirror,
-};
-pub use tunnel::{
-    CounterSnapshot, Event, Tunnel, TunnelConfig, TunnelHandle, TunnelMode, TunnelSource,
-};
+pub use tunnel::{Tunnel, TunnelConfig, TunnelHandle, TunnelMode, TunnelSource};

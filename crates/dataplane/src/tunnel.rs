@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::Error;
-use crate::counters::{Counters, DropCounters, Stat, TrafficCounters};
+use crate::seam::{CounterSnapshot, Event};
+use crate::counters::{Counters, Stat, TrafficCounters};
 use crate::gre::{GreHeader, PROTO_IPV4, PROTO_NHRP};
 use crate::nbma::GreSocket;
 use crate::netlink::{self, RT_TABLE_MAIN};
@@ -158,74 +159,6 @@ impl TunnelConfig {
             )));
         }
         Ok(())
-    }
-}
-
-/// What the data plane reports to the daemon.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// An NHRP packet (GRE protocol 0x2001) arrived from NBMA address `source`.
-    Nhrp {
-        /// The sender's NBMA address.
-        source: Ipv4Addr,
-        /// The NHRP packet, starting at the NHRP fixed header.
-        packet: Vec<u8>,
-    },
-    /// Traffic needs the NBMA address of `next_hop`; meanwhile it goes via the NHS (or is
-    /// dropped when no NHS is known). Repeated at most once per `event_interval`.
-    ResolutionNeeded {
-        /// The overlay next hop without a mapping.
-        next_hop: Ipv4Addr,
-        /// The destination of the packet that triggered it.
-        destination: Ipv4Addr,
-        /// The source of the packet that triggered it.
-        source: Ipv4Addr,
-    },
-    /// A packet received from the tunnel was routed back into it (the hub relays spoke to
-    /// spoke): the engine may send a redirect (Traffic Indication).
-    Hairpin {
-        /// Inner source address.
-        source: Ipv4Addr,
-        /// Inner destination address.
-        destination: Ipv4Addr,
-        /// NBMA address the packet came from.
-        ingress_nbma: Ipv4Addr,
-        /// The start of the packet (IP header and up to 64 bytes of payload), as quoted in a
-        /// Traffic Indication.
-        packet: Vec<u8>,
-    },
-    /// The tunnel source address changed (the daemon should re-register).
-    SourceAddressChanged {
-        /// The previous address.
-        old: Option<Ipv4Addr>,
-        /// The new address.
-        new: Option<Ipv4Addr>,
-    },
-    /// A data-plane task stopped with an error; the tunnel is degraded.
-    TaskFailed {
-        /// Which task.
-        task: &'static str,
-        /// The error.
-        error: String,
-    },
-}
-
-/// A snapshot of a tunnel's counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CounterSnapshot {
-    /// Whole-tunnel traffic.
-    pub tunnel: TrafficCounters,
-    /// Per peer (NBMA address) traffic.
-    pub peers: Vec<(Ipv4Addr, TrafficCounters)>,
-    /// Drops and special cases.
-    pub drops: DropCounters,
-}
-
-impl CounterSnapshot {
-    /// Packets this node relayed: received from the tunnel and routed back into it (on a
-    /// hub, the spoke-to-spoke traffic it carries).
-    pub fn relayed(&self) -> u64 {
-        self.drops.hairpins
     }
 }
 
@@ -509,6 +442,77 @@ impl TunnelHandle {
     /// `route_resync`), e.g. after the daemon removed a nexthop object.
     pub fn resync_routes(&self) {
         self.shared.resync_routes.notify_one();
+    }
+}
+
+/// The userspace data plane behind the node core's seam.
+impl crate::seam::DataPlane for TunnelHandle {
+    fn name(&self) -> &str {
+        TunnelHandle::name(self)
+    }
+    fn ifindex(&self) -> u32 {
+        TunnelHandle::ifindex(self)
+    }
+    fn source_address(&self) -> Option<Ipv4Addr> {
+        TunnelHandle::source_address(self)
+    }
+    fn set_mapping(&self, overlay: Ipv4Addr, nbma: Ipv4Addr) {
+        self.tables().set_mapping(overlay, nbma);
+    }
+    fn remove_mapping(&self, overlay: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.tables().remove_mapping(overlay)
+    }
+    fn mapping(&self, overlay: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.tables().mapping(overlay)
+    }
+    fn set_shortcut(&self, prefix: crate::Ipv4Prefix, next_hop: Ipv4Addr) {
+        self.tables().set_shortcut(prefix, next_hop);
+    }
+    fn remove_shortcut(&self, prefix: crate::Ipv4Prefix) -> Option<Ipv4Addr> {
+        self.tables().remove_shortcut(prefix)
+    }
+    fn shortcuts(&self) -> Vec<(crate::Ipv4Prefix, Ipv4Addr)> {
+        self.tables().shortcuts()
+    }
+    fn set_nhs(&self, nbma: Vec<Ipv4Addr>) {
+        self.tables().set_nhs(nbma);
+    }
+    fn set_multicast_policy(&self, policy: crate::MulticastPolicy) {
+        self.tables().set_multicast_policy(policy);
+    }
+    fn add_dynamic_peer(&self, nbma: Ipv4Addr) {
+        self.tables().add_dynamic_peer(nbma);
+    }
+    fn remove_dynamic_peer(&self, nbma: Ipv4Addr) -> bool {
+        self.tables().remove_dynamic_peer(nbma)
+    }
+    fn set_tcp_adjust_mss(&self, mss: Option<u16>) {
+        TunnelHandle::set_tcp_adjust_mss(self, mss);
+    }
+    fn set_detect_hairpin(&self, on: bool) {
+        TunnelHandle::set_detect_hairpin(self, on);
+    }
+    fn set_mtu(&self, mtu: u16) -> Result<(), crate::DataPlaneError> {
+        TunnelHandle::set_mtu(self, mtu).map_err(|e| crate::DataPlaneError(e.to_string()))
+    }
+    fn send_nhrp(&self, peer: Ipv4Addr, packet: &[u8]) -> crate::SendOutcome {
+        match TunnelHandle::send_nhrp(self, peer, packet) {
+            Ok(()) => crate::SendOutcome::Sent,
+            Err(Error::NoSource) => crate::SendOutcome::Dropped(crate::DropReason::NoSource),
+            Err(e) => crate::SendOutcome::Dropped(crate::DropReason::Io(e.to_string())),
+        }
+    }
+    fn counters(&self) -> CounterSnapshot {
+        TunnelHandle::counters(self)
+    }
+    fn peer_counters(&self, nbma: Ipv4Addr) -> TrafficCounters {
+        TunnelHandle::peer_counters(self, nbma)
+    }
+    fn routes(&self) -> Vec<MirroredRoute> {
+        TunnelHandle::routes(self)
+    }
+    fn resync_routes(&self) {
+        TunnelHandle::resync_routes(self);
     }
 }
 

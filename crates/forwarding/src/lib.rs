@@ -1,0 +1,36 @@
+//! `dmvpn-forwarding`: the pure forwarding of a multipoint-GRE tunnel, shared by the
+//! shipped userspace data plane (crates/dataplane) and the simulator (crates/sim).
+//!
+//! No sockets, no TUN devices, no async runtime, no clock reads: bytes and tables in,
+//! decisions and bytes out. What lives here:
+//! - [`packet`]: IPv4 header inspection, TCP MSS clamping, fragmentation, ICMP
+//!   "fragmentation needed" for oversize DF packets;
+//! - [`gre`]: the GRE encapsulation header of a tunnel (key, protocol);
+//! - [`tables`]: the route mirror, shortcuts, NHRP mappings, NHS and multicast targets of one
+//!   tunnel, and the per-packet forwarding decision;
+//! - [`counters`]: per-tunnel and per-peer traffic counters and drops by reason;
+//! - [`seam`]: the [`DataPlane`] trait through which the node core drives any data plane
+//!   (userspace or kernel), its [`Event`]s, and the NBMA transport's [`SendOutcome`].
+#![warn(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod counters;
+pub mod gre;
+pub mod packet;
+pub mod seam;
+pub mod tables;
+
+pub use counters::{DropCounters, TrafficCounters};
+pub use seam::{CounterSnapshot, DataPlane, DataPlaneError, DropReason, Event, SendOutcome};
+pub use tables::{
+    Decision, ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource,
+    RouteMirror,
+};
