@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every test:
-#   1. cargo test for the whole workspace (unit, property, capture/tshark, simulator,
-#      and the network-namespace tests of the data plane, daemon and lab, which need root);
-#   2. every fuzz target for a bounded time (scripts/fuzz-smoke.sh);
-#   3. the FRR nhrpd interop matrix in the kernel-lab VM (scripts/interop.sh).
+#   1. the written rules: cargo fmt --check, cargo clippy (all targets, warnings denied,
+#      with the workspace lints of Cargo.toml), cargo doc (warnings denied);
+#   2. cargo test for the whole workspace (unit, property, capture/tshark, simulator,
+#      node core, and the network-namespace tests of the data plane, daemon and lab, which
+#      need root);
+#   3. the fuzz stage: every committed corpus and regression input replayed through its
+#      target, then a bounded run with fixed seeds (scripts/fuzz-smoke.sh);
+#   4. the FRR nhrpd interop matrix in the kernel-lab VM (scripts/interop.sh).
 # Exits non-zero when any test fails. Usage (as root): scripts/test-all.sh
 # CI calls it through .ci/run.
 set -euo pipefail
@@ -33,6 +37,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 stage() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+
+stage "rules: cargo fmt --check"
+cargo fmt --all -- --check
+
+stage "rules: cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings 2>&1
+
+stage "rules: cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps 2>&1
 
 stage "cargo test (workspace, release)"
 cargo test --workspace --release --no-fail-fast 2>&1
