@@ -8,7 +8,6 @@ use std::net::Ipv4Addr;
 
 /// Something the caller must do. Drain with [`crate::Engine::poll_action`] after every input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Action {
     /// Send an NHRP packet (GRE protocol 0x2001) to an NBMA address out of `iface`.
     Send {
@@ -93,7 +92,6 @@ pub type CieCode = u8;
 
 /// A notable occurrence, for logs (`%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP`) and tests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Event {
     /// An NHS answered a registration after being DOWN or never answered.
     NhsUp {

@@ -7,7 +7,6 @@ use thiserror::Error;
 /// Why the engine dropped a received packet. Every drop is counted per interface
 /// ([`crate::TrafficStats::drops`]) and reported as [`crate::Event::Dropped`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum DropReason {
     /// The bytes did not parse (length, checksum, version).
     Malformed,
