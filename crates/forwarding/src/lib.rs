@@ -22,13 +22,18 @@
     )
 )]
 
+pub mod buf;
 pub mod counters;
 pub mod gre;
 pub mod packet;
+pub mod pipeline;
 pub mod seam;
 pub mod tables;
+pub mod transport;
 
+pub use buf::PacketBuf;
 pub use counters::{DropCounters, TrafficCounters};
+pub use pipeline::{Forwarder, ForwarderConfig, Scratch, Sink};
 pub use seam::{CounterSnapshot, DataPlane, DataPlaneError, DropReason, Event, SendOutcome};
 pub use tables::{
     Decision, ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource,

@@ -4,7 +4,8 @@
 //! - the **route mirror**: the kernel's IPv4 routes that point into the tunnel device, kept
 //!   current by the netlink task (static routes, FRR, BIRD);
 //! - **shortcut routes** (prefix → overlay next hop), set by the daemon from NHRP engine
-//!   actions; they override the route mirror;
+//!   actions; the longest prefix wins across shortcuts and mirrored routes, and a shortcut
+//!   beats a mirrored route of the same length (as the kernel and IOS choose routes);
 //! - **NHRP mappings** (overlay address → NBMA address), set by the daemon;
 //! - the **NHS list** and the **multicast targets**.
 //!
@@ -392,7 +393,8 @@ impl ForwardingTables {
         v
     }
 
-    /// Sets the shortcut route `prefix → next_hop` (overrides the route mirror).
+    /// Sets the shortcut route `prefix → next_hop` (it beats mirrored routes of the same
+    /// or a shorter prefix length).
     pub fn set_shortcut(&self, prefix: Ipv4Prefix, next_hop: Ipv4Addr) {
         self.write().shortcuts.insert(prefix, next_hop);
     }
@@ -512,13 +514,25 @@ impl ForwardingTables {
             return Decision::Replicate;
         }
         let inner = self.read();
-        let (next_hop, source) = if let Some((_, nh)) = inner.shortcuts.lookup(dst) {
-            (*nh, NextHopSource::Shortcut)
-        } else {
-            match inner.routes.lookup(dst).and_then(|r| r.gateway) {
-                Some(gw) => (gw, NextHopSource::Route),
-                None => (dst, NextHopSource::Destination),
-            }
+        // Longest prefix across shortcuts and mirrored routes, as the kernel and IOS pick
+        // routes; a shortcut wins over a route of the same length (NHRP overrides the
+        // routing protocol's path through the hub), never over a more specific one.
+        let shortcut = inner.shortcuts.lookup(dst);
+        let route = inner.routes.lookup(dst);
+        let shortcut = match (shortcut, route) {
+            (Some((sp, nh)), Some(r)) if sp.len() >= r.prefix.len() => Some(*nh),
+            (Some((_, nh)), None) => Some(*nh),
+            _ => None,
+        };
+        let (next_hop, source) = match (shortcut, route) {
+            (Some(nh), _) => (nh, NextHopSource::Shortcut),
+            (
+                None,
+                Some(MirroredRoute {
+                    gateway: Some(gw), ..
+                }),
+            ) => (gw, NextHopSource::Route),
+            (None, _) => (dst, NextHopSource::Destination),
         };
         // A mapping for the destination itself beats going through the next hop.
         let mapped = inner
@@ -679,6 +693,29 @@ mod tests {
                 next_hop: ip("10.0.0.99")
             }
         );
+    }
+
+    #[test]
+    fn longest_prefix_wins_across_shortcuts_and_routes() {
+        let t = spoke();
+        t.set_mapping(ip("10.0.0.13"), ip("192.0.2.13"));
+        t.set_mapping(ip("10.0.0.12"), ip("192.0.2.12"));
+        // A /16 shortcut does not beat the more specific /24 route.
+        t.set_shortcut(p("192.168.0.0", 16), ip("10.0.0.13"));
+        assert!(matches!(
+            t.decide(ip("192.168.2.5")),
+            Decision::Unicast { next_hop, source: NextHopSource::Route, .. } if next_hop == ip("10.0.0.12")
+        ));
+        assert!(matches!(
+            t.decide(ip("192.168.7.5")),
+            Decision::Unicast { next_hop, source: NextHopSource::Shortcut, .. } if next_hop == ip("10.0.0.13")
+        ));
+        // An equal-length shortcut beats the route.
+        t.set_shortcut(p("192.168.2.0", 24), ip("10.0.0.13"));
+        assert!(matches!(
+            t.decide(ip("192.168.2.5")),
+            Decision::Unicast { next_hop, source: NextHopSource::Shortcut, .. } if next_hop == ip("10.0.0.13")
+        ));
     }
 
     #[test]
