@@ -1,6 +1,13 @@
 //! Measures parse and emit speed on a real Cisco Registration Request (108 bytes):
 //! `cargo run --release -p dmvpn-wire --example codec_throughput`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -1,6 +1,13 @@
 //! Decodes NHRP packets given as hex on stdin (one per line) and prints them with `Display`:
 //! `echo 0001... | cargo run -p dmvpn-wire --example nhrp_decode`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::io::BufRead;
 
 use dmvpn_wire::nhrp::Repr;

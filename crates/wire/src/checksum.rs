@@ -6,7 +6,9 @@ pub fn sum(data: &[u8]) -> u16 {
     let mut acc: u64 = 0;
     let mut chunks = data.chunks_exact(2);
     for pair in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
+        if let &[hi, lo] = pair {
+            acc += u64::from(u16::from_be_bytes([hi, lo]));
+        }
     }
     if let [last] = chunks.remainder() {
         acc += u64::from(*last) << 8;

@@ -67,6 +67,7 @@
 mod checksum;
 mod error;
 mod macros;
+mod prefix;
 
 pub mod gre;
 pub mod nhrp;
@@ -76,3 +77,4 @@ pub mod testing;
 
 pub use checksum::{compute as internet_checksum, verify as verify_internet_checksum};
 pub use error::{Error, Result};
+pub use prefix::{Ipv4Prefix, PrefixLengthError, PrefixParseError, netmask};

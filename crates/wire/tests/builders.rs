@@ -1,6 +1,13 @@
 //! Builders: every packet type can be constructed, emits correct `ar$pktsz`/`ar$extoff`/
 //! `ar$chksum`, and parses back to the same value. Includes the FRR size golden vectors.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod fixtures;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

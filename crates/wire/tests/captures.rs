@@ -2,6 +2,13 @@
 //! re-encodes byte-identically; selected frames are checked field by field against the values
 //! tcpdump's expected output and Wireshark show for them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod fixtures;
 
 use std::net::{IpAddr, Ipv4Addr};

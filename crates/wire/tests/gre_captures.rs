@@ -1,6 +1,13 @@
 //! GRE headers seen in the tcpdump captures (extracted once with tshark's `gre_raw`) parse to
 //! the expected fields and re-encode identically.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use dmvpn_wire::gre::{EtherType, Packet, Repr};
 
 #[test]

@@ -3,6 +3,13 @@
 //! fixed header 0..20, mandatory 20..28, addresses 28..40, CIE 40..52, extensions 52..81
 //! (responder 52, forward 56, reverse 60, auth 64..77, End 77), ar$pktsz 81.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod fixtures;
 
 use dmvpn_wire::Error;

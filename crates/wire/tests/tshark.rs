@@ -2,6 +2,13 @@
 //! with the header fields we meant. Skips with a visible message when tshark is not installed
 //! (fails instead when `DMVPN_REQUIRE_SHARED=1`, which CI sets and where tshark is installed).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Builders: constructors for every NHRP packet type and a `with_*` chain to adjust them.
 //!
 //! Defaults (documented so the engine can rely on them): version 1, hop count
-//! [`super::DEFAULT_HOP_COUNT`] (255, as Cisco IOS sends; never 0), `ar$afn` from the NBMA
+//! [`super::CISCO_HOP_COUNT`] (255, as Cisco IOS sends; never 0), `ar$afn` from the NBMA
 //! address family, `ar$pro.type` from the source protocol address family, no extensions unless
 //! a `with_*extension*` call adds them. `ar$pktsz`, `ar$extoff` and `ar$chksum` are computed by
 //! [`Repr::emit`].
@@ -10,7 +10,7 @@ use core::net::IpAddr;
 
 use crate::gre::EtherType;
 
-use super::DEFAULT_HOP_COUNT;
+use super::CISCO_HOP_COUNT;
 use super::types::*;
 
 fn host_prefix(ip: IpAddr) -> u8 {
@@ -47,7 +47,7 @@ impl Repr {
             afn: afn_of(src_nbma),
             protocol_type: ethertype_of(src_proto),
             protocol_snap: [0; 5],
-            hop_count: DEFAULT_HOP_COUNT,
+            hop_count: CISCO_HOP_COUNT,
             version: super::VERSION,
             packet_type,
             src_nbma: NbmaAddress::from_ip(src_nbma),
@@ -202,7 +202,7 @@ impl Repr {
         let mut r = self.clone();
         r.packet_type = ty;
         r.flags = flags;
-        r.hop_count = DEFAULT_HOP_COUNT;
+        r.hop_count = CISCO_HOP_COUNT;
         r.body = Body::Cies {
             request_id: self.request_id().unwrap_or(0),
             cies,

@@ -36,8 +36,21 @@ pub const CIE_HEADER_LEN: usize = 12;
 pub const EXTENSION_HEADER_LEN: usize = 4;
 /// The only NHRP version (`ar$op.version`).
 pub const VERSION: u8 = 1;
-/// Hop count the builders use (Cisco IOS sends 255; never 0, which Cisco rejects).
-pub const DEFAULT_HOP_COUNT: u8 = 255;
+/// Hop count the `Repr` builders start with: what Cisco IOS puts in the packets it
+/// originates, so that a built packet looks like Cisco's. Never 0, which Cisco rejects.
+///
+/// The workspace has one constant per meaning of "default hop count":
+/// * [`CISCO_HOP_COUNT`] (255): the builders' default, a Cisco-shaped packet;
+/// * [`ROUTED_HOP_COUNT`] (64): what the engine sends in packets that NHSs may forward
+///   (resolution, purge, replies, Error Indications), as FRR nhrpd does; it bounds a
+///   forwarding loop the Forward Transit record does not catch;
+/// * [`ONE_HOP_COUNT`] (1): what the engine sends in packets that go one NBMA hop only
+///   (Registration Request, Traffic Indication), as nhrpd does.
+pub const CISCO_HOP_COUNT: u8 = 255;
+/// Hop count of an originated packet that NHSs may forward (see [`CISCO_HOP_COUNT`]).
+pub const ROUTED_HOP_COUNT: u8 = 64;
+/// Hop count of an originated packet that travels one NBMA hop (see [`CISCO_HOP_COUNT`]).
+pub const ONE_HOP_COUNT: u8 = 1;
 /// Longest Cisco cleartext authentication password.
 pub const CISCO_PASSWORD_MAX: usize = 8;
 /// Longest address an `ar$shtl`/`ar$sstl`/CIE NBMA type-length octet can announce.

@@ -120,7 +120,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     fn get16(&self, r: Range<usize>) -> u16 {
         self.b()
             .get(r)
-            .map_or(0, |s| u16::from_be_bytes([s[0], s[1]]))
+            .and_then(|s| <[u8; 2]>::try_from(s).ok())
+            .map_or(0, u16::from_be_bytes)
     }
 
     /// `ar$afn`.
@@ -183,7 +184,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn request_id(&self) -> u32 {
         self.b()
             .get(field::REQUEST_ID)
-            .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, u32::from_be_bytes)
     }
 
     fn ranges(&self) -> [Range<usize>; 4] {

@@ -50,13 +50,15 @@ impl<'a> Reader<'a> {
     fn u8(&mut self, field: &'static str) -> Result<u8> {
         Ok(self.take(1, field)?.first().copied().unwrap_or(0))
     }
+    /// Exactly `N` bytes (`take` checked the length, so the conversion cannot fail).
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
+        Ok(<[u8; N]>::try_from(self.take(N, field)?).unwrap_or([0; N]))
+    }
     fn u16(&mut self, field: &'static str) -> Result<u16> {
-        let s = self.take(2, field)?;
-        Ok(u16::from_be_bytes([s[0], s[1]]))
+        self.array(field).map(u16::from_be_bytes)
     }
     fn u32(&mut self, field: &'static str) -> Result<u32> {
-        let s = self.take(4, field)?;
-        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        self.array(field).map(u32::from_be_bytes)
     }
     /// Reads an NBMA type-length octet: refuses the reserved bit 0x80.
     fn nbma_tl(&mut self, field: &'static str) -> Result<(bool, usize)> {
@@ -74,8 +76,9 @@ impl<'a> Reader<'a> {
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .map_or(0, |s| u16::from_be_bytes([s[0], s[1]]))
+    b.get(at..at.saturating_add(2))
+        .and_then(|s| <[u8; 2]>::try_from(s).ok())
+        .map_or(0, u16::from_be_bytes)
 }
 
 fn parse_cie(r: &mut Reader<'_>) -> Result<Cie> {
@@ -175,9 +178,9 @@ fn parse_extension_body(
         }
         ExtensionType::VendorPrivate => {
             let mut r = Reader::new(body, offset);
-            let o = r.take(3, "vendor_private.oui")?;
+            let oui = r.array("vendor_private.oui")?;
             ExtensionBody::VendorPrivate {
-                oui: [o[0], o[1], o[2]],
+                oui,
                 data: r.rest().to_vec(),
             }
         }
@@ -295,8 +298,7 @@ impl Repr {
         let mut r = Reader::new(data, 0);
         let afn = AddressFamily::from(r.u16("ar$afn")?);
         let protocol_type = EtherType::from(r.u16("ar$pro.type")?);
-        let s = r.take(5, "ar$pro.snap")?;
-        let protocol_snap = [s[0], s[1], s[2], s[3], s[4]];
+        let protocol_snap = r.array("ar$pro.snap")?;
         let hop_count = r.u8("ar$hopcnt")?;
         r.take(6, "ar$pktsz/chksum/extoff")?;
         let version = r.u8("ar$op.version")?;

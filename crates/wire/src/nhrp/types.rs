@@ -7,8 +7,14 @@ use crate::gre::EtherType;
 use crate::macros::enum_with_unknown;
 
 enum_with_unknown! {
-    /// NHRP packet type (`ar$op.type`).
-    pub enum PacketType(u8) {
+    /// NHRP packet type (`ar$op.type`), as received: unknown values are kept.
+    pub enum PacketType(u8) /
+    /// The eight NHRP packet types this implementation knows (RFC 2332 §5 and Cisco's Traffic
+    /// Indication), closed so that a consumer matches every one. This list, with
+    /// [`KnownPacketType::name`] and [`KnownPacketType::label`], is the workspace's one definition
+    /// of the packet types: the engine, the counters, the show output, the metrics and the
+    /// decoder all use it.
+    pub enum KnownPacketType {
         /// 1
         ResolutionRequest = 1,
         /// 2
@@ -28,25 +34,86 @@ enum_with_unknown! {
     }
 }
 
-impl PacketType {
-    /// Human name, e.g. "Registration Request".
-    pub fn name(self) -> &'static str {
+impl KnownPacketType {
+    /// The name RFC 2332 gives the type, which is also what Cisco IOS prints in `show ip nhrp
+    /// traffic` and `debug nhrp packet`, e.g. "Registration Request". Type 8 is Cisco's
+    /// "Traffic Indication" (the draft's redirect).
+    pub const fn name(self) -> &'static str {
         match self {
-            PacketType::ResolutionRequest => "Resolution Request",
-            PacketType::ResolutionReply => "Resolution Reply",
-            PacketType::RegistrationRequest => "Registration Request",
-            PacketType::RegistrationReply => "Registration Reply",
-            PacketType::PurgeRequest => "Purge Request",
-            PacketType::PurgeReply => "Purge Reply",
-            PacketType::ErrorIndication => "Error Indication",
-            PacketType::TrafficIndication => "Traffic Indication",
-            PacketType::Unknown(_) => "Unknown",
+            KnownPacketType::ResolutionRequest => "Resolution Request",
+            KnownPacketType::ResolutionReply => "Resolution Reply",
+            KnownPacketType::RegistrationRequest => "Registration Request",
+            KnownPacketType::RegistrationReply => "Registration Reply",
+            KnownPacketType::PurgeRequest => "Purge Request",
+            KnownPacketType::PurgeReply => "Purge Reply",
+            KnownPacketType::ErrorIndication => "Error Indication",
+            KnownPacketType::TrafficIndication => "Traffic Indication",
+        }
+    }
+
+    /// The snake_case name used as a JSON field (`show ip nhrp traffic --json`), a metrics
+    /// `type` label and the decoder's `type`, e.g. `registration_request`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            KnownPacketType::ResolutionRequest => "resolution_request",
+            KnownPacketType::ResolutionReply => "resolution_reply",
+            KnownPacketType::RegistrationRequest => "registration_request",
+            KnownPacketType::RegistrationReply => "registration_reply",
+            KnownPacketType::PurgeRequest => "purge_request",
+            KnownPacketType::PurgeReply => "purge_reply",
+            KnownPacketType::ErrorIndication => "error_indication",
+            KnownPacketType::TrafficIndication => "traffic_indication",
+        }
+    }
+
+    /// Position in [`KnownPacketType::ALL`] (code − 1), for per-type counter arrays.
+    pub const fn index(self) -> usize {
+        self.code().saturating_sub(1) as usize
+    }
+
+    /// True for the three requests that get a reply (resolution, registration, purge).
+    pub const fn is_request(self) -> bool {
+        matches!(
+            self,
+            KnownPacketType::ResolutionRequest
+                | KnownPacketType::RegistrationRequest
+                | KnownPacketType::PurgeRequest
+        )
+    }
+
+    /// True for the six types whose mandatory part carries a request id and a CIE list.
+    pub const fn has_cies(self) -> bool {
+        !matches!(
+            self,
+            KnownPacketType::ErrorIndication | KnownPacketType::TrafficIndication
+        )
+    }
+}
+
+impl PacketType {
+    /// Human name, e.g. "Registration Request" ([`KnownPacketType::name`]); "Unknown" for a
+    /// type without a name.
+    pub const fn name(self) -> &'static str {
+        match self.known() {
+            Some(k) => k.name(),
+            None => "Unknown",
+        }
+    }
+
+    /// snake_case name ([`KnownPacketType::label`]); `unknown` for a type without a name.
+    pub const fn label(self) -> &'static str {
+        match self.known() {
+            Some(k) => k.label(),
+            None => "unknown",
         }
     }
 
     /// True for the six types whose mandatory part carries a request id and a CIE list.
-    pub fn has_cies(self) -> bool {
-        matches!(self.value(), 1..=6)
+    pub const fn has_cies(self) -> bool {
+        match self.known() {
+            Some(k) => k.has_cies(),
+            None => false,
+        }
     }
 }
 
@@ -110,6 +177,25 @@ impl ErrorCode {
             ErrorCode::VpnMismatch => "VPN Mismatch",
             ErrorCode::VpnUnsupported => "VPN Unsupported",
             ErrorCode::Unknown(_) => "Unknown",
+        }
+    }
+
+    /// snake_case name, as a metrics `code` label (`loop_detected`); `unknown` for a code
+    /// without a name.
+    pub const fn label(self) -> &'static str {
+        match self {
+            ErrorCode::UnrecognizedExtension => "unrecognized_extension",
+            ErrorCode::LoopDetected => "loop_detected",
+            ErrorCode::ProtocolAddressUnreachable => "protocol_address_unreachable",
+            ErrorCode::ProtocolError => "protocol_error",
+            ErrorCode::SduSizeExceeded => "sdu_size_exceeded",
+            ErrorCode::InvalidExtension => "invalid_extension",
+            ErrorCode::InvalidResolutionReply => "invalid_resolution_reply",
+            ErrorCode::AuthenticationFailure => "authentication_failure",
+            ErrorCode::HopCountExceeded => "hop_count_exceeded",
+            ErrorCode::VpnMismatch => "vpn_mismatch",
+            ErrorCode::VpnUnsupported => "vpn_unsupported",
+            ErrorCode::Unknown(_) => "unknown",
         }
     }
 }
@@ -247,17 +333,19 @@ impl Flags {
     fn table(ty: PacketType) -> &'static [(u16, &'static str)] {
         match ty {
             PacketType::ResolutionRequest | PacketType::ResolutionReply => &[
-                (0x8000, "Q"),
-                (0x4000, "A"),
-                (0x2000, "D"),
-                (0x1000, "U"),
-                (0x0800, "S"),
-                (0x0002, "NAT"),
+                (Flags::Q.0, "Q"),
+                (Flags::A.0, "A"),
+                (Flags::D.0, "D"),
+                (Flags::RESOLUTION_U.0, "U"),
+                (Flags::S.0, "S"),
+                (Flags::CISCO_NAT.0, "NAT"),
             ],
             PacketType::RegistrationRequest | PacketType::RegistrationReply => {
-                &[(0x8000, "U"), (0x0002, "NAT")]
+                &[(Flags::REGISTRATION_U.0, "U"), (Flags::CISCO_NAT.0, "NAT")]
             }
-            PacketType::PurgeRequest | PacketType::PurgeReply => &[(0x8000, "N"), (0x0002, "NAT")],
+            PacketType::PurgeRequest | PacketType::PurgeReply => {
+                &[(Flags::N.0, "N"), (Flags::CISCO_NAT.0, "NAT")]
+            }
             _ => &[],
         }
     }
@@ -846,5 +934,27 @@ impl Repr {
         self.extensions_with_offsets()
             .into_iter()
             .find(|(_, e)| e.compulsory && !e.ty.is_known())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closed_packet_types_are_the_named_open_ones() {
+        let open: Vec<PacketType> = KnownPacketType::ALL.iter().map(|&k| k.into()).collect();
+        assert_eq!(open, PacketType::KNOWN);
+        for (i, k) in KnownPacketType::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i);
+            assert_eq!(usize::from(k.code()), i + 1);
+            assert_eq!(KnownPacketType::from_code(k.code()), Some(k));
+            assert_eq!(PacketType::from(k).name(), k.name());
+            assert_eq!(PacketType::from(k).label(), k.label());
+            assert_eq!(k.name().to_lowercase().replace(' ', "_"), k.label());
+        }
+        assert_eq!(KnownPacketType::from_code(9), None);
+        assert_eq!(PacketType::Unknown(9).label(), "unknown");
+        assert_eq!(KnownPacketType::try_from(PacketType::Unknown(0)), Err(0));
     }
 }
