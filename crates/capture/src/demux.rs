@@ -227,9 +227,12 @@ fn from_ip(frame: &Frame, packet: &LaxSlicedPacket<'_>) -> Result<Option<NhrpFra
         IpNumber(IP_PROTO_GRE) => {
             // Only GRE carrying NHRP is of interest; look at the protocol
             // type first so that broken non-NHRP GRE is silently skipped.
-            match bytes.get(2..4) {
-                Some(pt) if u16::from_be_bytes([pt[0], pt[1]]) == ETHERTYPE_NHRP => {}
-                _ => return Ok(None),
+            let protocol_type = bytes
+                .get(2..4)
+                .and_then(|pt| <[u8; 2]>::try_from(pt).ok())
+                .map(u16::from_be_bytes);
+            if protocol_type != Some(ETHERTYPE_NHRP) {
+                return Ok(None);
             }
             let gre_error = |error| DemuxError::Gre {
                 frame: frame.number,

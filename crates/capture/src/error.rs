@@ -1,5 +1,6 @@
 //! Typed errors of capture reading and demultiplexing.
 
+use crate::framing::FramingError;
 use crate::reader::LinkType;
 
 /// Why a capture, or one frame of it, could not be read.
@@ -32,11 +33,22 @@ pub enum CaptureError {
         /// Byte offset in the file of the incomplete block.
         offset: usize,
     },
-    /// A block is structurally invalid (bad length, bad magic, ...).
+    /// A block is structurally invalid (its contents contradict its length,
+    /// an unknown magic, ...).
     #[error("malformed capture block at byte offset {offset}")]
     Malformed {
         /// Byte offset in the file of the bad block.
         offset: usize,
+    },
+    /// A block's or record's framing (its length fields, or a section's
+    /// byte-order magic) is invalid; found before the block is parsed.
+    #[error("bad capture block framing at byte offset {offset}: {error}")]
+    Framing {
+        /// Byte offset in the file of the bad block.
+        offset: usize,
+        /// Which framing rule the block breaks.
+        #[source]
+        error: FramingError,
     },
     /// A block is larger than the reader is willing to buffer.
     #[error("block at byte offset {offset} is larger than the {limit}-byte limit")]
@@ -62,6 +74,19 @@ impl CaptureError {
     /// True when the rest of the capture cannot be read after this error.
     pub fn is_fatal(&self) -> bool {
         !matches!(self, CaptureError::UnknownInterface { .. })
+    }
+
+    /// Byte offset in the file of the block the error concerns, when it concerns one.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            CaptureError::Read { offset }
+            | CaptureError::Truncated { offset }
+            | CaptureError::Malformed { offset }
+            | CaptureError::Framing { offset, .. }
+            | CaptureError::BlockTooLarge { offset, .. }
+            | CaptureError::UnknownInterface { offset, .. } => Some(*offset),
+            CaptureError::Open { .. } | CaptureError::Empty | CaptureError::NotACapture => None,
+        }
     }
 }
 

@@ -12,7 +12,9 @@
 //! * [`PcapWriter`] and [`ethernet_gre_frame`] go the other way: they write
 //!   GRE/NHRP frames into a classic pcap file (for tests and tools).
 //!
-//! Nothing in this crate panics on malformed input; problems are reported
+//! Nothing in this crate panics on malformed input, whatever the build
+//! profile: the framing of every block is checked ([`framing`]) before the
+//! `pcap-parser` crate parses it, and problems are reported
 //! as [`CaptureError`] (file level) or [`DemuxError`] (one frame), both
 //! wrapped in [`Error`] by the combined iterator.
 //!
@@ -28,6 +30,7 @@
 
 pub mod demux;
 pub mod error;
+pub mod framing;
 pub mod reader;
 pub mod writer;
 
@@ -36,6 +39,7 @@ use std::path::Path;
 
 pub use demux::{Encapsulation, NhrpFrame, nhrp_in_frame};
 pub use error::{CaptureError, DemuxError};
+pub use framing::FramingError;
 pub use reader::{CaptureReader, Format, Frame, LinkType, Timestamp};
 pub use writer::{BuildError, PcapWriter, ethernet_gre_frame};
 

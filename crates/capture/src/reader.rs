@@ -6,8 +6,9 @@
 //! records from 1 the way Wireshark numbers frames. It does not look inside
 //! the frames; see [`crate::demux`] for that.
 //!
-//! Reading never panics on malformed input: every problem is a
-//! [`CaptureError`]. Errors that make the rest of the file unreadable end the
+//! Reading never panics on malformed input: the framing of every block is
+//! checked by [`crate::framing`] before the parser sees it, and every problem
+//! is a [`CaptureError`]. Errors that make the rest of the file unreadable end the
 //! iteration; errors confined to one record (an unknown interface id, for
 //! example) are reported and iteration continues.
 
@@ -21,6 +22,7 @@ use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError};
 
 use crate::error::CaptureError;
+use crate::framing::{Framer, Framing, FramingError};
 
 /// Bytes read before detecting the format (more than any file header).
 const FORMAT_PROBE_LEN: usize = 512;
@@ -204,6 +206,7 @@ struct State {
 /// ```
 pub struct CaptureReader<'a> {
     inner: Box<dyn PcapReaderIterator + Send + 'a>,
+    framer: Framer,
     state: State,
     capacity: usize,
     done: bool,
@@ -257,6 +260,7 @@ impl<'a> CaptureReader<'a> {
             .take(FORMAT_PROBE_LEN as u64)
             .read_to_end(&mut prefix)
             .map_err(|_| CaptureError::Read { offset: 0 })?;
+        let framer = Framer::detect(&prefix);
         let source = io::Cursor::new(prefix).chain(source);
         let inner = pcap_parser::create_reader(capacity, source).map_err(|e| match e {
             PcapError::Eof => CaptureError::Empty,
@@ -266,8 +270,11 @@ impl<'a> CaptureReader<'a> {
             }
             _ => CaptureError::NotACapture,
         })?;
+        // The parser accepted the file header, so the magic is one we know.
+        let framer = framer.ok_or(CaptureError::NotACapture)?;
         Ok(CaptureReader {
             inner,
+            framer,
             state: State::default(),
             capacity,
             done: false,
@@ -290,7 +297,19 @@ impl<'a> CaptureReader<'a> {
         let mut stalls = 0u32;
         loop {
             let offset = self.inner.consumed();
+            // The parser trusts the framing; check it first.
+            let framing = self
+                .framer
+                .check(self.inner.data(), offset == 0)
+                .map_err(|error| framing_error(error, offset))?;
+            let complete = match framing {
+                Framing::Complete { len } => Some(len),
+                Framing::Partial { .. } => None,
+            };
             match self.inner.next() {
+                Ok((len, _)) if complete.is_some_and(|expected| expected != len) => {
+                    return Err(CaptureError::Malformed { offset });
+                }
                 Ok((len, block)) => {
                     let result = handle_block(&mut self.state, block, offset);
                     self.inner.consume(len);
@@ -301,6 +320,13 @@ impl<'a> CaptureReader<'a> {
                     }
                 }
                 Err(PcapError::Eof) => return Ok(None),
+                // The whole block is buffered, yet the parser wants more:
+                // the block's contents overrun its length.
+                Err(
+                    PcapError::Incomplete(_) | PcapError::BufferTooSmall | PcapError::UnexpectedEof,
+                ) if complete.is_some() => {
+                    return Err(CaptureError::Malformed { offset });
+                }
                 Err(PcapError::Incomplete(_)) => {
                     let before = self.inner.data().len();
                     self.inner
@@ -368,6 +394,14 @@ impl Iterator for CaptureReader<'_> {
                 Some(Err(err))
             }
         }
+    }
+}
+
+/// The reader's error for a framing problem at `offset`.
+fn framing_error(error: FramingError, offset: usize) -> CaptureError {
+    match error {
+        FramingError::TooLarge { limit, .. } => CaptureError::BlockTooLarge { offset, limit },
+        error => CaptureError::Framing { offset, error },
     }
 }
 

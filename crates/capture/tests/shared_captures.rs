@@ -1,6 +1,7 @@
 //! Reads the real captures in `../shared/captures/tcpdump` and checks what
 //! the reader and demultiplexer find: frame numbers, outer addresses, GRE
 //! keys and NHRP lengths, against what tshark shows for the same files.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
