@@ -2,6 +2,13 @@
 //! print throughput: `cargo run --release -p dmvpn-nhrp --example hub_load -- 100000`.
 //! (The full benchmark with simulated spokes is `dmvpn bench hub`.)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use dmvpn_nhrp::packet::{Cie, Message, PacketType, flags};
 use dmvpn_nhrp::{Action, Engine, EngineConfig, Instant, InterfaceConfig};
 use std::net::Ipv4Addr;

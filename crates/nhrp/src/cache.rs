@@ -166,10 +166,8 @@ impl Cache {
         (0..=32u8)
             .rev()
             .filter(|l| self.per_len.get(usize::from(*l)).is_some_and(|c| *c > 0))
-            .find_map(|l| {
-                let p = Prefix::new(a, l);
-                self.entries.contains_key(&p).then_some(p)
-            })
+            .filter_map(|l| Prefix::new(a, l).ok())
+            .find(|p| self.entries.contains_key(p))
     }
 
     /// Insert or replace; returns the previous entry.
@@ -280,12 +278,12 @@ mod tests {
         let mut c = Cache::default();
         let n = Ipv4Addr::new(172, 16, 2, 75);
         c.insert(entry(
-            Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16),
+            Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16).unwrap(),
             Some(n),
             EntryKind::Dynamic,
         ));
         c.insert(entry(
-            Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24),
+            Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24).unwrap(),
             Some(n),
             EntryKind::Dynamic,
         ));
@@ -306,7 +304,7 @@ mod tests {
         );
         assert!(c.lookup(Ipv4Addr::new(8, 8, 8, 8)).is_none());
         assert_eq!(c.refs(n), 2);
-        c.remove(&Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24));
+        c.remove(&Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24).unwrap());
         assert_eq!(c.refs(n), 1);
         assert_eq!(
             c.lookup(Ipv4Addr::new(192, 168, 2, 3))

@@ -11,63 +11,9 @@ use std::time::Duration;
 /// The interface index the caller uses to name a tunnel interface.
 pub type IfIndex = u32;
 
-/// An IPv4 prefix `addr/len`; the address is stored with host bits cleared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Prefix {
-    addr: Ipv4Addr,
-    len: u8,
-}
-
-impl Prefix {
-    /// `addr/len`, lengths above 32 clamped to 32, host bits cleared.
-    pub fn new(addr: Ipv4Addr, len: u8) -> Self {
-        let len = len.min(32);
-        Prefix {
-            addr: Ipv4Addr::from(u32::from(addr) & Self::mask(len)),
-            len,
-        }
-    }
-
-    /// A host prefix (`addr/32`).
-    pub fn host(addr: Ipv4Addr) -> Self {
-        Prefix { addr, len: 32 }
-    }
-
-    /// The network address.
-    pub fn addr(&self) -> Ipv4Addr {
-        self.addr
-    }
-
-    /// The prefix length.
-    pub fn len(&self) -> u8 {
-        self.len
-    }
-
-    /// Whether this is the default route `0.0.0.0/0`.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Whether `a` lies inside this prefix.
-    pub fn contains(&self, a: Ipv4Addr) -> bool {
-        u32::from(a) & Self::mask(self.len) == u32::from(self.addr)
-    }
-
-    /// The netmask for a prefix length.
-    pub fn mask(len: u8) -> u32 {
-        if len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(len.min(32)))
-        }
-    }
-}
-
-impl std::fmt::Display for Prefix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
-    }
-}
+/// An IPv4 prefix: the workspace's one prefix type, `dmvpn_wire::Ipv4Prefix` (host bits
+/// cleared, length at most 32).
+pub use dmvpn_wire::Ipv4Prefix as Prefix;
 
 /// Configuration of one engine (one node).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,16 +197,6 @@ impl InterfaceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_masks_and_contains() {
-        let p = Prefix::new(Ipv4Addr::new(192, 168, 2, 77), 24);
-        assert_eq!(p.addr(), Ipv4Addr::new(192, 168, 2, 0));
-        assert!(p.contains(Ipv4Addr::new(192, 168, 2, 3)));
-        assert!(!p.contains(Ipv4Addr::new(192, 168, 3, 3)));
-        assert!(Prefix::new(Ipv4Addr::new(1, 2, 3, 4), 0).contains(Ipv4Addr::new(9, 9, 9, 9)));
-        assert_eq!(Prefix::new(Ipv4Addr::new(1, 2, 3, 4), 40).len(), 32);
-    }
 
     #[test]
     fn registration_interval_defaults_to_a_third_of_holdtime() {

@@ -19,10 +19,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-/// Hop count for packets that may travel through NHSs (RFC 2332 recommends a bound; FRR 64).
-pub(crate) const DEFAULT_HOP_COUNT: u8 = 64;
-/// Hop count of Registration Requests and Traffic Indications: never 0 (Cisco rejects 0).
-pub(crate) const DIRECT_HOP_COUNT: u8 = 1;
+/// Hop count of Registration Requests and Traffic Indications
+/// (`dmvpn_wire::nhrp::ONE_HOP_COUNT`: 1, never 0, which Cisco rejects).
+pub(crate) use dmvpn_wire::nhrp::ONE_HOP_COUNT as DIRECT_HOP_COUNT;
+/// Hop count of packets that NHSs may forward (`dmvpn_wire::nhrp::ROUTED_HOP_COUNT`, 64 as FRR).
+pub(crate) use dmvpn_wire::nhrp::ROUTED_HOP_COUNT as DEFAULT_HOP_COUNT;
 /// Seed 003: an entry used in the last minute before expiry is refreshed.
 pub(crate) const REFRESH_WINDOW: Duration = Duration::from_secs(60);
 /// Packets queued per peer while waiting for protection.

@@ -69,21 +69,6 @@
 //! `counters`, `timer` (named deadlines), `reqid` (Request IDs and retransmission), `codec`
 //! (wire ↔ [`Message`]), `packet` (the message model), `show` (snapshots), `time`.
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 #![warn(missing_docs, unreachable_pub)]
 // Nested `if let`s read as a sequence of guards in the role handlers.
 #![allow(clippy::collapsible_if)]

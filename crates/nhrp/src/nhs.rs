@@ -30,12 +30,7 @@ pub(crate) fn unique_conflict(existing: &CacheEntry, outer: Ipv4Addr) -> bool {
 /// host; a CIE without a protocol address registers the packet's source.
 pub(crate) fn registered_prefix(m: &Message, c: &Cie) -> Prefix {
     let proto = c.client_proto.unwrap_or(m.src_proto);
-    let len = if c.prefix_len == 0 || c.prefix_len > 32 {
-        32
-    } else {
-        c.prefix_len
-    };
-    Prefix::new(proto, len)
+    Prefix::from_cie(proto, c.prefix_len)
 }
 
 impl Engine {
@@ -278,7 +273,7 @@ mod tests {
         };
         assert_eq!(
             registered_prefix(&m, &c),
-            Prefix::new(Ipv4Addr::new(10, 9, 9, 0), 24)
+            Prefix::new(Ipv4Addr::new(10, 9, 9, 0), 24).unwrap()
         );
     }
 }

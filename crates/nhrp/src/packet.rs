@@ -4,134 +4,73 @@
 //! and builds [`Message`]s only. Addresses are IPv4 (protocol and NBMA); the engine drops
 //! packets of other address families with [`crate::error::DropReason::Unsupported`].
 
-use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
-/// NHRP packet types (RFC 2332 §5 and Cisco's Traffic Indication).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum PacketType {
-    /// 1
-    ResolutionRequest,
-    /// 2
-    ResolutionReply,
-    /// 3
-    RegistrationRequest,
-    /// 4
-    RegistrationReply,
-    /// 5
-    PurgeRequest,
-    /// 6
-    PurgeReply,
-    /// 7
-    ErrorIndication,
-    /// 8 (Cisco redirect, draft-detienne-dmvpn)
-    TrafficIndication,
-}
+/// NHRP packet types: the one definition in `dmvpn_wire` (closed, with `ALL`, `code`,
+/// `from_code`, `index`, `is_request`, `name` and `label`).
+pub use dmvpn_wire::nhrp::KnownPacketType as PacketType;
 
-impl PacketType {
-    /// All types in wire order.
-    pub const ALL: [PacketType; 8] = [
-        PacketType::ResolutionRequest,
-        PacketType::ResolutionReply,
-        PacketType::RegistrationRequest,
-        PacketType::RegistrationReply,
-        PacketType::PurgeRequest,
-        PacketType::PurgeReply,
-        PacketType::ErrorIndication,
-        PacketType::TrafficIndication,
-    ];
-
-    /// Wire value (ar$op.type).
-    pub fn code(self) -> u8 {
-        match self {
-            PacketType::ResolutionRequest => 1,
-            PacketType::ResolutionReply => 2,
-            PacketType::RegistrationRequest => 3,
-            PacketType::RegistrationReply => 4,
-            PacketType::PurgeRequest => 5,
-            PacketType::PurgeReply => 6,
-            PacketType::ErrorIndication => 7,
-            PacketType::TrafficIndication => 8,
-        }
-    }
-
-    /// From the wire value.
-    pub fn from_code(c: u8) -> Option<Self> {
-        PacketType::ALL.iter().copied().find(|t| t.code() == c)
-    }
-
-    /// Index into per-type counter arrays.
-    pub fn index(self) -> usize {
-        usize::from(self.code()).saturating_sub(1)
-    }
-
-    /// Whether this type is a request that gets a reply.
-    pub fn is_request(self) -> bool {
-        matches!(
-            self,
-            PacketType::ResolutionRequest
-                | PacketType::RegistrationRequest
-                | PacketType::PurgeRequest
-        )
-    }
-}
-
-/// Mandatory-part flags (RFC 2332 §5.2.1, §5.2.3, §5.2.5 and Cisco's NAT bit).
+/// Mandatory-part flags as the raw `u16` bits of [`Message::flags`]; the values are
+/// `dmvpn_wire::nhrp::Flags`' (RFC 2332 §5.2.1, §5.2.3, §5.2.5 and Cisco's NAT bit).
 pub mod flags {
+    use dmvpn_wire::nhrp::Flags;
     /// Resolution: Q, the requester is a router.
-    pub const Q: u16 = 0x8000;
+    pub const Q: u16 = Flags::Q.0;
     /// Resolution: A, authoritative.
-    pub const A: u16 = 0x4000;
+    pub const A: u16 = Flags::A.0;
     /// Resolution: D, destination is stable.
-    pub const D: u16 = 0x2000;
+    pub const D: u16 = Flags::D.0;
     /// Resolution: U, unique.
-    pub const RES_U: u16 = 0x1000;
+    pub const RES_U: u16 = Flags::RESOLUTION_U.0;
     /// Resolution: S, source is stable.
-    pub const S: u16 = 0x0800;
+    pub const S: u16 = Flags::S.0;
     /// Registration: U, unique.
-    pub const REG_U: u16 = 0x8000;
+    pub const REG_U: u16 = Flags::REGISTRATION_U.0;
     /// Purge: N, no reply.
-    pub const N: u16 = 0x8000;
+    pub const N: u16 = Flags::N.0;
     /// Cisco: NAT supported.
-    pub const NAT: u16 = 0x0002;
+    pub const NAT: u16 = Flags::CISCO_NAT.0;
 }
 
-/// CIE codes (RFC 2332 §5.2.0.1 and per-type sections).
+/// CIE codes as the raw `u8` of [`Cie::code`]; the values are `dmvpn_wire::nhrp::CieCode`'s.
 pub mod code {
+    use dmvpn_wire::nhrp::CieCode;
     /// Success.
-    pub const SUCCESS: u8 = 0;
+    pub const SUCCESS: u8 = CieCode::Success.value();
     /// Administratively prohibited.
-    pub const PROHIBITED: u8 = 4;
+    pub const PROHIBITED: u8 = CieCode::AdministrativelyProhibited.value();
     /// Insufficient resources.
-    pub const INSUFFICIENT_RESOURCES: u8 = 5;
+    pub const INSUFFICIENT_RESOURCES: u8 = CieCode::InsufficientResources.value();
     /// No interworking layer address to NBMA address binding exists (RFC 2332 §5.2.2).
-    pub const NO_BINDING: u8 = 12;
+    pub const NO_BINDING: u8 = CieCode::NoBinding.value();
     /// Binding exists but is not unique.
-    pub const NOT_UNIQUE: u8 = 13;
+    pub const NOT_UNIQUE: u8 = CieCode::NonUniqueBinding.value();
     /// Unique internetworking layer address already registered (RFC 2332 §5.2.4).
-    pub const ALREADY_REGISTERED: u8 = 14;
+    pub const ALREADY_REGISTERED: u8 = CieCode::UniqueAddressRegistered.value();
 }
 
-/// Error Indication codes (RFC 2332 §5.2.7).
+/// Error Indication codes as the raw `u16` of [`Message::error_code`]; the values are
+/// `dmvpn_wire::nhrp::ErrorCode`'s (RFC 2332 §5.2.7).
 pub mod error_code {
+    use dmvpn_wire::nhrp::ErrorCode;
     /// Unrecognized Extension.
-    pub const UNRECOGNIZED_EXTENSION: u16 = 1;
+    pub const UNRECOGNIZED_EXTENSION: u16 = ErrorCode::UnrecognizedExtension.value();
     /// NHRP Loop Detected.
-    pub const LOOP_DETECTED: u16 = 3;
+    pub const LOOP_DETECTED: u16 = ErrorCode::LoopDetected.value();
     /// Protocol Address Unreachable.
-    pub const PROTOCOL_ADDRESS_UNREACHABLE: u16 = 6;
+    pub const PROTOCOL_ADDRESS_UNREACHABLE: u16 = ErrorCode::ProtocolAddressUnreachable.value();
     /// Protocol Error.
-    pub const PROTOCOL_ERROR: u16 = 7;
+    pub const PROTOCOL_ERROR: u16 = ErrorCode::ProtocolError.value();
     /// SDU Size Exceeded.
-    pub const SDU_SIZE_EXCEEDED: u16 = 8;
+    pub const SDU_SIZE_EXCEEDED: u16 = ErrorCode::SduSizeExceeded.value();
     /// Invalid Extension.
-    pub const INVALID_EXTENSION: u16 = 9;
+    pub const INVALID_EXTENSION: u16 = ErrorCode::InvalidExtension.value();
     /// Invalid NHRP Resolution Reply Received.
-    pub const INVALID_RESOLUTION_REPLY: u16 = 10;
+    pub const INVALID_RESOLUTION_REPLY: u16 = ErrorCode::InvalidResolutionReply.value();
     /// Authentication Failure.
-    pub const AUTHENTICATION_FAILURE: u16 = 11;
+    pub const AUTHENTICATION_FAILURE: u16 = ErrorCode::AuthenticationFailure.value();
     /// Hop Count Exceeded.
-    pub const HOP_COUNT_EXCEEDED: u16 = 15;
+    pub const HOP_COUNT_EXCEEDED: u16 = ErrorCode::HopCountExceeded.value();
 }
 
 /// A Client Information Entry.

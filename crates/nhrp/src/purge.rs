@@ -13,7 +13,6 @@ use crate::engine::{DEFAULT_HOP_COUNT, Engine};
 use crate::error::DropReason;
 use crate::packet::{Cie, Message, PacketType, flags};
 use crate::reqid::{PendingKind, Schedule};
-use crate::resolution::cie_prefix_len;
 use crate::timer::TimerKey;
 use std::net::Ipv4Addr;
 
@@ -96,12 +95,7 @@ impl Engine {
         } else {
             m.cies
                 .iter()
-                .map(|c| {
-                    Prefix::new(
-                        c.client_proto.unwrap_or(m.src_proto),
-                        cie_prefix_len(c.prefix_len),
-                    )
-                })
+                .map(|c| Prefix::from_cie(c.client_proto.unwrap_or(m.src_proto), c.prefix_len))
                 .collect()
         };
         let mut victims: Vec<Prefix> =
@@ -198,7 +192,7 @@ mod tests {
         let purged = Prefix::host(hop);
         let host = entry(Prefix::host(hop), hop, EntryKind::Dynamic);
         let shortcut = entry(
-            Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24),
+            Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24).unwrap(),
             hop,
             EntryKind::Dynamic,
         );
@@ -212,10 +206,10 @@ mod tests {
         assert!(purge_hits(&shortcut, &purged));
         assert!(!purge_hits(&other, &purged));
         assert!(!purge_hits(&stat, &purged));
-        let wide = Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16);
+        let wide = Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16).unwrap();
         assert!(purge_hits(
             &entry(
-                Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24),
+                Prefix::new(Ipv4Addr::new(192, 168, 3, 0), 24).unwrap(),
                 Ipv4Addr::new(10, 0, 0, 9),
                 EntryKind::Negative
             ),

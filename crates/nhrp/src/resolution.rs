@@ -48,12 +48,6 @@ pub(crate) fn is_loop(m: &Message, own_nbma: Ipv4Addr, own_proto: Ipv4Addr) -> b
     })
 }
 
-/// RFC 2332 §5.2.0.1: a CIE prefix length of 0 or above the address length means "the full
-/// address" (0xFF is Cisco's unique marker).
-pub(crate) fn cie_prefix_len(len: u8) -> u8 {
-    if len == 0 || len > 32 { 32 } else { len }
-}
-
 impl Engine {
     /// Start (or, with `refresh`, repeat) the resolution of `dst` via the active NHS.
     pub(crate) fn start_resolution(&mut self, i: IfIndex, dst: Ipv4Addr, refresh: bool) {
@@ -552,7 +546,7 @@ impl Engine {
         } else {
             cie.holding_time
         };
-        let prefix = Prefix::new(target, cie_prefix_len(cie.prefix_len));
+        let prefix = Prefix::from_cie(target, cie.prefix_len);
         // Seed 003: a resolved peer shows `router unique used` (authoritative is for static
         // maps and the NHS's own registrations); unique when the reply's U bit says so.
         let mut fl = EntryFlags::ROUTER | EntryFlags::USED;
@@ -727,8 +721,9 @@ mod tests {
 
     #[test]
     fn rfc2332_5_2_0_1_prefix_len_full_address() {
-        assert_eq!(cie_prefix_len(0), 32);
-        assert_eq!(cie_prefix_len(0xff), 32);
-        assert_eq!(cie_prefix_len(24), 24);
+        let a = Ipv4Addr::new(10, 1, 2, 3);
+        assert_eq!(Prefix::from_cie(a, 0).len(), 32);
+        assert_eq!(Prefix::from_cie(a, 0xff).len(), 32);
+        assert_eq!(Prefix::from_cie(a, 24).len(), 24);
     }
 }

@@ -1,6 +1,13 @@
 //! Purge, Error Indication, authentication, network-id, max-send, counters, clear semantics,
 //! the protection gate, robustness and determinism.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::packet::{error_code, flags};

@@ -3,6 +3,13 @@
 //! Skips (with a visible message) when the shared directory is absent, unless
 //! `DMVPN_REQUIRE_SHARED=1`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::{

@@ -1,6 +1,13 @@
 //! NHC (spoke) behaviour: registration, refresh, retransmission, NHS state, unique flag,
 //! code-14 recovery, NBMA change, dual NHS with priority.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::packet::flags;

@@ -1,5 +1,12 @@
 //! NHS (hub) behaviour: registration cache, expiry, code 14, multicast dynamic, NAT.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::packet::code;

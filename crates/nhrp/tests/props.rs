@@ -1,6 +1,13 @@
 //! Property tests: arbitrary bytes and arbitrary input sequences never panic, and the engine's
 //! invariants hold (complete entries have an NBMA, dynamic entries expire, timers drain).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::{ClearRequest, EntryKind, PacketType};

@@ -1,5 +1,12 @@
 //! Phase 3: redirect (Traffic Indication), rate limit, shortcut install, refresh and expiry.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::{Action, Event, Lookup, PacketType, Prefix, TunnelRoute};

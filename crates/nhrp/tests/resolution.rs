@@ -1,6 +1,13 @@
 //! Resolution: the seed 003 phase-2 walk-through, negative answers, retries, cache refresh and
 //! expiry, transit records, responder address, hop count and loops.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use dmvpn_nhrp::packet::{code, error_code, flags};

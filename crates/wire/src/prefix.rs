@@ -73,12 +73,15 @@ impl Ipv4Prefix {
     }
 
     /// The prefix a CIE describes: client protocol address `addr` with the CIE's
-    /// `prefix_len`. RFC 2332 §5.2.0.1 and Cisco/FRR send 0xFF (or any value above 32) for
-    /// "this host only", which gives `addr/32`.
+    /// `prefix_len`. RFC 2332 §5.2.0.1: 0 or a length above the address length means the
+    /// full address (Cisco and FRR send 0xFF), so those give the host route `addr/32`.
     pub const fn from_cie(addr: Ipv4Addr, prefix_len: u8) -> Self {
-        match Ipv4Prefix::new(addr, prefix_len) {
-            Ok(p) => p,
-            Err(_) => Ipv4Prefix::host(addr),
+        if prefix_len == 0 || prefix_len > 32 {
+            return Ipv4Prefix::host(addr);
+        }
+        Ipv4Prefix {
+            addr: Ipv4Addr::from_bits(addr.to_bits() & netmask(prefix_len)),
+            len: prefix_len,
         }
     }
 
@@ -173,7 +176,10 @@ impl TryFrom<PrefixFields> for Ipv4Prefix {
 impl From<ipnet::Ipv4Net> for Ipv4Prefix {
     /// The network of `net` (host bits cleared).
     fn from(net: ipnet::Ipv4Net) -> Self {
-        Ipv4Prefix::from_cie(net.network(), net.prefix_len())
+        Ipv4Prefix {
+            addr: Ipv4Addr::from_bits(net.network().to_bits() & netmask(net.prefix_len())),
+            len: net.prefix_len().min(32),
+        }
     }
 }
 
@@ -227,6 +233,10 @@ mod tests {
     fn cie_lengths_above_32_mean_host() {
         assert_eq!(
             Ipv4Prefix::from_cie(ip("10.0.0.9"), 0xff),
+            Ipv4Prefix::host(ip("10.0.0.9"))
+        );
+        assert_eq!(
+            Ipv4Prefix::from_cie(ip("10.0.0.9"), 0),
             Ipv4Prefix::host(ip("10.0.0.9"))
         );
         assert_eq!(

@@ -40,12 +40,13 @@ pub fn spoke_cfg(n: u8) -> InterfaceConfig {
         protocol: Prefix::host(HUB_PROTO),
         nbma: HUB_NBMA,
     });
-    c.local_networks.push(Prefix::new(ip(192, 168, n, 0), 24));
+    c.local_networks
+        .push(Prefix::new(ip(192, 168, n, 0), 24).unwrap());
     c
 }
 
 pub fn spoke_lan(n: u8) -> Prefix {
-    Prefix::new(ip(192, 168, n, 0), 24)
+    Prefix::new(ip(192, 168, n, 0), 24).unwrap()
 }
 
 /// An IPv4 packet header from `src` to `dst` (enough for a Traffic Indication payload).
