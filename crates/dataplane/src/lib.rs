@@ -131,12 +131,12 @@ pub mod tunnel;
 
 // The pure forwarding lives in dmvpn-forwarding (shared with the simulator); re-exported
 // here under its old paths.
-pub use dmvpn_forwarding::{counters, gre, packet, seam, tables};
 pub use dmvpn_forwarding::{
     CounterSnapshot, DataPlane, DataPlaneError, Decision, DropCounters, DropReason, Event,
     ForwardingTables, Ipv4Prefix, MirroredRoute, MulticastPolicy, NextHopSource, RouteMirror,
     SendOutcome, TrafficCounters,
 };
+pub use dmvpn_forwarding::{counters, gre, packet, pipeline, seam, tables, transport};
 pub use error::Error;
 pub use protection::{PacketBuf, PassThrough, Protection, ProtectionError};
 pub use tunnel::{Tunnel, TunnelConfig, TunnelHandle, TunnelMode, TunnelSource};

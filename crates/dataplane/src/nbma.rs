@@ -1,6 +1,13 @@
-//! The NBMA side: a raw IPv4 socket for IP protocol 47 (GRE) bound to the tunnel source
-//! address. The kernel builds the outer IP header on send; received packets arrive with
-//! their IP header, from which the NBMA source address is read.
+//! The NBMA transport: the component that owns the underlay sockets of a tunnel source.
+//!
+//! [`NbmaTransport`] sends every GRE packet through the pure [`Protector`] (per-peer
+//! protection: plain GRE, transformed, or queued while protection comes up) and then on the
+//! socket of the underlay it names, and answers with a [`SendOutcome`]. Today it owns one
+//! socket, [`GreSocket`] (a raw IPv4 socket for IP protocol 47 bound to the tunnel source
+//! address; the kernel builds the outer IP header on send, received packets arrive with
+//! their IP header). ESP (IP 50) and UDP 500/4500 sockets join it when IPsec lands: the
+//! [`Underlay`] enum names them, [`Protector::inbound`] already demultiplexes them, and a
+//! packet for an underlay without a socket is dropped with a reason, never sent otherwise.
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -9,7 +16,11 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
+use std::sync::Arc;
+
 use crate::packet::Ipv4Info;
+use crate::protection::{PacketBuf, Protector, Transmit, Underlay};
+use crate::{DropReason, SendOutcome};
 
 /// Receive and send buffer size asked for on the raw socket.
 const RECV_BUFFER: usize = 4 << 20;
@@ -143,5 +154,56 @@ fn set_pmtudisc_dont(socket: &Socket) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+/// The underlay sockets of one tunnel source and the protection in front of them.
+#[derive(Debug)]
+pub struct NbmaTransport {
+    gre: GreSocket,
+    protector: Arc<Protector>,
+}
+
+impl NbmaTransport {
+    /// A transport sending through `protector` on the GRE socket `gre`.
+    pub fn new(gre: GreSocket, protector: Arc<Protector>) -> Self {
+        Self { gre, protector }
+    }
+
+    /// The tunnel source address the sockets are bound to.
+    pub fn local(&self) -> Ipv4Addr {
+        self.gre.local()
+    }
+
+    /// The GRE socket (for the receive task).
+    pub fn gre(&self) -> &GreSocket {
+        &self.gre
+    }
+
+    /// The protection state.
+    pub fn protector(&self) -> &Arc<Protector> {
+        &self.protector
+    }
+
+    /// Protects the GRE packet in `packet` for `peer` and sends it with outer TOS `tos`.
+    pub fn send(&self, peer: Ipv4Addr, tos: u8, packet: &mut PacketBuf) -> SendOutcome {
+        if peer == self.gre.local() {
+            // A mapping to our own NBMA address would loop packets through the kernel.
+            return SendOutcome::Dropped(DropReason::Io(
+                "peer is this node's own NBMA address".into(),
+            ));
+        }
+        match self.protector.outbound(peer, tos, packet) {
+            Transmit::Send(Underlay::Gre) => {
+                match self.gre.send_to_tos(packet.as_slice(), peer, tos) {
+                    Ok(_) => SendOutcome::Sent,
+                    Err(e) => SendOutcome::Dropped(DropReason::Io(e.to_string())),
+                }
+            }
+            Transmit::Send(other) => SendOutcome::Dropped(DropReason::Io(format!(
+                "no {other:?} socket on this transport"
+            ))),
+            other => other.outcome(),
+        }
     }
 }

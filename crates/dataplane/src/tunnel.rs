@@ -1,38 +1,29 @@
-//! One tunnel interface: its TUN device, its raw GRE socket, its tables and the tasks that
-//! move packets between them. [`Tunnel::start`] builds everything and spawns the tasks;
-//! [`TunnelHandle`] is the daemon's side (tables, NHRP send, counters); [`Event`]s come out
-//! of the receiver returned by `start`.
+//! One tunnel interface: its TUN device, its NBMA transport and the tasks that move packets
+//! between them. The per-packet work is the pure [`Forwarder`] of `dmvpn-forwarding`; this
+//! module only does the I/O around it. [`Tunnel::start`] builds everything and spawns the
+//! tasks; [`TunnelHandle`] is the daemon's side (tables, NHRP send, counters); [`Event`]s
+//! come out of the receiver returned by `start`.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::Error;
-use crate::seam::{CounterSnapshot, Event};
-use crate::counters::{Counters, Stat, TrafficCounters};
-use crate::gre::{GreHeader, PROTO_IPV4, PROTO_NHRP};
-use crate::nbma::GreSocket;
+use crate::counters::TrafficCounters;
+use crate::nbma::{GreSocket, NbmaTransport};
 use crate::netlink::{self, RT_TABLE_MAIN};
-use crate::packet::{
-    IPV4_MIN_HEADER_LEN, Ipv4Info, clamp_tcp_mss, fragment_ipv4, icmp_frag_needed,
-};
-use crate::protection::{PacketBuf, Protection};
-use crate::tables::{Decision, ForwardingTables, MirroredRoute};
+use crate::pipeline::{self, Forwarder, ForwarderConfig, MAX_PACKET, Scratch, Sink};
+use crate::protection::{PacketBuf, Protection, Protector, Received, RecvDrop};
+use crate::seam::{CounterSnapshot, DropReason, Event, SendOutcome};
+use crate::tables::{ForwardingTables, MirroredRoute};
+use dmvpn_forwarding::counters::Stat;
+use dmvpn_forwarding::transport::{DEFAULT_QUEUE_PER_PEER, IPPROTO_GRE};
 
-/// Largest IPv4 packet.
-const MAX_PACKET: usize = 65535;
 /// Transmit queue length of the TUN device (packets the kernel queues for the reader).
 const TUN_TX_QUEUE: u32 = 2000;
-/// Slots of the hairpin flow cache (a power of two).
-const FLOW_SLOTS: usize = 4096;
-/// How long a decapsulated flow stays in the hairpin cache.
-const FLOW_WINDOW: Duration = Duration::from_secs(10);
 
 /// Where the tunnel's NBMA source address comes from (`tunnel source`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,22 +112,28 @@ impl TunnelConfig {
         }
     }
 
-    fn gre_header(&self, protocol: u16) -> GreHeader {
-        GreHeader {
-            protocol,
-            key: self.key,
-        }
-    }
-
     /// The largest inner packet sent without fragmentation: the smaller of `mtu` and the
     /// NBMA MTU minus the outer IPv4 and GRE headers.
     pub fn max_inner(&self) -> usize {
-        self.max_inner_for(self.mtu)
+        pipeline::max_inner(self.mtu, self.nbma_mtu, self.key)
     }
 
-    fn max_inner_for(&self, mtu: u16) -> usize {
-        let overhead = IPV4_MIN_HEADER_LEN + self.gre_header(PROTO_IPV4).len();
-        usize::from(mtu).min(usize::from(self.nbma_mtu).saturating_sub(overhead))
+    /// The settings of the tunnel's pure forwarding.
+    pub fn forwarder_config(&self, flow_seed: u64) -> ForwarderConfig {
+        ForwarderConfig {
+            destination: match self.mode {
+                TunnelMode::PointToPoint { destination } => Some(destination),
+                TunnelMode::Multipoint => None,
+            },
+            key: self.key,
+            copy_tos: self.copy_tos,
+            mtu: self.mtu,
+            nbma_mtu: self.nbma_mtu,
+            tcp_adjust_mss: self.tcp_adjust_mss,
+            detect_hairpin: self.detect_hairpin,
+            event_interval: self.event_interval,
+            flow_seed,
+        }
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -152,7 +149,7 @@ impl TunnelConfig {
                 self.prefix_len
             )));
         }
-        if self.max_inner() < 68 {
+        if self.max_inner() < pipeline::MIN_INNER_MTU {
             return Err(Error::Config(format!(
                 "MTU {} / NBMA MTU {} leave fewer than 68 bytes for inner packets",
                 self.mtu, self.nbma_mtu
@@ -162,178 +159,77 @@ impl TunnelConfig {
     }
 }
 
-/// Rate limiter for repeated events, keyed by kind and two addresses.
-#[derive(Debug)]
-struct EventLimiter {
-    last: HashMap<(u8, Ipv4Addr, Ipv4Addr), Instant>,
-    interval: Duration,
-}
-
-impl EventLimiter {
-    fn allow(&mut self, key: (u8, Ipv4Addr, Ipv4Addr), now: Instant) -> bool {
-        if let Some(t) = self.last.get(&key)
-            && now.saturating_duration_since(*t) < self.interval
-        {
-            return false;
-        }
-        if self.last.len() >= 4096 {
-            let interval = self.interval;
-            self.last
-                .retain(|_, t| now.saturating_duration_since(*t) < interval);
-        }
-        self.last.insert(key, now);
-        true
-    }
-}
-
-/// Remembers recently decapsulated flows (inner source, destination) and where they came
-/// from, in a fixed-size direct-mapped table: a collision only forgets a flow.
-#[derive(Debug)]
-struct FlowCache {
-    slots: Vec<Option<(Ipv4Addr, Ipv4Addr, Ipv4Addr, Instant)>>,
-    hasher: std::collections::hash_map::RandomState,
-}
-
-impl FlowCache {
-    fn new() -> Self {
-        Self {
-            slots: vec![None; FLOW_SLOTS],
-            hasher: std::collections::hash_map::RandomState::new(),
-        }
-    }
-
-    fn slot(&self, src: Ipv4Addr, dst: Ipv4Addr) -> usize {
-        usize::try_from(self.hasher.hash_one((src, dst))).unwrap_or(0) & (FLOW_SLOTS - 1)
-    }
-
-    fn record(&mut self, src: Ipv4Addr, dst: Ipv4Addr, nbma: Ipv4Addr, now: Instant) {
-        let i = self.slot(src, dst);
-        if let Some(s) = self.slots.get_mut(i) {
-            *s = Some((src, dst, nbma, now));
-        }
-    }
-
-    fn ingress(&self, src: Ipv4Addr, dst: Ipv4Addr, now: Instant) -> Option<Ipv4Addr> {
-        match self.slots.get(self.slot(src, dst)).copied().flatten() {
-            Some((s, d, nbma, t))
-                if s == src && d == dst && now.saturating_duration_since(t) < FLOW_WINDOW =>
-            {
-                Some(nbma)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Settings the daemon may change while the tunnel runs (SIGHUP without a restart).
-#[derive(Debug)]
-struct Runtime {
-    /// `ip tcp adjust-mss`; 0 is off.
-    mss: AtomicU16,
-    /// Report hairpins as events.
-    hairpin_events: AtomicBool,
-    /// `ip mtu`.
-    mtu: AtomicU16,
-}
-
 /// State shared by the tasks and the handles.
 #[derive(Debug)]
 struct Shared {
     config: TunnelConfig,
-    runtime: Runtime,
+    /// The pure per-packet pipeline, its tables, counters and run-time settings.
+    forwarder: Forwarder,
     /// The TUN device, owned by the tasks; weak so that handles do not keep it alive.
     tun: Weak<tun_rs::AsyncDevice>,
     ifindex: u32,
-    tables: Arc<ForwardingTables>,
-    counters: Counters,
-    protection: Arc<dyn Protection>,
-    socket: RwLock<Option<Arc<GreSocket>>>,
+    protector: Arc<Protector>,
+    transport: RwLock<Option<Arc<NbmaTransport>>>,
     source: Arc<watch::Sender<Option<Ipv4Addr>>>,
     events: mpsc::Sender<Event>,
     resync_routes: Arc<tokio::sync::Notify>,
-    limiter: Mutex<EventLimiter>,
-    flows: Mutex<FlowCache>,
+    /// The forwarder's time is measured from here.
+    epoch: Instant,
 }
 
 impl Shared {
-    fn adjust_mss(&self) -> Option<u16> {
-        match self.runtime.mss.load(Ordering::Relaxed) {
-            0 => None,
-            m => Some(m),
-        }
-    }
-
-    fn max_inner(&self) -> usize {
-        self.config
-            .max_inner_for(self.runtime.mtu.load(Ordering::Relaxed))
-    }
-
-    fn socket(&self) -> Option<Arc<GreSocket>> {
-        self.socket
+    fn transport(&self) -> Option<Arc<NbmaTransport>> {
+        self.transport
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    fn set_socket(&self, socket: Option<Arc<GreSocket>>) {
-        *self.socket.write().unwrap_or_else(|e| e.into_inner()) = socket;
+    fn set_transport(&self, transport: Option<Arc<NbmaTransport>>) {
+        *self.transport.write().unwrap_or_else(|e| e.into_inner()) = transport;
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
     }
 
     fn emit(&self, event: Event) {
         if self.events.try_send(event).is_err() {
-            self.counters.count(Stat::events_lost);
+            self.forwarder.counters().count(Stat::events_lost);
         }
     }
+}
 
-    fn allow_event(&self, key: (u8, Ipv4Addr, Ipv4Addr)) -> bool {
-        self.limiter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .allow(key, Instant::now())
-    }
+/// The forwarder's outputs, carried out: GRE packets to the NBMA transport, events to the
+/// daemon's queue.
+struct Io<'a> {
+    shared: &'a Shared,
+    transport: Option<Arc<NbmaTransport>>,
+}
 
-    /// Encapsulates `inner` with GRE `protocol`, protects it and sends it to `peer`.
-    fn encap_send(
-        &self,
-        buf: &mut PacketBuf,
-        inner: &[u8],
-        protocol: u16,
-        peer: Ipv4Addr,
-        tos: u8,
-    ) -> Result<(), Error> {
-        let socket = self.socket().ok_or(Error::NoSource)?;
-        let encap = |reason: String| Error::Encapsulation { peer, reason };
-        if peer == socket.local() {
-            // A mapping to our own NBMA address would loop packets through the kernel.
-            return Err(encap("peer is this node's own NBMA address".into()));
+impl Io<'_> {
+    fn new(shared: &Shared) -> Io<'_> {
+        Io {
+            shared,
+            transport: shared.transport(),
         }
-        buf.set(inner).map_err(|e| encap(e.to_string()))?;
-        let gre = self.config.gre_header(protocol);
-        let head = buf.prepend(gre.len()).map_err(|e| encap(e.to_string()))?;
-        gre.emit(head).ok_or_else(|| encap("GRE header".into()))?;
-        if let Err(e) = self.protection.protect(peer, buf) {
-            self.counters.count(Stat::protection);
-            return Err(encap(e.to_string()));
-        }
-        socket
-            .send_to_tos(buf.as_slice(), peer, tos)
-            .map_err(|source| Error::Send { peer, source })?;
-        Ok(())
     }
+}
 
-    fn send_data(&self, buf: &mut PacketBuf, inner: &[u8], peer: Ipv4Addr) {
-        let tos = if self.config.copy_tos {
-            inner.get(1).copied().unwrap_or(0)
-        } else {
-            0
+impl Sink for Io<'_> {
+    fn send(&mut self, peer: Ipv4Addr, tos: u8, packet: &mut PacketBuf) -> SendOutcome {
+        let outcome = match &self.transport {
+            Some(t) => t.send(peer, tos, packet),
+            None => SendOutcome::Dropped(DropReason::NoSource),
         };
-        match self.encap_send(buf, inner, PROTO_IPV4, peer, tos) {
-            Ok(()) => self.counters.tx(peer, inner.len()),
-            Err(e) => {
-                tracing::debug!(%peer, error = %e, "send failed");
-                self.counters.count(Stat::send_errors);
-            }
+        if let SendOutcome::Dropped(reason) = &outcome {
+            tracing::debug!(%peer, %reason, "not sent");
         }
+        outcome
+    }
+
+    fn event(&mut self, event: Event) -> bool {
+        self.shared.events.try_send(event).is_ok()
     }
 }
 
@@ -362,24 +258,19 @@ impl TunnelHandle {
 
     /// Changes `ip tcp adjust-mss` at run time (`None` turns clamping off).
     pub fn set_tcp_adjust_mss(&self, mss: Option<u16>) {
-        self.shared
-            .runtime
-            .mss
-            .store(mss.unwrap_or(0), Ordering::Relaxed);
+        self.shared.forwarder.set_tcp_adjust_mss(mss);
     }
 
     /// Turns [`Event::Hairpin`] reporting on or off at run time (`ip nhrp redirect`).
     pub fn set_detect_hairpin(&self, on: bool) {
-        self.shared
-            .runtime
-            .hairpin_events
-            .store(on, Ordering::Relaxed);
+        self.shared.forwarder.set_detect_hairpin(on);
     }
 
     /// Changes `ip mtu` at run time: the TUN device's MTU and the fragmentation limit.
     /// Call it from a thread in the tunnel's network namespace (the daemon's own).
     pub fn set_mtu(&self, mtu: u16) -> Result<(), Error> {
-        if self.shared.config.max_inner_for(mtu) < 68 {
+        let cfg = &self.shared.config;
+        if pipeline::max_inner(mtu, cfg.nbma_mtu, cfg.key) < pipeline::MIN_INNER_MTU {
             return Err(Error::Config(format!(
                 "MTU {mtu} leaves fewer than 68 bytes"
             )));
@@ -392,18 +283,23 @@ impl TunnelHandle {
             name: self.shared.config.name.clone(),
             source,
         })?;
-        self.shared.runtime.mtu.store(mtu, Ordering::Relaxed);
+        self.shared.forwarder.set_mtu(mtu);
         Ok(())
     }
 
     /// The current MTU (`ip mtu`).
     pub fn mtu(&self) -> u16 {
-        self.shared.runtime.mtu.load(Ordering::Relaxed)
+        self.shared.forwarder.mtu()
     }
 
     /// The forwarding tables: mappings, shortcuts, NHS list, multicast targets, routes.
     pub fn tables(&self) -> &ForwardingTables {
-        &self.shared.tables
+        self.shared.forwarder.tables()
+    }
+
+    /// The NBMA transport's protection state (packets held per peer, negotiations asked).
+    pub fn protector(&self) -> &Arc<Protector> {
+        &self.shared.protector
     }
 
     /// The current tunnel source (NBMA) address.
@@ -412,30 +308,45 @@ impl TunnelHandle {
     }
 
     /// Sends an NHRP packet (starting at the NHRP fixed header) to NBMA address `peer` in
-    /// GRE protocol 0x2001.
-    pub fn send_nhrp(&self, peer: Ipv4Addr, packet: &[u8]) -> Result<(), Error> {
+    /// GRE protocol 0x2001, through the NBMA transport.
+    pub fn send_outcome(&self, peer: Ipv4Addr, packet: &[u8]) -> SendOutcome {
         let mut buf = PacketBuf::with_capacity(packet.len());
         self.shared
-            .encap_send(&mut buf, packet, PROTO_NHRP, peer, 0)
+            .forwarder
+            .send_nhrp(&mut buf, peer, packet, &mut Io::new(&self.shared))
+    }
+
+    /// Like [`TunnelHandle::send_outcome`], as a `Result`: a packet queued while protection
+    /// comes up counts as sent.
+    pub fn send_nhrp(&self, peer: Ipv4Addr, packet: &[u8]) -> Result<(), Error> {
+        match self.send_outcome(peer, packet) {
+            SendOutcome::Sent | SendOutcome::Queued => Ok(()),
+            SendOutcome::Dropped(DropReason::NoSource) => Err(Error::NoSource),
+            SendOutcome::Dropped(reason) => Err(Error::Encapsulation {
+                peer,
+                reason: reason.to_string(),
+            }),
+        }
     }
 
     /// A snapshot of the counters.
     pub fn counters(&self) -> CounterSnapshot {
+        let c = self.shared.forwarder.counters();
         CounterSnapshot {
-            tunnel: self.shared.counters.tunnel(),
-            peers: self.shared.counters.peers_snapshot(),
-            drops: self.shared.counters.drops(),
+            tunnel: c.tunnel(),
+            peers: c.peers_snapshot(),
+            drops: c.drops(),
         }
     }
 
     /// The counters of one peer.
     pub fn peer_counters(&self, nbma: Ipv4Addr) -> TrafficCounters {
-        self.shared.counters.peer(nbma)
+        self.shared.forwarder.counters().peer(nbma)
     }
 
     /// The mirrored kernel routes into this tunnel.
     pub fn routes(&self) -> Vec<MirroredRoute> {
-        self.shared.tables.routes()
+        self.tables().routes()
     }
 
     /// Asks the route mirror to rebuild itself from a full dump now (it also does so every
@@ -496,11 +407,7 @@ impl crate::seam::DataPlane for TunnelHandle {
         TunnelHandle::set_mtu(self, mtu).map_err(|e| crate::DataPlaneError(e.to_string()))
     }
     fn send_nhrp(&self, peer: Ipv4Addr, packet: &[u8]) -> crate::SendOutcome {
-        match TunnelHandle::send_nhrp(self, peer, packet) {
-            Ok(()) => crate::SendOutcome::Sent,
-            Err(Error::NoSource) => crate::SendOutcome::Dropped(crate::DropReason::NoSource),
-            Err(e) => crate::SendOutcome::Dropped(crate::DropReason::Io(e.to_string())),
-        }
+        self.send_outcome(peer, packet)
     }
     fn counters(&self) -> CounterSnapshot {
         TunnelHandle::counters(self)
@@ -541,10 +448,12 @@ impl Tunnel {
             TunnelSource::Address(a) => Some(*a),
             TunnelSource::Interface(name) => netlink::resolve_interface_ipv4(name).await?,
         };
-        let socket = match source_addr {
-            Some(local) => Some(Arc::new(
+        let protector = Arc::new(Protector::new(protection, DEFAULT_QUEUE_PER_PEER));
+        let transport = match source_addr {
+            Some(local) => Some(Arc::new(NbmaTransport::new(
                 GreSocket::bind(local).map_err(|source| Error::Socket { local, source })?,
-            )),
+                protector.clone(),
+            ))),
             None => None,
         };
         let tun_err = |source| Error::Tun {
@@ -576,27 +485,23 @@ impl Tunnel {
         );
         let (events_tx, events_rx) = mpsc::channel(config.event_queue.max(1));
         let (source_tx, _) = watch::channel(source_addr);
+        // The flow cache's slot hash is keyed per tunnel, so that collisions cannot be
+        // aimed at from outside.
+        let flow_seed = {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(ifindex)
+        };
         let shared = Arc::new(Shared {
-            runtime: Runtime {
-                mss: AtomicU16::new(config.tcp_adjust_mss.unwrap_or(0)),
-                hairpin_events: AtomicBool::new(config.detect_hairpin),
-                mtu: AtomicU16::new(config.mtu),
-            },
+            forwarder: Forwarder::new(config.forwarder_config(flow_seed), tables.clone()),
             tun: Arc::downgrade(&tun),
-            limiter: Mutex::new(EventLimiter {
-                last: HashMap::new(),
-                interval: config.event_interval,
-            }),
             config,
             ifindex,
-            tables: tables.clone(),
-            counters: Counters::default(),
-            protection,
-            socket: RwLock::new(socket),
+            protector,
+            transport: RwLock::new(transport),
             source: Arc::new(source_tx),
             events: events_tx,
             resync_routes: Arc::new(tokio::sync::Notify::new()),
-            flows: Mutex::new(FlowCache::new()),
+            epoch: Instant::now(),
         });
 
         let mut tasks = Vec::new();
@@ -731,30 +636,12 @@ impl ErrorBudget {
     }
 }
 
-/// Reusable buffers of the outbound path.
-struct Outbound {
-    read: Vec<u8>,
-    send: PacketBuf,
-    frags: Vec<u8>,
-    frag_ranges: Vec<(usize, usize)>,
-    scratch: Vec<u8>,
-    icmp: Vec<u8>,
-    targets: Vec<Ipv4Addr>,
-}
-
 async fn tun_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Result<(), Error> {
-    let mut o = Outbound {
-        read: vec![0; MAX_PACKET],
-        send: PacketBuf::with_capacity(MAX_PACKET),
-        frags: Vec::new(),
-        frag_ranges: Vec::new(),
-        scratch: Vec::new(),
-        icmp: Vec::new(),
-        targets: Vec::new(),
-    };
+    let mut read = vec![0; MAX_PACKET];
+    let mut scratch = Scratch::new();
     let mut errors = ErrorBudget::default();
     loop {
-        let n = match tun.recv(&mut o.read).await {
+        let n = match tun.recv(&mut read).await {
             Ok(n) => {
                 errors.ok();
                 n
@@ -764,7 +651,14 @@ async fn tun_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
                 continue;
             }
         };
-        if let Some(icmp) = outbound(&shared, &mut o, n)
+        let Some(packet) = read.get_mut(..n) else {
+            continue;
+        };
+        let now = shared.now();
+        let icmp = shared
+            .forwarder
+            .from_overlay(&mut scratch, packet, now, &mut Io::new(&shared));
+        if let Some(icmp) = icmp
             && let Err(e) = tun.send(icmp).await
         {
             tracing::debug!(error = %e, "writing ICMP to TUN failed");
@@ -772,123 +666,15 @@ async fn tun_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
     }
 }
 
-/// Handles one packet read from the TUN device (in `o.read[..n]`). Returns an ICMP error
-/// to write back into the TUN device, if one is due.
-fn outbound<'a>(shared: &Shared, o: &'a mut Outbound, n: usize) -> Option<&'a [u8]> {
-    let cfg = &shared.config;
-    let packet = o.read.get_mut(..n)?;
-    let Ok(ip) = Ipv4Info::parse(packet) else {
-        shared.counters.count(Stat::tun_malformed);
-        return None;
-    };
-    let packet = packet.get_mut(..ip.total_len)?;
-    if let Some(mss) = shared.adjust_mss()
-        && clamp_tcp_mss(packet, mss).is_some()
-    {
-        shared.counters.count(Stat::mss_clamped);
-    }
-    if cfg.mode == TunnelMode::Multipoint {
-        let now = Instant::now();
-        let ingress = shared
-            .flows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ingress(ip.src, ip.dst, now);
-        if let Some(ingress_nbma) = ingress {
-            shared.counters.count(Stat::hairpins);
-            if shared.runtime.hairpin_events.load(Ordering::Relaxed)
-                && shared.allow_event((1, ip.src, ip.dst))
-            {
-                let quote = packet.get(..(ip.header_len + 64).min(packet.len()))?;
-                shared.emit(Event::Hairpin {
-                    source: ip.src,
-                    destination: ip.dst,
-                    ingress_nbma,
-                    packet: quote.to_vec(),
-                });
-            }
-        }
-    }
-    let decision = shared.tables.decide(ip.dst);
-    let resolve_for = match decision {
-        Decision::Unicast {
-            next_hop,
-            resolve: true,
-            ..
-        } => Some(next_hop),
-        Decision::Unreachable { next_hop } => Some(next_hop),
-        _ => None,
-    };
-    if let Some(next_hop) = resolve_for
-        && shared.allow_event((0, next_hop, Ipv4Addr::UNSPECIFIED))
-    {
-        shared.emit(Event::ResolutionNeeded {
-            next_hop,
-            destination: ip.dst,
-            source: ip.src,
-        });
-    }
-    match decision {
-        Decision::Unreachable { .. } => {
-            shared.counters.count(Stat::no_route);
-            return None;
-        }
-        Decision::Replicate => shared.tables.multicast_targets(&mut o.targets),
-        Decision::Unicast { nbma, .. } => {
-            o.targets.clear();
-            o.targets.push(nbma);
-        }
-    }
-    if o.targets.is_empty() {
-        return None;
-    }
-    let max = shared.max_inner();
-    if packet.len() <= max {
-        for &peer in &o.targets {
-            shared.send_data(&mut o.send, packet, peer);
-        }
-        return None;
-    }
-    if ip.dont_fragment {
-        shared.counters.count(Stat::too_big);
-        let mtu = u16::try_from(max).unwrap_or(u16::MAX);
-        return match icmp_frag_needed(packet, ip.dst, mtu, &mut o.icmp) {
-            Ok(true) => Some(&o.icmp),
-            _ => None,
-        };
-    }
-    shared.counters.count(Stat::fragmented);
-    o.frags.clear();
-    o.frag_ranges.clear();
-    let (frags, ranges) = (&mut o.frags, &mut o.frag_ranges);
-    let result = fragment_ipv4(packet, max, &mut o.scratch, |f| {
-        let start = frags.len();
-        frags.extend_from_slice(f);
-        ranges.push((start, frags.len()));
-    });
-    if result.is_err() {
-        shared.counters.count(Stat::tun_malformed);
-        return None;
-    }
-    for &peer in &o.targets {
-        for &(s, e) in &o.frag_ranges {
-            if let Some(f) = o.frags.get(s..e) {
-                shared.send_data(&mut o.send, f, peer);
-            }
-        }
-    }
-    None
-}
-
 async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Result<(), Error> {
     let mut source_rx = shared.source.subscribe();
     let mut buf = PacketBuf::with_capacity(MAX_PACKET);
     let mut errors = ErrorBudget::default();
     loop {
-        let socket = shared.socket();
-        let received = match &socket {
-            Some(sock) => tokio::select! {
-                r = sock.recv(buf.payload_space()) => match r {
+        let transport = shared.transport();
+        let received = match &transport {
+            Some(t) => tokio::select! {
+                r = t.gre().recv(buf.payload_space()) => match r {
                     Ok(r) => { errors.ok(); Some(r) }
                     Err(e) => {
                         // Raw sockets report ICMP errors (e.g. protocol unreachable from a
@@ -909,13 +695,13 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
         let Some(received) = received else {
             // The source address changed: reopen the socket on the new address.
             let new = *source_rx.borrow_and_update();
-            let old = socket.as_ref().map(|s| s.local());
+            let old = transport.as_ref().map(|t| t.local());
             if old == new {
                 continue;
             }
             let reopened = match new {
                 Some(local) => match GreSocket::bind(local) {
-                    Ok(s) => Some(Arc::new(s)),
+                    Ok(s) => Some(Arc::new(NbmaTransport::new(s, shared.protector.clone()))),
                     Err(e) => {
                         shared.emit(Event::TaskFailed {
                             task: "gre-reader",
@@ -926,7 +712,7 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
                 },
                 None => None,
             };
-            shared.set_socket(reopened);
+            shared.set_transport(reopened);
             tracing::info!(?old, ?new, "tunnel source address changed");
             shared.emit(Event::SourceAddressChanged { old, new });
             continue;
@@ -939,75 +725,29 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
     }
 }
 
-/// Handles one GRE packet received from the NBMA side. Returns the inner IPv4 packet to
-/// write into the TUN device, if any.
+/// Handles one packet received on the GRE socket: unprotects it through the transport's
+/// protector and runs the forwarder on it. Returns the inner IPv4 packet to write into the
+/// TUN device, if any.
 fn inbound<'a>(
     shared: &Shared,
     buf: &'a mut PacketBuf,
     received: crate::nbma::Received,
 ) -> Option<&'a [u8]> {
-    let cfg = &shared.config;
-    let peer = received.source;
-    if let TunnelMode::PointToPoint { destination } = cfg.mode
-        && peer != destination
-    {
-        shared.counters.count(Stat::wrong_source);
-        return None;
-    }
     buf.set_len(received.end).ok()?;
     buf.advance(received.gre_offset).ok()?;
-    if shared.protection.unprotect(peer, buf).is_err() {
-        shared.counters.count(Stat::protection);
-        return None;
-    }
-    let header = match GreHeader::parse(buf.as_slice()) {
-        Ok((h, off)) if h.key == cfg.key => {
-            buf.advance(off).ok()?;
-            h
+    match shared.protector.inbound(received.source, IPPROTO_GRE, buf) {
+        Received::Gre { source } => {
+            let now = shared.now();
+            shared
+                .forwarder
+                .from_nbma(source, buf, now, &mut Io::new(shared))
         }
-        Ok(_) => {
-            // Another tunnel's key (all raw GRE sockets see every GRE packet).
-            shared.counters.count(Stat::key_mismatch);
-            return None;
-        }
-        _ => {
-            shared.counters.count(Stat::gre_malformed);
-            return None;
-        }
-    };
-    match header.protocol {
-        PROTO_IPV4 => {
-            let Ok(ip) = Ipv4Info::parse(buf.as_slice()) else {
-                shared.counters.count(Stat::gre_malformed);
-                return None;
-            };
-            buf.truncate(ip.total_len);
-            if let Some(mss) = shared.adjust_mss()
-                && clamp_tcp_mss(buf.as_mut_slice(), mss).is_some()
-            {
-                shared.counters.count(Stat::mss_clamped);
-            }
-            if cfg.mode == TunnelMode::Multipoint {
-                shared
-                    .flows
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .record(ip.src, ip.dst, peer, Instant::now());
-            }
-            shared.counters.rx(peer, ip.total_len);
-            Some(buf.as_slice())
-        }
-        PROTO_NHRP => {
-            shared.emit(Event::Nhrp {
-                source: peer,
-                packet: buf.as_slice().to_vec(),
-            });
+        Received::Dropped(RecvDrop::Protection(_)) => {
+            shared.forwarder.counters().count(Stat::protection);
             None
         }
-        _ => {
-            shared.counters.count(Stat::unknown_protocol);
-            None
-        }
+        // IKE has no engine yet, and nothing else arrives on a GRE socket.
+        Received::Ike { .. } | Received::Dropped(_) => None,
     }
 }
 
@@ -1038,36 +778,6 @@ mod tests {
             b.failed(std::io::Error::from_raw_os_error(libc::ENOBUFS))
                 .is_err()
         );
-    }
-
-    #[test]
-    fn limiter_suppresses_repeats_within_interval() {
-        let mut l = EventLimiter {
-            last: HashMap::new(),
-            interval: Duration::from_secs(1),
-        };
-        let t0 = Instant::now();
-        let k = (0, Ipv4Addr::new(10, 0, 0, 12), Ipv4Addr::UNSPECIFIED);
-        assert!(l.allow(k, t0));
-        assert!(!l.allow(k, t0 + Duration::from_millis(500)));
-        assert!(l.allow(k, t0 + Duration::from_millis(1500)));
-        assert!(l.allow((0, Ipv4Addr::new(10, 0, 0, 13), Ipv4Addr::UNSPECIFIED), t0));
-    }
-
-    #[test]
-    fn flow_cache_remembers_ingress_for_a_window() {
-        let mut c = FlowCache::new();
-        let (s, d, n) = (
-            Ipv4Addr::new(192, 168, 1, 5),
-            Ipv4Addr::new(192, 168, 2, 5),
-            Ipv4Addr::new(192, 0, 2, 11),
-        );
-        let t0 = Instant::now();
-        assert_eq!(c.ingress(s, d, t0), None);
-        c.record(s, d, n, t0);
-        assert_eq!(c.ingress(s, d, t0), Some(n));
-        assert_eq!(c.ingress(d, s, t0), None);
-        assert_eq!(c.ingress(s, d, t0 + FLOW_WINDOW), None);
     }
 
     #[test]
