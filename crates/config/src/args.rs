@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::lexer::{Line, Token, join};
+use crate::names::normalise_tunnel_name;
 
 /// Result of a per-command parser.
 pub type PResult<T> = Result<T, Diagnostic>;
@@ -212,12 +213,4 @@ impl<'l> Args<'l> {
         }
         Ok((normalise_tunnel_name(&name).unwrap_or(name), span))
     }
-}
-
-/// `tunnel1`, `Tunnel 1` → `Tunnel1`; `None` when not a well-formed tunnel name.
-pub fn normalise_tunnel_name(name: &str) -> Option<String> {
-    let lower = name.to_ascii_lowercase();
-    let rest = lower.strip_prefix("tunnel")?;
-    let n: u32 = rest.parse().ok()?;
-    (n <= 2_147_483_647 && rest.chars().all(|c| c.is_ascii_digit())).then(|| format!("Tunnel{n}"))
 }

@@ -15,12 +15,14 @@ pub mod diag;
 pub mod import;
 pub mod lexer;
 pub mod model;
+mod names;
 pub mod parse;
 mod validate;
 mod writer;
 
 pub use diag::{Diagnostic, Severity, Span};
 pub use model::*;
+pub use names::{TUNNEL_NUMBER_MAX, normalise_interface_name, normalise_tunnel_name};
 pub use parse::{Parsed, SpanIndex, parse_syntax};
 pub use validate::validate;
 

@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use crate::args::{Args, PResult, normalise_tunnel_name};
+use crate::args::{Args, PResult};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::lexer::{Line, tokenize};
 use crate::model::*;
+use crate::names::normalise_tunnel_name;
 
 /// Where the parts of a configuration were written; used by validation.
 #[derive(Clone, Debug, Default)]

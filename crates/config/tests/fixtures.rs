@@ -7,6 +7,13 @@
 //! import has a `NAME.golden` file with the converted configuration.
 //! Regenerate them with `UPDATE_GOLDEN=1 cargo test -p dmvpn-config`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::{Path, PathBuf};
 
 use dmvpn_config::import::{Dialect, import};

@@ -1,6 +1,13 @@
 //! What the parser puts in the model: values of the seed examples, AOS
 //! unindented blocks, `no` forms, block re-entry, IKEv2 blocks, serde.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::net::Ipv4Addr;
 use std::path::Path;
 

@@ -3,6 +3,13 @@
 //! (writer → parser gives the same model) for generated models and for
 //! whatever the parser made of a mutated file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::net::Ipv4Addr;
 use std::path::Path;
 
