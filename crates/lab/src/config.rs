@@ -1,0 +1,244 @@
+//! Each router's IOS-style configuration, in the style of seed 003: NHRP authentication
+//! `test`, network-id and tunnel key 100000, `ip mtu 1400`, the phase's NHRP commands, the
+//! physical interfaces as the lab set them up, and static routes standing in for the routing
+//! protocol of the seeds.
+
+use std::fmt::Write as _;
+use std::fs;
+
+use crate::LabError;
+use crate::spec::{LabSpec, Node, Phase};
+use crate::topology::Lab;
+
+/// Seed 003's IPsec profile, written before the tunnel when the spec asks for protection.
+const PROTECTION_PROFILE: [&str; 10] = [
+    "crypto isakmp policy 1",
+    " authentication pre-share",
+    "crypto isakmp key cisco47 address 0.0.0.0",
+    "!",
+    "crypto ipsec transform-set trans2 esp-des esp-md5-hmac",
+    " mode transport",
+    "!",
+    "crypto ipsec profile vpnprof",
+    " set transform-set trans2",
+    "!",
+];
+
+/// The configuration text of router `index` (0 = hub) of a lab with these routers; empty
+/// when there is no such router.
+pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
+    let mut c = String::new();
+    let (Some(hub), Some(node)) = (nodes.first(), nodes.get(index)) else {
+        return c;
+    };
+    let _ = writeln!(
+        c,
+        "! dmvpn lab, phase {}, {}",
+        spec.phase.number(),
+        node.name
+    );
+    let _ = writeln!(
+        c,
+        "hostname {}",
+        if index == 0 {
+            "Hub".to_string()
+        } else {
+            format!("Spoke{index}")
+        }
+    );
+    let _ = writeln!(c, "!");
+    if spec.protection {
+        for line in PROTECTION_PROFILE {
+            let _ = writeln!(c, "{line}");
+        }
+    }
+    let _ = writeln!(c, "interface Tunnel0");
+    let _ = writeln!(c, " ip address {} 255.255.255.0", node.tunnel);
+    let _ = writeln!(c, " ip mtu 1400");
+    if let Some(mss) = spec.adjust_mss {
+        let _ = writeln!(c, " ip tcp adjust-mss {mss}");
+    }
+    let _ = writeln!(c, " ip nhrp authentication test");
+    if index == 0 {
+        let _ = writeln!(c, " ip nhrp map multicast dynamic");
+        let _ = writeln!(c, " ip nhrp network-id 100000");
+        let _ = writeln!(c, " ip nhrp holdtime {}", spec.holdtime.saturating_mul(2));
+        if spec.phase == Phase::Three {
+            let _ = writeln!(c, " ip nhrp redirect");
+        }
+        let _ = writeln!(c, " tunnel source Ethernet0");
+        let _ = writeln!(c, " tunnel mode gre multipoint");
+    } else {
+        let _ = writeln!(c, " ip nhrp map {} {}", hub.tunnel, hub.nbma);
+        if spec.phase != Phase::One {
+            let _ = writeln!(c, " ip nhrp map multicast {}", hub.nbma);
+        }
+        let _ = writeln!(c, " ip nhrp network-id 100000");
+        let _ = writeln!(c, " ip nhrp holdtime {}", spec.holdtime);
+        let _ = writeln!(c, " ip nhrp nhs {}", hub.tunnel);
+        if let Some(t) = spec.registration_timeout {
+            let _ = writeln!(c, " ip nhrp registration timeout {t}");
+        }
+        if spec.phase == Phase::Three {
+            let _ = writeln!(c, " ip nhrp shortcut");
+        }
+        let _ = writeln!(c, " tunnel source Ethernet0");
+        if spec.phase == Phase::One {
+            let _ = writeln!(c, " tunnel destination {}", hub.nbma);
+        } else {
+            let _ = writeln!(c, " tunnel mode gre multipoint");
+        }
+    }
+    let _ = writeln!(c, " tunnel key 100000");
+    if spec.protection {
+        let _ = writeln!(c, " tunnel protection ipsec profile vpnprof");
+    }
+    let _ = writeln!(c, "!");
+    // The physical interfaces are set up by the lab; they are listed as in the seeds (the
+    // daemon does not configure them, it answers resolutions for Ethernet1's LAN).
+    let _ = writeln!(c, "interface Ethernet0");
+    let _ = writeln!(c, " ip address {} 255.255.255.0", node.nbma);
+    let _ = writeln!(c, "!");
+    let _ = writeln!(c, "interface Ethernet1");
+    let _ = writeln!(c, " ip address {} 255.255.255.0", node.lan_gw);
+    let _ = writeln!(c, "!");
+    // Static routes stand in for the routing protocol of the seeds.
+    if index == 0 {
+        for s in nodes.iter().skip(1) {
+            let _ = writeln!(c, "ip route {} 255.255.255.0 {}", s.lan_net(), s.tunnel);
+        }
+    } else {
+        match spec.phase {
+            Phase::One | Phase::Three => {
+                // Summary via the hub.
+                let _ = writeln!(c, "ip route 192.168.0.0 255.255.0.0 {}", hub.tunnel);
+            }
+            Phase::Two => {
+                // As a routing protocol with next-hop preserved would give.
+                for (j, other) in nodes.iter().enumerate() {
+                    if j != index {
+                        let _ = writeln!(
+                            c,
+                            "ip route {} 255.255.255.0 {}",
+                            other.lan_net(),
+                            other.tunnel
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(c, "!");
+    let _ = writeln!(c, "end");
+    c
+}
+
+/// `text` with `lines` inserted before its final `end`, which is written again.
+fn append_before_end(text: &str, lines: &str) -> String {
+    let body = text.trim_end().strip_suffix("end").unwrap_or(text);
+    format!("{}\n{}\nend\n", body.trim_end(), lines.trim_end())
+}
+
+impl Lab {
+    /// The configuration text of node `index` (0 = hub), in seed 003's style.
+    pub fn config_text(&self, index: usize) -> String {
+        node_config(&self.spec, &self.nodes, index)
+    }
+
+    pub(crate) fn write_configs(&self) -> Result<(), LabError> {
+        for (i, node) in self.nodes.iter().enumerate() {
+            fs::write(&node.config, self.config_text(i)).map_err(|source| LabError::Io {
+                path: node.config.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Appends configuration lines to node `index`'s configuration file (before `end`); send
+    /// SIGHUP afterwards to apply them.
+    pub fn append_config(&self, index: usize, lines: &str) -> Result<(), LabError> {
+        let Some(node) = self.nodes.get(index) else {
+            return Ok(());
+        };
+        let text = fs::read_to_string(&node.config).map_err(|source| LabError::Io {
+            path: node.config.clone(),
+            source,
+        })?;
+        fs::write(&node.config, append_before_end(&text, lines)).map_err(|source| LabError::Io {
+            path: node.config.clone(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn configs(phase: Phase, protection: bool) -> Vec<String> {
+        let mut spec = LabSpec::new("t", 2, phase, PathBuf::from("dmvpn"));
+        spec.protection = protection;
+        let nodes = spec.nodes().unwrap();
+        (0..nodes.len())
+            .map(|i| node_config(&spec, &nodes, i))
+            .collect()
+    }
+
+    fn has(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn phase3_hub_redirects_and_spokes_take_shortcuts_via_the_summary() {
+        let c = configs(Phase::Three, false);
+        assert!(has(&c[0], "hostname Hub"));
+        assert!(has(&c[0], " ip nhrp redirect"));
+        assert!(has(&c[0], " ip nhrp holdtime 600"));
+        assert!(has(&c[0], "ip route 192.168.1.0 255.255.255.0 10.0.0.2"));
+        assert!(has(&c[0], "ip route 192.168.2.0 255.255.255.0 10.0.0.3"));
+        assert!(has(&c[1], "hostname Spoke1"));
+        assert!(has(&c[1], " ip nhrp shortcut"));
+        assert!(has(&c[1], " ip nhrp map 10.0.0.1 172.17.0.1"));
+        assert!(has(&c[1], " ip nhrp map multicast 172.17.0.1"));
+        assert!(has(&c[1], " tunnel mode gre multipoint"));
+        assert!(has(&c[1], "ip route 192.168.0.0 255.255.0.0 10.0.0.1"));
+        assert!(c.iter().all(|t| t.ends_with("!\nend\n")));
+        assert!(c.iter().all(|t| !t.contains("crypto")));
+    }
+
+    #[test]
+    fn phase1_spokes_are_point_to_point_and_phase2_routes_name_the_other_spoke() {
+        let one = configs(Phase::One, false);
+        assert!(has(&one[1], " tunnel destination 172.17.0.1"));
+        assert!(!one[1].contains("multicast"));
+        assert!(!one[1].contains("shortcut"));
+        let two = configs(Phase::Two, false);
+        assert!(has(&two[1], "ip route 192.168.2.0 255.255.255.0 10.0.0.3"));
+        assert!(has(&two[1], "ip route 192.168.0.0 255.255.255.0 10.0.0.1"));
+        assert!(!two[0].contains("redirect"));
+    }
+
+    #[test]
+    fn protection_adds_the_seed_profile_and_the_tunnel_line() {
+        let c = configs(Phase::Two, true);
+        for text in &c {
+            assert!(has(text, "crypto ipsec profile vpnprof"));
+            assert!(has(text, " tunnel protection ipsec profile vpnprof"));
+        }
+    }
+
+    #[test]
+    fn a_missing_node_has_no_config_and_appended_lines_go_before_end() {
+        let spec = LabSpec::new("t", 2, Phase::Two, PathBuf::from("dmvpn"));
+        let nodes = spec.nodes().unwrap();
+        assert_eq!(node_config(&spec, &nodes, 9), "");
+        assert_eq!(node_config(&spec, &[], 0), "");
+        assert_eq!(
+            append_before_end("a\n!\nend\n", "b\nc\n"),
+            "a\n!\nb\nc\nend\n"
+        );
+        assert_eq!(append_before_end("a", "b"), "a\nb\nend\n");
+    }
+}

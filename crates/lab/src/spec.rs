@@ -1,0 +1,233 @@
+//! What a lab is made of: the [`LabSpec`] a caller asks for, the DMVPN [`Phase`], and each
+//! router's [`Node`] with its namespaces, addresses and files, from the addressing plan of
+//! seed 003 (see the crate documentation).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use crate::LabError;
+
+/// The most spokes one lab can have: spoke *n* gets `172.16.n.1`, `10.0.0.n+1` and
+/// `192.168.n.0/24`, so *n* stays below 254 (and the internet bridge's addresses below .254).
+pub const MAX_SPOKES: usize = 250;
+
+/// Which DMVPN phase the lab is configured for (seed 002's phases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Phase {
+    /// Spokes use point-to-point GRE to the hub; all traffic goes through the hub.
+    One,
+    /// mGRE spokes resolve each other's NBMA addresses on demand (routes name the other spoke).
+    Two,
+    /// The hub redirects, spokes install shortcuts (routes are summarised via the hub).
+    Three,
+}
+
+impl Phase {
+    /// Phase from its number (1, 2 or 3).
+    pub fn from_number(n: u8) -> Option<Phase> {
+        match n {
+            1 => Some(Phase::One),
+            2 => Some(Phase::Two),
+            3 => Some(Phase::Three),
+            _ => None,
+        }
+    }
+
+    /// The phase's number.
+    pub fn number(self) -> u8 {
+        match self {
+            Phase::One => 1,
+            Phase::Two => 2,
+            Phase::Three => 3,
+        }
+    }
+}
+
+/// What lab to build.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    /// Prefix of every namespace name (keep it short: at most 12 characters).
+    pub prefix: String,
+    /// Number of spokes (at least 2, at most [`MAX_SPOKES`]).
+    pub spokes: usize,
+    /// DMVPN phase.
+    pub phase: Phase,
+    /// `ip nhrp holdtime` of the spokes (the hub uses twice this).
+    pub holdtime: u32,
+    /// `ip nhrp registration timeout` of the spokes, when set (faster re-registration).
+    pub registration_timeout: Option<u32>,
+    /// `ip tcp adjust-mss` on every tunnel, when set.
+    pub adjust_mss: Option<u16>,
+    /// Directory for configs, control sockets, logs and pid files.
+    pub state_dir: PathBuf,
+    /// The `dmvpn` binary to run as `dmvpn daemon` inside each node namespace.
+    pub exe: PathBuf,
+    /// `RUST_LOG` for the daemons.
+    pub log_filter: String,
+    /// `--metrics ADDR` for the hub's daemon (an address inside the hub's namespace).
+    pub hub_metrics: Option<std::net::SocketAddr>,
+    /// Stop the daemons (SIGTERM) when the thread that started them ends, whatever the way
+    /// out (panic, abort, Ctrl-C); off for labs that are kept up.
+    pub bind_daemons: bool,
+    /// Add seed 003's IPsec profile and `tunnel protection ipsec profile vpnprof` (exercises
+    /// the protection gate; this build has no IPsec, so traffic is not encrypted).
+    pub protection: bool,
+}
+
+impl LabSpec {
+    /// A spec with the seed's defaults and the given prefix, spoke count and phase; the state
+    /// directory is `/run/dmvpn-lab/PREFIX`.
+    pub fn new(prefix: &str, spokes: usize, phase: Phase, exe: PathBuf) -> LabSpec {
+        LabSpec {
+            prefix: prefix.to_string(),
+            spokes,
+            phase,
+            holdtime: 300,
+            registration_timeout: None,
+            adjust_mss: Some(1360),
+            state_dir: default_state_dir(prefix),
+            exe,
+            log_filter: "info".to_string(),
+            hub_metrics: None,
+            bind_daemons: true,
+            protection: false,
+        }
+    }
+
+    /// Every router of this lab: the hub (index 0), then spoke 1 to spoke N. Fails when the
+    /// spoke count is outside 2 to [`MAX_SPOKES`].
+    pub fn nodes(&self) -> Result<Vec<Node>, LabError> {
+        if !(2..=MAX_SPOKES).contains(&self.spokes) {
+            return Err(LabError::Spec(format!(
+                "{} spokes; a lab has 2 to {MAX_SPOKES}",
+                self.spokes
+            )));
+        }
+        (0..=self.spokes)
+            .map(|i| {
+                let n = u8::try_from(i)
+                    .map_err(|_| LabError::Spec(format!("spoke index {i} out of range")))?;
+                Ok(Node::new(self, n))
+            })
+            .collect()
+    }
+}
+
+/// The default state directory of a lab with this prefix.
+pub fn default_state_dir(prefix: &str) -> PathBuf {
+    Path::new("/run/dmvpn-lab").join(prefix)
+}
+
+/// One router of the lab (the hub is index 0, spoke *n* is index *n*).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Node {
+    /// `hub`, `spoke1`, `spoke2`, ...
+    pub name: String,
+    /// The router's namespace.
+    pub ns: String,
+    /// The LAN host's namespace.
+    pub host_ns: String,
+    /// NBMA address on `Ethernet0`.
+    pub nbma: Ipv4Addr,
+    /// Tunnel address on `Tunnel0`.
+    pub tunnel: Ipv4Addr,
+    /// The router's LAN address on `Ethernet1`.
+    pub lan_gw: Ipv4Addr,
+    /// The LAN host's address.
+    pub host: Ipv4Addr,
+    /// The node's configuration file.
+    pub config: PathBuf,
+    /// The node daemon's control socket.
+    pub socket: PathBuf,
+    /// The node daemon's log file.
+    pub log: PathBuf,
+}
+
+impl Node {
+    /// Router `n` of `spec` (0 = hub; `n` at most 253).
+    fn new(spec: &LabSpec, n: u8) -> Node {
+        let (name, ns_short) = if n == 0 {
+            ("hub".to_string(), "hub".to_string())
+        } else {
+            (format!("spoke{n}"), format!("s{n}"))
+        };
+        let nbma = if n == 0 {
+            Ipv4Addr::new(172, 17, 0, 1)
+        } else {
+            Ipv4Addr::new(172, 16, n, 1)
+        };
+        Node {
+            ns: format!("{}-{ns_short}", spec.prefix),
+            host_ns: format!("{}-h{n}", spec.prefix),
+            nbma,
+            tunnel: Ipv4Addr::new(10, 0, 0, n.saturating_add(1)),
+            lan_gw: Ipv4Addr::new(192, 168, n, 1),
+            host: Ipv4Addr::new(192, 168, n, 10),
+            config: spec.state_dir.join(format!("{name}.conf")),
+            socket: spec.state_dir.join(format!("{name}.sock")),
+            log: spec.state_dir.join(format!("{name}.log")),
+            name,
+        }
+    }
+
+    /// The NBMA gateway (in the internet namespace) of this node's subnet.
+    pub fn nbma_gateway(&self) -> Ipv4Addr {
+        let [a, b, c, _] = self.nbma.octets();
+        Ipv4Addr::new(a, b, c, 254)
+    }
+
+    /// The network address of this node's LAN (`192.168.n.0`).
+    pub fn lan_net(&self) -> Ipv4Addr {
+        let [a, b, c, _] = self.lan_gw.octets();
+        Ipv4Addr::new(a, b, c, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_numbers_round_trip() {
+        for n in 1..=3 {
+            assert_eq!(Phase::from_number(n).map(Phase::number), Some(n));
+        }
+        assert_eq!(Phase::from_number(4), None);
+    }
+
+    #[test]
+    fn nodes_follow_the_seed_addressing() {
+        let spec = LabSpec::new("t", 2, Phase::Three, PathBuf::from("dmvpn"));
+        let nodes = spec.nodes().unwrap();
+        assert_eq!(nodes.len(), 3);
+        let hub = &nodes[0];
+        assert_eq!(
+            (hub.name.as_str(), hub.ns.as_str(), hub.host_ns.as_str()),
+            ("hub", "t-hub", "t-h0")
+        );
+        assert_eq!(hub.nbma, Ipv4Addr::new(172, 17, 0, 1));
+        assert_eq!(hub.nbma_gateway(), Ipv4Addr::new(172, 17, 0, 254));
+        assert_eq!(hub.tunnel, Ipv4Addr::new(10, 0, 0, 1));
+        let s2 = &nodes[2];
+        assert_eq!((s2.name.as_str(), s2.ns.as_str()), ("spoke2", "t-s2"));
+        assert_eq!(s2.nbma, Ipv4Addr::new(172, 16, 2, 1));
+        assert_eq!(s2.tunnel, Ipv4Addr::new(10, 0, 0, 3));
+        assert_eq!(s2.host, Ipv4Addr::new(192, 168, 2, 10));
+        assert_eq!(s2.lan_net(), Ipv4Addr::new(192, 168, 2, 0));
+        assert_eq!(s2.socket, PathBuf::from("/run/dmvpn-lab/t/spoke2.sock"));
+    }
+
+    #[test]
+    fn spoke_counts_outside_the_plan_are_refused() {
+        for spokes in [0, 1, MAX_SPOKES + 1, usize::MAX] {
+            let spec = LabSpec::new("t", spokes, Phase::Two, PathBuf::from("dmvpn"));
+            assert!(matches!(spec.nodes(), Err(LabError::Spec(_))), "{spokes}");
+        }
+        let spec = LabSpec::new("t", MAX_SPOKES, Phase::Two, PathBuf::from("dmvpn"));
+        let nodes = spec.nodes().unwrap();
+        assert_eq!(
+            nodes.last().map(|n| n.tunnel),
+            Some(Ipv4Addr::new(10, 0, 0, 251))
+        );
+    }
+}
