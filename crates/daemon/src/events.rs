@@ -140,7 +140,6 @@ pub fn format_event(event: &Event, iface_name: &str) -> Option<(Severity, String
             Severity::Warning,
             format!("%NHRP-4-QUOTA: Max-send quota exceeded on {iface_name} ({packet:?} not sent)"),
         ),
-        _ => return None,
     };
     Some(line)
 }

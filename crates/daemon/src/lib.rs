@@ -3,22 +3,27 @@
 //! Layers, from the outside in:
 //! * [`run`] is the process: it loads the configuration, binds the control socket
 //!   ([`control`]), installs the signal handlers (SIGTERM/SIGINT: Purge and remove the TUN
-//!   devices; SIGHUP: reload) and drives the event loop of one [`node::Node`].
-//! * [`node`] owns the node's state: one sans-IO NHRP engine (`dmvpn-nhrp`) fed with packets,
-//!   timers and data-plane events with a monotonic `now`, whose actions it executes on the
-//!   userspace data plane (`dmvpn-dataplane`); it answers control requests from that state.
+//!   devices; SIGHUP: reload) and drives the event loop of one [`shell::Shell`].
+//! * [`shell`] moves bytes, time and signals: it owns the clock, the running userspace
+//!   tunnels and their event channels, kernel routes, and the I/O of a reload.
+//! * [`core`] is the node's logic, synchronous and without tokio: the sans-IO NHRP engine
+//!   (`dmvpn-nhrp`) fed with packets, timers and data-plane events with `now` passed in, whose
+//!   actions it executes on each tunnel's data plane through the `DataPlane` seam; reload as
+//!   a computed diff, counter baselines for `clear`, and every show answer.
 //! * [`translate`] turns the IOS-dialect configuration model (`dmvpn-config`) into the engine's
 //!   configuration and the data plane's setup.
 //! * [`events`] renders engine events as the seeds' syslog lines
 //!   (`%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP`) through `tracing`.
 //! * [`lab`] builds hub-and-spoke labs in network namespaces for `dmvpn lab` and the tests.
 //!
-//! Everything that talks to the kernel lives in the data plane; this crate only schedules.
+//! Everything that talks to the kernel lives in the data plane; tokio lives only in [`shell`],
+//! [`control`] and [`run`].
 
 pub mod control;
+pub mod core;
 pub mod events;
 pub mod lab;
-pub mod node;
+pub mod shell;
 pub mod translate;
 
 use std::path::PathBuf;
@@ -81,13 +86,13 @@ pub fn init_logging() {
 pub async fn run(options: Options) -> Result<(), DaemonError> {
     use tokio::signal::unix::{SignalKind, signal};
 
-    let (text, config) = node::load_config(&options.config)?;
+    let (text, config) = shell::load_config(&options.config)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
     let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
     let control = control::ControlSocket::bind(&options.socket).await?;
     let (mut node, mut dataplane_events) =
-        node::Node::start(&options.config, text, &config).await?;
+        shell::Shell::start(&options.config, text, &config).await?;
     tracing::info!(
         "dmvpn daemon running {} (control socket {})",
         options.config.display(),

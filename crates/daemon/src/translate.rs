@@ -87,7 +87,8 @@ impl TunnelPlan {
 }
 
 fn prefix_of(net: &Ipv4Net) -> Prefix {
-    Prefix::new(net.network(), net.prefix_len())
+    // An `Ipv4Net`'s length is at most 32, so the fallback is never taken.
+    Prefix::new(net.network(), net.prefix_len()).unwrap_or(Prefix::host(net.network()))
 }
 
 /// Builds the plan of every tunnel interface in `config` (shut-down tunnels are skipped).
@@ -371,7 +372,7 @@ ip route 0.0.0.0 0.0.0.0 172.16.1.254
         // Ethernet1's LAN is answered for; Ethernet0 (the tunnel source) is not.
         assert_eq!(
             e.local_networks,
-            vec![Prefix::new(Ipv4Addr::new(192, 168, 1, 0), 24)]
+            vec![Prefix::new(Ipv4Addr::new(192, 168, 1, 0), 24).expect("prefix")]
         );
         assert_eq!(e.routes.len(), 1);
     }

@@ -1,0 +1,726 @@
+//! The node core against a fake data plane: no root, no sockets, no tokio.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use dmvpn_dataplane::seam::{CounterSnapshot, DataPlane, Event};
+use dmvpn_dataplane::{Ipv4Prefix, MirroredRoute, TrafficCounters};
+use dmvpn_mgmt::{self as mgmt, Handler};
+use dmvpn_nhrp::{Action, IfIndex, Instant, Prefix as NhrpPrefix};
+use dmvpn_wire::nhrp::{CieCode, PacketType, Repr};
+
+use super::fake::{Call, FakeDataPlane};
+use super::reload::{ReloadPlan, TunnelChange, start_plans};
+use super::{CoreError, NodeCore, earliest};
+
+const HUB_NBMA: Ipv4Addr = Ipv4Addr::new(172, 17, 0, 1);
+const HUB_TUNNEL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const SPOKE_NBMA: Ipv4Addr = Ipv4Addr::new(172, 16, 1, 1);
+const SPOKE_TUNNEL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+const SPOKE: &str = "\
+hostname Spoke1
+interface Tunnel0
+ ip address 10.0.0.2 255.255.255.0
+ ip mtu 1400
+ ip nhrp map 10.0.0.1 172.17.0.1
+ ip nhrp map multicast 172.17.0.1
+ ip nhrp network-id 100000
+ ip nhrp holdtime 300
+ ip nhrp nhs 10.0.0.1
+ ip nhrp shortcut
+ tunnel source 172.16.1.1
+ tunnel mode gre multipoint
+ tunnel key 100000
+!
+ip route 192.168.0.0 255.255.0.0 10.0.0.1
+";
+
+const HUB: &str = "\
+hostname Hub
+interface Tunnel0
+ ip address 10.0.0.1 255.255.255.0
+ ip nhrp map multicast dynamic
+ ip nhrp network-id 100000
+ ip nhrp redirect
+ tunnel source 172.17.0.1
+ tunnel mode gre multipoint
+ tunnel key 100000
+!
+";
+
+fn parse(text: &str) -> dmvpn_config::Config {
+    let p = dmvpn_config::parse(text);
+    assert!(!p.has_errors(), "{}", p.render("test.conf"));
+    p.config
+}
+
+struct Node {
+    core: NodeCore,
+    fakes: Vec<Arc<FakeDataPlane>>,
+}
+
+impl Node {
+    fn fake(&self, i: usize) -> &FakeDataPlane {
+        &self.fakes[i]
+    }
+}
+
+fn node(text: &str, source: Ipv4Addr) -> Node {
+    let config = parse(text);
+    let plans = start_plans(&config).expect("plans");
+    let mut fakes = Vec::new();
+    let mut tunnels: Vec<(crate::translate::TunnelPlan, Arc<dyn DataPlane>)> = Vec::new();
+    for p in plans {
+        let fake = Arc::new(FakeDataPlane::new(&p.name, 100 + p.ifindex, source));
+        fakes.push(fake.clone());
+        tunnels.push((p, fake));
+    }
+    let core = NodeCore::new(text.to_string(), &config, tunnels, 7, Instant::ZERO).expect("core");
+    Node { core, fakes }
+}
+
+fn emit(repr: &Repr) -> Vec<u8> {
+    let mut buf = vec![0u8; repr.buffer_len()];
+    let n = repr.emit(&mut buf).expect("emit");
+    buf.truncate(n);
+    buf
+}
+
+fn packet_type(bytes: &[u8]) -> PacketType {
+    Repr::parse(bytes)
+        .expect("engine packets parse")
+        .packet_type
+}
+
+fn sent_of_type(fake: &FakeDataPlane, ty: PacketType) -> Vec<(Ipv4Addr, Vec<u8>)> {
+    fake.sent()
+        .into_iter()
+        .filter(|(_, b)| packet_type(b) == ty)
+        .collect()
+}
+
+/// A spoke whose registration the hub (NBMA 172.17.0.1) has accepted.
+fn registered_spoke() -> Node {
+    let mut n = node(SPOKE, SPOKE_NBMA);
+    let requests = sent_of_type(n.fake(0), PacketType::RegistrationRequest);
+    let (to, bytes) = requests
+        .first()
+        .expect("a Registration Request at start")
+        .clone();
+    assert_eq!(to, HUB_NBMA);
+    let request = Repr::parse(&bytes).expect("parse");
+    let reply = emit(&Repr::registration_reply(&request, CieCode::Success));
+    n.core.handle_event(
+        Instant::from_secs(1),
+        0,
+        Event::Nhrp {
+            source: HUB_NBMA,
+            packet: reply,
+        },
+    );
+    n
+}
+
+fn spoke_registration() -> Vec<u8> {
+    emit(
+        &Repr::registration_request(
+            IpAddr::V4(SPOKE_NBMA),
+            IpAddr::V4(SPOKE_TUNNEL),
+            IpAddr::V4(HUB_TUNNEL),
+            0x1234,
+            true,
+        )
+        .with_mtu_and_holding_time(1400, 300),
+    )
+}
+
+#[test]
+fn a_spoke_installs_its_static_state_and_registers_with_its_nhs() {
+    let n = node(SPOKE, SPOKE_NBMA);
+    let calls = n.fake(0).calls();
+    // The plan's seeds and settings.
+    assert!(calls.contains(&Call::SetNhs(vec![HUB_NBMA])), "{calls:?}");
+    assert!(calls.contains(&Call::SetMtu(1400)), "{calls:?}");
+    // MappingAdd for the static map, MulticastAdd for the static multicast target.
+    assert_eq!(n.fake(0).mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
+    assert!(n.fake(0).dynamic_peers().contains(&HUB_NBMA));
+    // Send: the Registration Request goes out through the data plane.
+    assert_eq!(
+        sent_of_type(n.fake(0), PacketType::RegistrationRequest).len(),
+        1,
+        "{calls:?}"
+    );
+    // The engine has a timer (registration refresh / retransmit).
+    assert!(n.core.poll_timeout().is_some());
+}
+
+#[test]
+fn a_registration_reply_brings_the_nhs_up_in_show_answers() {
+    let mut n = registered_spoke();
+    let report = n.core.nhs().expect("nhs");
+    assert_eq!(report.servers.len(), 1);
+    assert_eq!(report.servers[0].state, mgmt::NhsState::Up);
+    let status = n.core.dmvpn().expect("dmvpn");
+    assert_eq!(status.interfaces.len(), 1);
+    assert_eq!(status.interfaces[0].name, "Tunnel0");
+    assert!(status.interfaces[0].line_up);
+    assert!(
+        status.interfaces[0]
+            .peers
+            .iter()
+            .any(|p| p.nbma == IpAddr::V4(HUB_NBMA))
+    );
+}
+
+#[test]
+fn shutdown_sends_the_engines_purge_through_the_data_plane() {
+    let mut n = registered_spoke();
+    n.fake(0).take_calls();
+    n.core.shutdown(Instant::from_secs(2));
+    let purges = sent_of_type(n.fake(0), PacketType::PurgeRequest);
+    assert_eq!(purges.len(), 1, "{:?}", n.fake(0).calls());
+    let (to, bytes) = &purges[0];
+    assert_eq!(*to, HUB_NBMA);
+    let purge = Repr::parse(bytes).expect("parse");
+    assert_eq!(purge.src_proto.ip(), Some(IpAddr::V4(SPOKE_TUNNEL)));
+    assert_eq!(purge.dst_proto.ip(), Some(IpAddr::V4(HUB_TUNNEL)));
+    // No further registrations after the shutdown.
+    n.fake(0).take_calls();
+    n.core.handle_timeout(Instant::from_secs(3600));
+    assert!(
+        sent_of_type(n.fake(0), PacketType::RegistrationRequest).is_empty(),
+        "{:?}",
+        n.fake(0).calls()
+    );
+}
+
+#[test]
+fn a_hub_registers_a_spoke_and_clear_session_removes_it_from_the_data_plane() {
+    let mut n = node(HUB, HUB_NBMA);
+    n.core.handle_event(
+        Instant::from_secs(1),
+        0,
+        Event::Nhrp {
+            source: SPOKE_NBMA,
+            packet: spoke_registration(),
+        },
+    );
+    assert_eq!(n.fake(0).mappings().get(&SPOKE_TUNNEL), Some(&SPOKE_NBMA));
+    assert!(n.fake(0).dynamic_peers().contains(&SPOKE_NBMA));
+    let replies = sent_of_type(n.fake(0), PacketType::RegistrationReply);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].0, SPOKE_NBMA);
+
+    let ack = n
+        .core
+        .clear_dmvpn_session(&mgmt::ClearDmvpnSession::default())
+        .expect("clear");
+    assert_eq!(ack.affected, Some(1));
+    assert_eq!(n.fake(0).mappings().get(&SPOKE_TUNNEL), None);
+    assert!(!n.fake(0).dynamic_peers().contains(&SPOKE_NBMA));
+    assert!(n.core.nhrp_cache().expect("cache").entries.is_empty());
+}
+
+#[test]
+fn control_lines_are_answered_from_the_core() {
+    let mut n = registered_spoke();
+    let line = mgmt::encode_request(&mgmt::Request::ShowRunningConfig);
+    let answer = n.core.on_control(Instant::from_secs(2), &line);
+    match mgmt::decode_response(&answer).expect("response") {
+        mgmt::Response::Ok { payload } => {
+            assert!(
+                format!("{payload:?}").contains("hostname Spoke1"),
+                "{payload:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The name of an action's variant. Exhaustive: a new variant does not compile until the
+/// test below covers it.
+fn variant(a: &Action) -> &'static str {
+    match a {
+        Action::Send { .. } => "Send",
+        Action::MappingAdd { .. } => "MappingAdd",
+        Action::MappingRemove { .. } => "MappingRemove",
+        Action::ShortcutAdd { .. } => "ShortcutAdd",
+        Action::ShortcutRemove { .. } => "ShortcutRemove",
+        Action::ProtectionNeeded { .. } => "ProtectionNeeded",
+        Action::ProtectionNotNeeded { .. } => "ProtectionNotNeeded",
+        Action::MulticastAdd { .. } => "MulticastAdd",
+        Action::MulticastRemove { .. } => "MulticastRemove",
+        Action::Event(_) => "Event",
+    }
+}
+
+#[test]
+fn every_action_variant_is_executed_on_the_data_plane() {
+    let mut n = node(HUB, HUB_NBMA);
+    let fake = n.fakes[0].clone();
+    let iface: IfIndex = 0;
+    let peer = Ipv4Addr::new(172, 16, 9, 9);
+    let other = Ipv4Addr::new(172, 16, 9, 10);
+    let overlay = Ipv4Addr::new(10, 0, 0, 9);
+    let prefix = NhrpPrefix::new(Ipv4Addr::new(192, 168, 9, 0), 24).expect("prefix");
+    let dp_prefix = Ipv4Prefix::new(Ipv4Addr::new(192, 168, 9, 0), 24).expect("prefix");
+    let mut covered = std::collections::BTreeSet::new();
+    let mut run = |n: &mut Node, a: Action| -> Vec<Call> {
+        covered.insert(variant(&a));
+        fake.take_calls();
+        n.core.execute(a);
+        n.core.drain_actions();
+        fake.take_calls()
+    };
+
+    let bytes = emit(&Repr::purge_reply(&Repr::purge_request(
+        IpAddr::V4(HUB_NBMA),
+        IpAddr::V4(HUB_TUNNEL),
+        IpAddr::V4(overlay),
+        9,
+        Vec::new(),
+        false,
+    )));
+    let calls = run(
+        &mut n,
+        Action::Send {
+            iface,
+            to_nbma: peer,
+            bytes: bytes.clone(),
+        },
+    );
+    assert_eq!(calls, vec![Call::SendNhrp(peer, bytes)]);
+
+    run(
+        &mut n,
+        Action::MappingAdd {
+            iface,
+            proto: overlay,
+            nbma: peer,
+        },
+    );
+    assert_eq!(fake.mappings().get(&overlay), Some(&peer));
+    // A removal naming another NBMA address leaves the newer binding alone.
+    run(
+        &mut n,
+        Action::MappingRemove {
+            iface,
+            proto: overlay,
+            nbma: other,
+        },
+    );
+    assert_eq!(fake.mappings().get(&overlay), Some(&peer));
+    run(
+        &mut n,
+        Action::MappingRemove {
+            iface,
+            proto: overlay,
+            nbma: peer,
+        },
+    );
+    assert_eq!(fake.mappings().get(&overlay), None);
+
+    let calls = run(
+        &mut n,
+        Action::ShortcutAdd {
+            iface,
+            prefix,
+            next_hop: overlay,
+        },
+    );
+    assert_eq!(calls, vec![Call::SetShortcut(dp_prefix, overlay)]);
+    assert_eq!(fake.shortcuts(), vec![(dp_prefix, overlay)]);
+    run(
+        &mut n,
+        Action::ShortcutRemove {
+            iface,
+            prefix,
+            next_hop: other,
+        },
+    );
+    assert_eq!(fake.shortcuts(), vec![(dp_prefix, overlay)]);
+    run(
+        &mut n,
+        Action::ShortcutRemove {
+            iface,
+            prefix,
+            next_hop: overlay,
+        },
+    );
+    assert!(fake.shortcuts().is_empty());
+
+    run(&mut n, Action::MulticastAdd { iface, nbma: peer });
+    assert!(fake.dynamic_peers().contains(&peer));
+    run(&mut n, Action::MulticastRemove { iface, nbma: peer });
+    assert!(!fake.dynamic_peers().contains(&peer));
+
+    let calls = run(&mut n, Action::ProtectionNeeded { iface, nbma: peer });
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(n.core.protected_peers().any(|p| *p == peer));
+    run(&mut n, Action::ProtectionNotNeeded { iface, nbma: peer });
+    assert!(!n.core.protected_peers().any(|p| *p == peer));
+
+    // Events go to the log, not to the data plane.
+    let calls = run(
+        &mut n,
+        Action::Event(dmvpn_nhrp::Event::NhsUp {
+            iface,
+            nhs: overlay,
+        }),
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+
+    // Actions for an interface the node does not run are ignored.
+    let calls = run(
+        &mut n,
+        Action::MappingAdd {
+            iface: 99,
+            proto: overlay,
+            nbma: peer,
+        },
+    );
+    assert!(calls.is_empty());
+
+    let all = [
+        "Send",
+        "MappingAdd",
+        "MappingRemove",
+        "ShortcutAdd",
+        "ShortcutRemove",
+        "ProtectionNeeded",
+        "ProtectionNotNeeded",
+        "MulticastAdd",
+        "MulticastRemove",
+        "Event",
+    ];
+    assert_eq!(covered.len(), all.len());
+    for v in all {
+        assert!(covered.contains(v), "{v} not covered");
+    }
+}
+
+#[test]
+fn a_resolution_reply_installs_a_shortcut_and_clear_removes_it() {
+    let mut n = registered_spoke();
+    let target = Ipv4Addr::new(192, 168, 2, 1);
+    let remote_tunnel = Ipv4Addr::new(10, 0, 0, 3);
+    let remote_nbma = Ipv4Addr::new(172, 16, 2, 1);
+    n.fake(0).take_calls();
+    n.core.handle_event(
+        Instant::from_secs(2),
+        0,
+        Event::ResolutionNeeded {
+            next_hop: target,
+            destination: target,
+            source: Ipv4Addr::new(192, 168, 1, 1),
+        },
+    );
+    let requests = sent_of_type(n.fake(0), PacketType::ResolutionRequest);
+    let (_, bytes) = requests.first().expect("a Resolution Request").clone();
+    let request = Repr::parse(&bytes).expect("parse");
+    let cie = dmvpn_wire::nhrp::Cie::client(IpAddr::V4(remote_nbma), IpAddr::V4(remote_tunnel))
+        .with_binding(24, 1400, 300);
+    let reply = emit(&Repr::resolution_reply(&request, vec![cie]));
+    n.core.handle_event(
+        Instant::from_secs(3),
+        0,
+        Event::Nhrp {
+            source: HUB_NBMA,
+            packet: reply,
+        },
+    );
+    let shortcut = Ipv4Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24).expect("prefix");
+    assert_eq!(n.fake(0).mappings().get(&remote_tunnel), Some(&remote_nbma));
+    assert_eq!(n.fake(0).shortcuts(), vec![(shortcut, remote_tunnel)]);
+    let table = n.core.shortcuts().expect("shortcuts");
+    assert!(table.shortcuts.iter().any(|s| s.installed));
+
+    n.core
+        .clear_ip_nhrp(&mgmt::ClearIpNhrp {
+            address: None,
+            interface: None,
+        })
+        .expect("clear");
+    assert!(n.fake(0).shortcuts().is_empty());
+    assert_eq!(n.fake(0).mappings().get(&remote_tunnel), None);
+}
+
+fn counters(rx: u64, tx: u64) -> TrafficCounters {
+    TrafficCounters {
+        tx_packets: tx,
+        tx_bytes: tx * 100,
+        rx_packets: rx,
+        rx_bytes: rx * 100,
+    }
+}
+
+#[test]
+fn clear_statistics_counts_from_a_baseline() {
+    let mut n = registered_spoke();
+    n.fake(0).set_counters(CounterSnapshot {
+        tunnel: counters(10, 20),
+        peers: vec![(HUB_NBMA, counters(4, 8))],
+        ..CounterSnapshot::default()
+    });
+    let shown = |n: &mut Node| {
+        let s = n.core.dmvpn().expect("dmvpn");
+        let i = &s.interfaces[0];
+        let peer = i
+            .peers
+            .iter()
+            .find(|p| p.nbma == IpAddr::V4(HUB_NBMA))
+            .expect("hub peer")
+            .counters
+            .clone();
+        (i.counters.clone(), peer)
+    };
+    let (tunnel, peer) = shown(&mut n);
+    assert_eq!((tunnel.packets_in, tunnel.packets_out), (10, 20));
+    assert_eq!((peer.packets_in, peer.packets_out), (4, 8));
+
+    let ack = n
+        .core
+        .clear_dmvpn_statistics(&mgmt::ClearDmvpnStatistics::default())
+        .expect("clear");
+    assert_eq!(ack.affected, Some(2));
+    let (tunnel, peer) = shown(&mut n);
+    assert_eq!(
+        (tunnel.packets_in, tunnel.packets_out, tunnel.bytes_in),
+        (0, 0, 0)
+    );
+    assert_eq!((peer.packets_in, peer.packets_out), (0, 0));
+
+    // The data plane's counters grow; the shown ones grow from the baseline.
+    n.fake(0).set_counters(CounterSnapshot {
+        tunnel: counters(13, 25),
+        peers: vec![(HUB_NBMA, counters(5, 8))],
+        ..CounterSnapshot::default()
+    });
+    let (tunnel, peer) = shown(&mut n);
+    assert_eq!((tunnel.packets_in, tunnel.packets_out), (3, 5));
+    assert_eq!((peer.packets_in, peer.packets_out), (1, 0));
+
+    // `clear dmvpn statistics peer nbma …` resets that peer's set only.
+    let ack = n
+        .core
+        .clear_dmvpn_statistics(&mgmt::ClearDmvpnStatistics {
+            peer: Some(mgmt::PeerFilter::Nbma {
+                address: IpAddr::V4(HUB_NBMA),
+            }),
+            interface: None,
+        })
+        .expect("clear peer");
+    assert_eq!(ack.affected, Some(1));
+    let (tunnel, peer) = shown(&mut n);
+    assert_eq!((tunnel.packets_in, tunnel.packets_out), (3, 5));
+    assert_eq!((peer.packets_in, peer.packets_out), (0, 0));
+
+    // `clear counters Tunnel0` (any spelling of the name) resets the tunnel and its peers.
+    n.fake(0).set_counters(CounterSnapshot {
+        tunnel: counters(14, 25),
+        peers: vec![(HUB_NBMA, counters(6, 8))],
+        ..CounterSnapshot::default()
+    });
+    let ack = n
+        .core
+        .clear_counters(&mgmt::ClearCounters {
+            interface: "tu0".to_string(),
+        })
+        .expect("clear counters");
+    assert_eq!(ack.affected, Some(2));
+    let (tunnel, peer) = shown(&mut n);
+    assert_eq!((tunnel.packets_in, tunnel.packets_out), (0, 0));
+    assert_eq!((peer.packets_in, peer.packets_out), (0, 0));
+    assert!(
+        n.core
+            .clear_counters(&mgmt::ClearCounters {
+                interface: "Tunnel7".to_string()
+            })
+            .is_err()
+    );
+}
+
+#[test]
+fn routes_the_data_plane_follows_reach_the_engine() {
+    let mut n = registered_spoke();
+    let prefix = Ipv4Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16).expect("prefix");
+    n.fake(0).set_routes(vec![MirroredRoute {
+        prefix,
+        gateway: Some(HUB_TUNNEL),
+        metric: 0,
+        protocol: 4,
+    }]);
+    n.core.sync_routes(Instant::from_secs(2));
+    // Traffic to a destination behind that route is resolved (a Resolution Request).
+    n.fake(0).take_calls();
+    n.core.handle_event(
+        Instant::from_secs(3),
+        0,
+        Event::ResolutionNeeded {
+            next_hop: Ipv4Addr::new(192, 168, 5, 5),
+            destination: Ipv4Addr::new(192, 168, 5, 5),
+            source: Ipv4Addr::new(192, 168, 1, 1),
+        },
+    );
+    assert_eq!(
+        sent_of_type(n.fake(0), PacketType::ResolutionRequest).len(),
+        1,
+        "{:?}",
+        n.fake(0).calls()
+    );
+}
+
+#[test]
+fn the_timeout_is_the_earliest_of_every_engine() {
+    let a = Instant::from_secs(5);
+    let b = Instant::from_secs(3);
+    assert_eq!(earliest([Some(a), None, Some(b)]), Some(b));
+    assert_eq!(earliest([None, None]), None);
+    let n = node(SPOKE, SPOKE_NBMA);
+    assert_eq!(n.core.poll_timeout(), n.core.engine().poll_timeout());
+}
+
+// ------------------------------------------------------------------ reload
+
+fn spoke_with(extra_tunnel: bool, mtu: u16) -> String {
+    let mut text = SPOKE.replace(" ip mtu 1400", &format!(" ip mtu {mtu}"));
+    if extra_tunnel {
+        text.push_str(
+            "interface Tunnel1\n ip address 10.1.0.2 255.255.255.0\n ip nhrp network-id 2\n tunnel source 172.16.1.1\n tunnel mode gre multipoint\n tunnel key 2\n!\n",
+        );
+    }
+    text
+}
+
+#[test]
+fn reload_diff_classifies_each_tunnel() {
+    let running = start_plans(&parse(SPOKE)).expect("plans");
+    let same = start_plans(&parse(SPOKE)).expect("plans");
+    assert_eq!(
+        super::reload::diff(&running, &same),
+        vec![TunnelChange::Keep(0)]
+    );
+
+    let new = start_plans(&parse(&spoke_with(true, 1300))).expect("plans");
+    let changes = super::reload::diff(&running, &new);
+    assert!(matches!(&changes[0], TunnelChange::Update { to, .. } if to.dataplane.mtu == 1300));
+    assert!(matches!(&changes[1], TunnelChange::Start(p) if p.name == "Tunnel1"));
+
+    let rekeyed =
+        start_plans(&parse(&SPOKE.replace("tunnel key 100000", "tunnel key 5"))).expect("plans");
+    assert!(matches!(
+        &super::reload::diff(&running, &rekeyed)[0],
+        TunnelChange::Restart { .. }
+    ));
+    // A new address restarts the device; its old routes go with it.
+    let plan = ReloadPlan::compute(running.clone(), String::new(), &parse(HUB)).expect("plan");
+    assert!(matches!(&plan.changes[0], TunnelChange::Restart { .. }));
+    assert!(plan.routes_removed.is_empty());
+    assert!(plan.routes_added.is_empty());
+    assert_eq!(plan.to_stop(), vec![0]);
+    assert_eq!(plan.restarted(), vec![0]);
+    // An in-place change without the route: the route is removed.
+    let no_route = SPOKE.replace("ip route 192.168.0.0 255.255.0.0 10.0.0.1\n", "");
+    let plan = ReloadPlan::compute(running, String::new(), &parse(&no_route)).expect("plan");
+    assert!(matches!(&plan.changes[0], TunnelChange::Update { .. }));
+    assert_eq!(plan.routes_removed.len(), 1);
+    assert!(plan.to_start().is_empty() && plan.to_stop().is_empty());
+}
+
+#[test]
+fn a_reload_commits_started_tunnels_and_updates_running_ones_in_place() {
+    let mut n = registered_spoke();
+    let text = spoke_with(true, 1300);
+    let plan = n
+        .core
+        .plan_reload(text.clone(), &parse(&text))
+        .expect("plan");
+    let to_start: Vec<_> = plan.to_start().into_iter().cloned().collect();
+    assert_eq!(to_start.len(), 1);
+    let new_fake = Arc::new(FakeDataPlane::new("Tunnel1", 201, SPOKE_NBMA));
+    let started: Vec<(IfIndex, Arc<dyn DataPlane>)> = vec![(to_start[0].ifindex, new_fake.clone())];
+    n.fake(0).take_calls();
+    let summary = n
+        .core
+        .commit_reload(Instant::from_secs(5), plan, started)
+        .expect("commit");
+    assert_eq!((summary.kept, summary.started, summary.stopped), (1, 1, 0));
+    assert_eq!(n.core.tunnels().count(), 2);
+    // Tunnel0 kept its data plane, its new MTU applied in place; the registration stays.
+    assert!(n.fake(0).calls().contains(&Call::SetMtu(1300)));
+    assert_eq!(n.fake(0).mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
+    assert!(new_fake.calls().contains(&Call::SetNhs(Vec::new())));
+    assert_eq!(n.core.running_config().expect("config").text, text);
+    let names: Vec<String> = n
+        .core
+        .dmvpn()
+        .expect("dmvpn")
+        .interfaces
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, vec!["Tunnel0".to_string(), "Tunnel1".to_string()]);
+}
+
+fn running_state(
+    n: &mut Node,
+) -> (
+    Vec<crate::translate::TunnelPlan>,
+    String,
+    dmvpn_nhrp::EngineConfig,
+    String,
+) {
+    let plans = n.core.running_plans();
+    let text = n.core.running_config().expect("config").text;
+    let engine = n.core.engine().config();
+    let cache = format!("{:?}", n.core.nhrp_cache().expect("cache"));
+    (plans, text, engine, cache)
+}
+
+#[test]
+fn a_reload_that_fails_leaves_the_running_state_as_it_was() {
+    let mut n = registered_spoke();
+    let before = running_state(&mut n);
+    let calls_before = n.fake(0).calls().len();
+
+    // A configuration that cannot run: nothing changes, nothing is planned.
+    let broken = SPOKE.replace(" tunnel source 172.16.1.1\n", "");
+    let err = n.core.plan_reload(broken.clone(), &parse(&broken));
+    assert!(matches!(err, Err(CoreError::Config(_))), "{err:?}");
+
+    // A tunnel that could not start: the shell commits without it and the core refuses.
+    let text = spoke_with(true, 1300);
+    let plan = n
+        .core
+        .plan_reload(text.clone(), &parse(&text))
+        .expect("plan");
+    let err = n
+        .core
+        .commit_reload(Instant::from_secs(1), plan.clone(), Vec::new());
+    assert!(matches!(err, Err(CoreError::StalePlan(_))), "{err:?}");
+
+    // A plan computed against another running state is refused too.
+    let mut stale = plan;
+    stale.running.clear();
+    let extra: Arc<dyn DataPlane> = Arc::new(FakeDataPlane::new("Tunnel1", 201, SPOKE_NBMA));
+    assert!(
+        n.core
+            .commit_reload(Instant::from_secs(1), stale, vec![(1, extra)])
+            .is_err()
+    );
+
+    assert_eq!(running_state(&mut n), before);
+    assert_eq!(n.core.tunnels().count(), 1);
+    // The running tunnel's data plane was not touched.
+    assert_eq!(n.fake(0).calls().len(), calls_before);
+}
+
+#[test]
+fn a_replaced_data_plane_gets_the_engines_state() {
+    let mut n = registered_spoke();
+    let fresh = Arc::new(FakeDataPlane::new("Tunnel0", 300, SPOKE_NBMA));
+    n.core.replace_dataplane(0, fresh.clone());
+    assert_eq!(fresh.mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
+    assert!(fresh.calls().contains(&Call::SetNhs(vec![HUB_NBMA])));
+}

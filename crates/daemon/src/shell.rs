@@ -1,0 +1,350 @@
+//! The async shell around the [`NodeCore`]: it only moves bytes, time and signals.
+//!
+//! It owns the tokio side of a node: the node's monotonic clock (the core's `now` is the
+//! milliseconds since the node started), the running userspace tunnels and the tasks that
+//! forward their data-plane events, kernel routes (`ip route`), and the I/O of a reload
+//! (starting and stopping tunnels). Every decision is the core's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dmvpn_config::Config;
+use dmvpn_dataplane::seam::{DataPlane, Event};
+use dmvpn_dataplane::{PassThrough, Protection, Tunnel, TunnelMode};
+use dmvpn_nhrp::IfIndex;
+use tokio::sync::mpsc;
+
+use crate::DaemonError;
+use crate::core::{NodeCore, reload};
+use crate::translate::{KernelRoute, TunnelPlan};
+
+/// A running userspace tunnel and the task forwarding its events to the node.
+struct RunningTunnel {
+    tunnel: Tunnel,
+    forwarder: tokio::task::JoinHandle<()>,
+}
+
+/// A node: the core and the I/O it needs.
+pub struct Shell {
+    epoch: tokio::time::Instant,
+    config_path: PathBuf,
+    core: NodeCore,
+    running: BTreeMap<IfIndex, RunningTunnel>,
+    events_tx: mpsc::Sender<(IfIndex, Event)>,
+    protection: Arc<dyn Protection>,
+}
+
+/// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
+pub fn load_config(path: &Path) -> Result<(String, Config), DaemonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parsed = dmvpn_config::parse(&text);
+    if parsed.has_errors() {
+        return Err(DaemonError::Config(
+            parsed.render(&path.display().to_string()),
+        ));
+    }
+    Ok((text, parsed.config))
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl Shell {
+    /// Starts every tunnel of `config` and the core. Data-plane events arrive on the receiver
+    /// returned alongside (feed them to [`Shell::on_dataplane`]).
+    pub async fn start(
+        config_path: &Path,
+        config_text: String,
+        config: &Config,
+    ) -> Result<(Shell, mpsc::Receiver<(IfIndex, Event)>), DaemonError> {
+        let plans = reload::start_plans(config)
+            .map_err(|e| DaemonError::Config(format!("{}: {e}", config_path.display())))?;
+        let (events_tx, events_rx) = mpsc::channel(4096);
+        let epoch = tokio::time::Instant::now();
+        let protection: Arc<dyn Protection> = Arc::new(PassThrough);
+        let mut running = BTreeMap::new();
+        let mut tunnels = Vec::new();
+        for plan in plans {
+            match start_tunnel(&plan, protection.clone(), events_tx.clone()).await {
+                Ok((rt, dp)) => {
+                    running.insert(plan.ifindex, rt);
+                    tunnels.push((plan, dp));
+                }
+                Err(e) => {
+                    stop_all(running).await;
+                    return Err(e);
+                }
+            }
+        }
+        let core = match NodeCore::new(config_text, config, tunnels, random_seed(), now(epoch)) {
+            Ok(core) => core,
+            Err(e) => {
+                stop_all(running).await;
+                return Err(DaemonError::Config(e.to_string()));
+            }
+        };
+        for (dev, r) in core.kernel_routes() {
+            install_route(&dev, &r, true).await;
+        }
+        let shell = Shell {
+            epoch,
+            config_path: config_path.to_path_buf(),
+            core,
+            running,
+            events_tx,
+            protection,
+        };
+        Ok((shell, events_rx))
+    }
+
+    fn now(&self) -> dmvpn_nhrp::Instant {
+        now(self.epoch)
+    }
+
+    /// When the core wants [`Shell::on_timeout`] next.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        match self.core.poll_timeout() {
+            Some(t) => self.epoch + Duration::from_millis(t.as_millis()),
+            None => tokio::time::Instant::now() + Duration::from_secs(3600),
+        }
+    }
+
+    /// The core's timers.
+    pub fn on_timeout(&mut self) {
+        let now = self.now();
+        self.core.handle_timeout(now);
+    }
+
+    /// A data-plane event of tunnel `ifindex`.
+    pub fn on_dataplane(&mut self, ifindex: IfIndex, event: Event) {
+        let now = self.now();
+        self.core.handle_event(now, ifindex, event);
+    }
+
+    /// The periodic sync of the routes the data planes follow.
+    pub fn sync_routes(&mut self) {
+        let now = self.now();
+        self.core.sync_routes(now);
+    }
+
+    /// The periodic usage check.
+    pub fn track_usage(&mut self) {
+        let now = self.now();
+        self.core.track_usage(now);
+    }
+
+    /// The metrics endpoint's engine counters.
+    pub fn metrics_extras(&self) -> dmvpn_metrics::Extras {
+        self.core.metrics_extras()
+    }
+
+    /// One control request line.
+    pub fn on_control(&mut self, line: &str) -> String {
+        let now = self.now();
+        self.core.on_control(now, line)
+    }
+
+    /// SIGHUP: re-reads the configuration and applies the core's diff. Tunnels whose device
+    /// settings are unchanged keep running (their peers are not disturbed). A reload that
+    /// fails leaves the running state as it was.
+    pub async fn reload(&mut self) -> Result<(), DaemonError> {
+        let (text, config) = load_config(&self.config_path)?;
+        let plan = self
+            .core
+            .plan_reload(text, &config)
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
+        // A restarted interface needs its device name back: stop the old device first.
+        let restarted = plan.restarted();
+        let mut stopped_for_restart = Vec::new();
+        for i in &restarted {
+            if let Some(rt) = self.running.remove(i) {
+                stop_tunnel(rt).await;
+                stopped_for_restart.push(*i);
+            }
+        }
+        let mut started: Vec<(IfIndex, RunningTunnel, Arc<dyn DataPlane>)> = Vec::new();
+        let mut failure = None;
+        for p in plan.to_start() {
+            match start_tunnel(p, self.protection.clone(), self.events_tx.clone()).await {
+                Ok((rt, dp)) => started.push((p.ifindex, rt, dp)),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            let dps = started.iter().map(|(i, _, dp)| (*i, dp.clone())).collect();
+            match self.core.commit_reload(self.now(), plan.clone(), dps) {
+                Ok(summary) => {
+                    for i in plan.to_stop() {
+                        if let Some(rt) = self.running.remove(&i) {
+                            stop_tunnel(rt).await;
+                        }
+                    }
+                    for (i, rt, _) in started {
+                        self.running.insert(i, rt);
+                    }
+                    for (dev, r) in &plan.routes_removed {
+                        install_route(dev, r, false).await;
+                    }
+                    for (dev, r) in &plan.routes_added {
+                        install_route(dev, r, true).await;
+                    }
+                    tracing::info!(
+                        "configuration reloaded from {}: {} tunnel(s) kept, {} (re)started, {} removed",
+                        self.config_path.display(),
+                        summary.kept,
+                        summary.started,
+                        summary.stopped
+                    );
+                    return Ok(());
+                }
+                Err(e) => failure = Some(DaemonError::Config(e.to_string())),
+            }
+        }
+        // Roll back: what this reload started goes, restarted devices come back as they were.
+        for (_, rt, _) in started {
+            stop_tunnel(rt).await;
+        }
+        for i in stopped_for_restart {
+            let Some(old) = plan.running.iter().find(|p| p.ifindex == i) else {
+                continue;
+            };
+            match start_tunnel(old, self.protection.clone(), self.events_tx.clone()).await {
+                Ok((rt, dp)) => {
+                    self.running.insert(i, rt);
+                    self.core.replace_dataplane(i, dp);
+                    for r in &old.routes {
+                        install_route(&old.name, r, true).await;
+                    }
+                }
+                Err(e) => tracing::error!("{}: cannot restore the running tunnel: {e}", old.name),
+            }
+        }
+        Err(failure.unwrap_or_else(|| DaemonError::Config("reload failed".to_string())))
+    }
+
+    /// SIGTERM: the core purges our registrations through the engine, then the kernel routes
+    /// and the TUN devices go.
+    pub async fn shutdown(mut self) {
+        let now = self.now();
+        self.core.shutdown(now);
+        for (dev, r) in self.core.kernel_routes() {
+            install_route(&dev, &r, false).await;
+        }
+        let names: BTreeMap<IfIndex, String> = self
+            .core
+            .tunnels()
+            .map(|t| (t.plan.ifindex, t.plan.name.clone()))
+            .collect();
+        for (i, rt) in std::mem::take(&mut self.running) {
+            stop_tunnel(rt).await;
+            if let Some(name) = names.get(&i) {
+                tracing::info!("{name}: removed");
+            }
+        }
+    }
+}
+
+fn now(epoch: tokio::time::Instant) -> dmvpn_nhrp::Instant {
+    let ms = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+    dmvpn_nhrp::Instant::from_millis(ms)
+}
+
+async fn start_tunnel(
+    plan: &TunnelPlan,
+    protection: Arc<dyn Protection>,
+    events_tx: mpsc::Sender<(IfIndex, Event)>,
+) -> Result<(RunningTunnel, Arc<dyn DataPlane>), DaemonError> {
+    let (tunnel, mut events) = Tunnel::start(plan.dataplane.clone(), protection)
+        .await
+        .map_err(|e| DaemonError::Dataplane(format!("{}: {e}", plan.name)))?;
+    let handle = tunnel.handle();
+    let ifindex = plan.ifindex;
+    let forwarder = tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if events_tx.send((ifindex, ev)).await.is_err() {
+                return;
+            }
+        }
+    });
+    if let Some(profile) = &plan.protection {
+        tracing::warn!(
+            "%DMVPN-4-PROTECTION: {}: `tunnel protection ipsec profile {profile}` is configured but this build has no IPsec: GRE and NHRP to every peer go out UNENCRYPTED",
+            plan.name
+        );
+    }
+    tracing::info!(
+        "{}: up, {} {}/{}, source {}",
+        plan.name,
+        match plan.dataplane.mode {
+            TunnelMode::Multipoint => "multipoint GRE".to_string(),
+            TunnelMode::PointToPoint { destination } => format!("GRE to {destination}"),
+        },
+        plan.dataplane.address,
+        plan.dataplane.prefix_len,
+        handle
+            .source_address()
+            .map_or("(no address yet)".to_string(), |a| a.to_string()),
+    );
+    let dp: Arc<dyn DataPlane> = Arc::new(handle);
+    Ok((RunningTunnel { tunnel, forwarder }, dp))
+}
+
+async fn stop_tunnel(rt: RunningTunnel) {
+    rt.forwarder.abort();
+    rt.tunnel.shutdown().await;
+}
+
+async fn stop_all(running: BTreeMap<IfIndex, RunningTunnel>) {
+    for (_, rt) in running {
+        stop_tunnel(rt).await;
+    }
+}
+
+/// Adds (`ip route replace`) or removes a kernel route into a tunnel.
+async fn install_route(dev: &str, route: &KernelRoute, add: bool) {
+    let prefix = route.prefix.to_string();
+    let mut args: Vec<String> = vec![
+        "route".into(),
+        if add { "replace" } else { "del" }.into(),
+        prefix.clone(),
+    ];
+    if let Some(via) = route.via {
+        args.push("via".into());
+        args.push(via.to_string());
+    }
+    args.push("dev".into());
+    args.push(dev.to_string());
+    args.push("proto".into());
+    args.push("static".into());
+    match tokio::process::Command::new("ip")
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+    {
+        Ok(out) if out.status.success() => {
+            tracing::debug!("ip {}", args.join(" "));
+        }
+        Ok(out) => {
+            if add {
+                tracing::warn!(
+                    "route {prefix} via {dev} not installed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cannot run ip to install route {prefix}: {e}"),
+    }
+}
