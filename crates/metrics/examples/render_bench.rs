@@ -1,11 +1,21 @@
 //! Measures [`dmvpn_metrics::render`] on a hub with N registered spokes:
 //! `cargo run --release -p dmvpn-metrics --example render_bench -- 10000`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "../../mgmt/tests/support/sample.rs"]
+mod sample;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use dmvpn_metrics::{MetricsSnapshot, render};
-use dmvpn_mgmt::{DmvpnPeer, PacketCounters, PeerAttributes, PeerState, TrafficReport, sample};
+use dmvpn_mgmt::{DmvpnPeer, PacketCounters, PeerAttributes, PeerState, TrafficReport};
 
 fn main() {
     let n: u32 = std::env::args()

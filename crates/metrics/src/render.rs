@@ -96,35 +96,19 @@ fn state_label(s: PeerState) -> &'static str {
     }
 }
 
-/// The NHRP packet types as `type` label values, with their counters.
-fn by_type(c: &NhrpTypeCounters) -> [(&'static str, u64); 9] {
-    [
-        ("resolution_request", c.resolution_request),
-        ("resolution_reply", c.resolution_reply),
-        ("registration_request", c.registration_request),
-        ("registration_reply", c.registration_reply),
-        ("purge_request", c.purge_request),
-        ("purge_reply", c.purge_reply),
-        ("error_indication", c.error_indication),
-        ("traffic_indication", c.traffic_indication),
-        ("other", c.other),
-    ]
+/// The NHRP packet types as `type` label values (the canonical
+/// [`dmvpn_wire::nhrp::KnownPacketType::label`]s, in wire order), with their
+/// counters, then `other`.
+fn by_type(c: &NhrpTypeCounters) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    c.by_type()
+        .map(|(t, n)| (t.label(), n))
+        .chain(std::iter::once(("other", c.other)))
 }
 
-/// RFC 2332 §5.2.7 name of an Error Indication code, as a label value.
+/// RFC 2332 §5.2.7 name of an Error Indication code, as a label value
+/// ([`dmvpn_wire::nhrp::ErrorCode::label`]; `unknown` for a code without a name).
 pub fn error_code_name(code: u16) -> &'static str {
-    match code {
-        1 => "unrecognized_extension",
-        3 => "loop_detected",
-        6 => "protocol_address_unreachable",
-        7 => "protocol_error",
-        8 => "sdu_size_exceeded",
-        9 => "invalid_extension",
-        10 => "invalid_resolution_reply",
-        11 => "authentication_failure",
-        15 => "hop_count_exceeded",
-        _ => "unknown",
-    }
+    dmvpn_wire::nhrp::ErrorCode::from(code).label()
 }
 
 fn l(name: &'static str, value: impl ToString) -> (&'static str, String) {

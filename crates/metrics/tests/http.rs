@@ -4,7 +4,16 @@
 //! with nothing to give, and a snapshot fetched through a control-line
 //! transport answered by `dmvpn_mgmt::serve_line`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
+
+use common::sample;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -12,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::{parse, sample_snapshot, value};
 use dmvpn_metrics::{CONTENT_TYPE, Limits, MetricsServer, MetricsSnapshot};
-use dmvpn_mgmt::{DmvpnStatus, Handler, HandlerError, NhsReport, TrafficReport, sample};
+use dmvpn_mgmt::{DmvpnStatus, Handler, HandlerError, NhsReport, TrafficReport};
 
 /// Starts a server on 127.0.0.1:0 serving the sample snapshot.
 async fn start(limits: Limits) -> SocketAddr {

@@ -4,11 +4,19 @@
 //!
 //! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test -p dmvpn-metrics`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 
+use common::sample;
 use common::{parse, sample_snapshot, value};
 use dmvpn_metrics::{MetricKind, MetricsSnapshot, families, render};
-use dmvpn_mgmt::{PeerState, TrafficReport, sample};
+use dmvpn_mgmt::{PeerState, TrafficReport};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/sample.txt");
 
@@ -30,18 +38,12 @@ fn rendering_is_deterministic_and_ends_with_eof() {
     assert!(a.ends_with("# EOF\n"), "{a}");
 }
 
-fn traffic_type_counts(c: &dmvpn_mgmt::NhrpTypeCounters) -> [(&'static str, u64); 9] {
-    [
-        ("resolution_request", c.resolution_request),
-        ("resolution_reply", c.resolution_reply),
-        ("registration_request", c.registration_request),
-        ("registration_reply", c.registration_reply),
-        ("purge_request", c.purge_request),
-        ("purge_reply", c.purge_reply),
-        ("error_indication", c.error_indication),
-        ("traffic_indication", c.traffic_indication),
-        ("other", c.other),
-    ]
+/// Every packet type's `type` label (the canonical list) with its counter, then `other`.
+fn traffic_type_counts(c: &dmvpn_mgmt::NhrpTypeCounters) -> Vec<(&'static str, u64)> {
+    let mut v: Vec<_> = c.by_type().map(|(t, n)| (t.label(), n)).collect();
+    v.push(("other", c.other));
+    assert_eq!(v.len(), 9, "eight packet types and other");
+    v
 }
 
 /// Every NHRP counter of `report` appears in `text` with the same value.

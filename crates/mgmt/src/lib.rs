@@ -31,7 +31,6 @@ pub mod debug;
 pub mod filter;
 pub mod proto;
 pub mod render;
-pub mod sample;
 pub mod schema;
 pub mod server;
 pub mod state;

@@ -446,18 +446,10 @@ pub fn decode_response(line: &str) -> Result<Response, ProtocolError> {
 
 /// Canonical interface name: `tunnel0`, `Tu0`, `tunnel 0` and `Tunnel0`
 /// all become `Tunnel0`. Other names are returned trimmed and unchanged.
+/// The one normaliser of the workspace, `dmvpn_config::normalise_interface_name`,
+/// so that a filter names an interface exactly as the configuration does.
 pub fn normalize_interface(name: &str) -> String {
-    let trimmed = name.trim();
-    let lower = trimmed.to_ascii_lowercase();
-    for prefix in ["tunnel", "tu"] {
-        if let Some(rest) = lower.strip_prefix(prefix) {
-            let num = rest.trim();
-            if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) {
-                return format!("Tunnel{num}");
-            }
-        }
-    }
-    trimmed.to_owned()
+    dmvpn_config::normalise_interface_name(name)
 }
 
 /// Whether interface `name` is selected by the optional filter.

@@ -12,6 +12,7 @@
 //! [`render`] picks the renderer for a response payload given the request
 //! that produced it (the request says `detail` or `brief`).
 
+use dmvpn_wire::nhrp::KnownPacketType as PacketType;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -410,28 +411,22 @@ pub fn nhs_detail(report: &NhsReport) -> String {
 
 fn traffic_counts(o: &mut Out, label: &str, c: &NhrpTypeCounters) {
     o.line(format!("  {label}: Total {}", c.total));
-    o.line(format!(
-        "{:>10} {:<18}{:>5} {:<18}{:>5} {}",
-        c.resolution_request,
-        "Resolution Request",
-        c.resolution_reply,
-        "Resolution Reply",
-        c.registration_request,
-        "Registration Request"
-    ));
-    o.line(format!(
-        "{:>10} {:<18}{:>5} {:<18}{:>5} {}",
-        c.registration_reply,
-        "Registration Reply",
-        c.purge_request,
-        "Purge Request",
-        c.purge_reply,
-        "Purge Reply"
-    ));
-    o.line(format!(
-        "{:>10} {:<18}{:>5} {}",
-        c.error_indication, "Error Indication", c.traffic_indication, "Traffic Indication"
-    ));
+    // IOS prints the types three to a line, in wire order, under their RFC names.
+    for row in PacketType::ALL.chunks(3) {
+        let mut line = String::new();
+        for (k, t) in row.iter().enumerate() {
+            let n = c.get(*t);
+            let last = k + 1 == row.len();
+            let cell = match (k, last) {
+                (0, false) => format!("{n:>10} {:<18}", t.name()),
+                (0, true) => format!("{n:>10} {}", t.name()),
+                (_, false) => format!("{n:>5} {:<18}", t.name()),
+                (_, true) => format!("{n:>5} {}", t.name()),
+            };
+            line.push_str(&cell);
+        }
+        o.line(line);
+    }
 }
 
 fn traffic_interface(o: &mut Out, t: &NhrpTraffic) {

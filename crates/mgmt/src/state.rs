@@ -15,9 +15,16 @@
 
 use std::net::IpAddr;
 
+use dmvpn_wire::Ipv4Prefix;
+use dmvpn_wire::nhrp::KnownPacketType as PacketType;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+// The report's shape (IPv4 or IPv6, JSON `{"address", "prefix_len"}`), not
+// a second prefix type: IPv4 prefixes are built from the workspace's one
+// prefix type, `dmvpn_wire::Ipv4Prefix` (`From`), and IPv4 containment
+// follows its rules. (A doc comment here would change the JSON Schema.)
 /// An address prefix: `address/prefix_len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Prefix {
@@ -42,9 +49,7 @@ impl Prefix {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.address, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let len = u32::from(self.prefix_len.min(32));
-                let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-                (u32::from(net) & mask) == (u32::from(a) & mask)
+                Ipv4Prefix::new(net, self.prefix_len).map_or(net == a, |p| p.contains(a))
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
                 let len = u32::from(self.prefix_len.min(128));
@@ -52,6 +57,15 @@ impl Prefix {
                 (u128::from(net) & mask) == (u128::from(a) & mask)
             }
             _ => false,
+        }
+    }
+}
+
+impl From<Ipv4Prefix> for Prefix {
+    fn from(p: Ipv4Prefix) -> Self {
+        Prefix {
+            address: IpAddr::V4(p.addr()),
+            prefix_len: p.len(),
         }
     }
 }
@@ -561,21 +575,58 @@ pub struct NhrpTypeCounters {
 }
 
 impl NhrpTypeCounters {
-    /// Sum of the per-type counters.
+    /// The counter of one packet type. The JSON field of each type is its
+    /// [`PacketType::label`] (a test checks it).
+    pub fn get(&self, t: PacketType) -> u64 {
+        match t {
+            PacketType::ResolutionRequest => self.resolution_request,
+            PacketType::ResolutionReply => self.resolution_reply,
+            PacketType::RegistrationRequest => self.registration_request,
+            PacketType::RegistrationReply => self.registration_reply,
+            PacketType::PurgeRequest => self.purge_request,
+            PacketType::PurgeReply => self.purge_reply,
+            PacketType::ErrorIndication => self.error_indication,
+            PacketType::TrafficIndication => self.traffic_indication,
+        }
+    }
+
+    /// The counter of one packet type, to change it.
+    pub fn get_mut(&mut self, t: PacketType) -> &mut u64 {
+        match t {
+            PacketType::ResolutionRequest => &mut self.resolution_request,
+            PacketType::ResolutionReply => &mut self.resolution_reply,
+            PacketType::RegistrationRequest => &mut self.registration_request,
+            PacketType::RegistrationReply => &mut self.registration_reply,
+            PacketType::PurgeRequest => &mut self.purge_request,
+            PacketType::PurgeReply => &mut self.purge_reply,
+            PacketType::ErrorIndication => &mut self.error_indication,
+            PacketType::TrafficIndication => &mut self.traffic_indication,
+        }
+    }
+
+    /// Every known type with its counter, in wire order ([`PacketType::ALL`]).
+    pub fn by_type(&self) -> impl Iterator<Item = (PacketType, u64)> + '_ {
+        PacketType::ALL.into_iter().map(|t| (t, self.get(t)))
+    }
+
+    /// Counters from a per-type count and the count of every packet
+    /// (`total`); `other` is what `total` has beyond the known types.
+    pub fn from_counts(total: u64, count: impl Fn(PacketType) -> u64) -> Self {
+        let mut c = NhrpTypeCounters::default();
+        for t in PacketType::ALL {
+            *c.get_mut(t) = count(t);
+        }
+        let known = c.sum();
+        c.total = total;
+        c.other = total.saturating_sub(known);
+        c
+    }
+
+    /// Sum of the per-type counters (including `other`).
     pub fn sum(&self) -> u64 {
-        [
-            self.resolution_request,
-            self.resolution_reply,
-            self.registration_request,
-            self.registration_reply,
-            self.purge_request,
-            self.purge_reply,
-            self.error_indication,
-            self.traffic_indication,
-            self.other,
-        ]
-        .iter()
-        .fold(0u64, |a, b| a.saturating_add(*b))
+        self.by_type()
+            .map(|(_, n)| n)
+            .fold(self.other, |a, b| a.saturating_add(b))
     }
 
     /// This value with `total` set to [`Self::sum`].
@@ -639,3 +690,31 @@ pub struct Ack {
 }
 
 pub use crate::debug::DebugConditions;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_counter_fields_are_the_packet_type_labels() {
+        let mut c = NhrpTypeCounters::default();
+        for t in PacketType::ALL {
+            *c.get_mut(t) = u64::from(t.code());
+        }
+        let json = serde_json::to_value(c).unwrap();
+        for t in PacketType::ALL {
+            assert_eq!(json[t.label()], u64::from(t.code()), "{}", t.label());
+        }
+        let c = NhrpTypeCounters::from_counts(40, |t| u64::from(t.code()));
+        assert_eq!((c.total, c.other, c.sum()), (40, 4, 40));
+    }
+
+    #[test]
+    fn ipv4_prefixes_report_as_address_and_length() {
+        let p: Ipv4Prefix = "192.168.2.9/24".parse().unwrap();
+        let r = Prefix::from(p);
+        assert_eq!(r.to_string(), "192.168.2.0/24");
+        assert!(r.contains("192.168.2.77".parse().unwrap()));
+        assert!(!r.contains("192.168.3.1".parse().unwrap()));
+    }
+}

@@ -2,6 +2,16 @@
 //! normal answers, daemon refusals, silence (timeout), hang-ups, a foreign
 //! protocol version, and no daemon at all.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -9,7 +19,7 @@ use std::time::Duration;
 
 use dmvpn_mgmt::{
     Client, ClientError, Handler, HandlerError, NhrpCache, Payload, ProtocolError, Request,
-    Response, ShowIpNhrp, sample,
+    Response, ShowIpNhrp,
 };
 
 struct Server {

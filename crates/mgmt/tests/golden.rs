@@ -2,10 +2,20 @@
 //! golden files in `tests/golden/`. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test -p dmvpn-mgmt --test golden` and review the diff.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::path::PathBuf;
 
 use dmvpn_mgmt::{
-    InterfaceFilter, Payload, PeerFilter, Request, ShowDmvpn, ShowIpNhrp, ShowNhs, render, sample,
+    InterfaceFilter, Payload, PeerFilter, Request, ShowDmvpn, ShowIpNhrp, ShowNhs, render,
 };
 
 fn golden_dir() -> PathBuf {

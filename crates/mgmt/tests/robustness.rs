@@ -2,9 +2,19 @@
 //! thousand deterministic byte mutations of valid lines are decoded and
 //! served.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/sample.rs"]
+mod sample;
+
 use dmvpn_mgmt::{
     Handler, HandlerError, NhrpCache, Payload, Request, Response, ShowDmvpn, decode_request,
-    decode_response, encode_request, encode_response, render, sample, serve_line,
+    decode_response, encode_request, encode_response, render, serve_line,
 };
 
 struct Cache;

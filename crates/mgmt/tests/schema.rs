@@ -3,13 +3,23 @@
 //! payload and every request validates against them, and a payload missing a
 //! documented field does not.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::path::PathBuf;
 
 use dmvpn_mgmt::{
     Ack, ClearCounters, ClearDmvpnSession, ClearDmvpnStatistics, ClearIpNhrp, DebugCommand,
     DebugCondition, DebugRequest, DmvpnDebugLevel, DmvpnDebugScope, InterfaceFilter, NhrpDebugKind,
     Payload, PeerFilter, Request, Response, ShowDmvpn, ShowIpNhrp, ShowNhs, encode_request,
-    encode_response, sample, schema,
+    encode_response, schema,
 };
 
 fn schema_dir() -> PathBuf {

@@ -4,9 +4,19 @@
 //! Skips with a message when the seeds are absent (fails with
 //! `DMVPN_REQUIRE_SHARED=1`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::path::PathBuf;
 
-use dmvpn_mgmt::{render, sample};
+use dmvpn_mgmt::render;
 
 fn seed(prefix: &str) -> Option<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");

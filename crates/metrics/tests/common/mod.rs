@@ -1,12 +1,13 @@
 //! Test helpers: a small OpenMetrics/Prometheus text parser and the sample
-//! snapshot built from `dmvpn_mgmt::sample`.
+//! snapshot built from the mgmt crate's test-support samples.
 
 #![allow(dead_code)] // each test binary uses a subset
 
 use std::collections::BTreeMap;
 
 use dmvpn_metrics::{Direction, Extras, MetricsSnapshot};
-use dmvpn_mgmt::sample;
+#[path = "../../../mgmt/tests/support/sample.rs"]
+pub mod sample;
 
 /// One exposition sample: `name{labels} value`.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,17 +1,22 @@
 //! Example snapshots modelled on the source documents' show outputs, for
-//! tests (golden files, fake daemons) and documentation. Addresses, times
+//! tests (golden files, fake daemons) and benchmarks. Addresses, times
 //! and counters are those printed in the seeds, so rendering these
 //! reproduces the seeds' examples.
+//!
+//! Test-support data, never compiled into the library: test and example
+//! crates include it with `#[path = ".../tests/support/sample.rs"] mod sample;`.
+
+#![allow(dead_code)] // each including crate uses a different subset
 
 use std::net::IpAddr;
 
-use crate::debug::{CaptureStatus, DebugConditions};
-use crate::state::{
+use dmvpn_mgmt::{
     CacheFlags, DmvpnEntry, DmvpnInterface, DmvpnPeer, DmvpnStatus, EntryType, MaxSend, NhrpCache,
     NhrpCacheEntry, NhrpTraffic, NhrpTypeCounters, NhsReport, NhsState, NhsStatus, PacketCounters,
     PeerAttributes, PeerState, PendingSession, Prefix, RunningConfig, Shortcut, ShortcutTable,
     TrafficReport, TunnelRole,
 };
+use dmvpn_mgmt::{CaptureStatus, DebugConditions};
 
 fn ip(s: &str) -> IpAddr {
     // Only called with the literals below, all valid addresses.
