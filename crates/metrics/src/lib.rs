@@ -7,7 +7,7 @@
 //!   the counters are by construction those the show commands print.
 //!   [`Extras`] adds what the control API does not carry (Error Indications
 //!   by code, redirect rate-limit drops, receive drops by reason).
-//! - [`render`] gives the OpenMetrics text (served as [`CONTENT_TYPE`]);
+//! - [`render()`] gives the OpenMetrics text (served as [`CONTENT_TYPE`]);
 //!   [`families`] the same data as typed [`MetricFamily`] values. Every metric
 //!   is listed in `docs/metrics.md`.
 //! - [`MetricsServer`] / [`serve`]: a minimal HTTP/1.1 server answering
