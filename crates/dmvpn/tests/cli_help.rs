@@ -3,6 +3,12 @@
 //! completions cover the command tree, and `scripts/install.sh` stages the
 //! binary, the systemd unit, the sample configurations and the completions
 //! into a temporary root (using this test's prebuilt binary, no rebuild).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,12 @@
 //! End-to-end tests of `dmvpn config check` and `dmvpn config import`: exit
 //! codes, `FILE:LINE:COLUMN` messages on stderr and converted text on stdout,
 //! against the fixtures and golden files of the `dmvpn-config` crate.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

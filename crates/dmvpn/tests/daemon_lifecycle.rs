@@ -5,6 +5,12 @@
 //! refused with `FILE:LINE:COLUMN`.
 //!
 //! Needs root and `ip`; skips otherwise (the bad-configuration test needs nothing).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -12,7 +18,7 @@ use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase, Signal};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase, Signal};
 
 fn started_lab(tag: &str) -> Lab {
     let prefix = lab::unique_prefix(tag);

@@ -4,6 +4,12 @@
 //! with no expert warnings, `dmvpn decode --json` must agree with tshark field
 //! by field, and the decode must give back what was built. Also the FRR
 //! golden size (92-byte Registration Request, extension offset 52).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 #[path = "decode_support.rs"]
 mod support;

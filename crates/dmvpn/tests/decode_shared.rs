@@ -3,6 +3,12 @@
 //! with tcpdump's expected output, the clean error for the malformed
 //! `pb_nhrp_1`, and the text output. Skips visibly when `../shared` (or
 //! tshark) is absent; fails instead under `DMVPN_REQUIRE_SHARED=1`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 #[path = "decode_support.rs"]
 mod support;

@@ -2,6 +2,12 @@
 //! `#[path]`; compiled on its own it holds no tests): locating `../shared`,
 //! running `dmvpn decode --json`, running tshark, and comparing our JSON with
 //! tshark's NHRP dissection field by field.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;

@@ -3,13 +3,19 @@
 //! working control sockets until `--down`; without root it says so plainly.
 //!
 //! Needs root and `ip`, `ping`; skips otherwise. Each run uses its own `--name`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use dmvpn_daemon::lab;
+use dmvpn_lab as lab;
 
 fn namespaces_of(name: &str) -> Vec<String> {
     lab::list_namespaces()

@@ -4,13 +4,19 @@
 //! internet segment, decoded by tcpdump.
 //!
 //! Needs root and `ip`, `ping`, `tcpdump`, `python3` (a TCP listener); skips otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase};
 
 fn started_lab(tag: &str, phase: Phase) -> Lab {
     let prefix = lab::unique_prefix(tag);

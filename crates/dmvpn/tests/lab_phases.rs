@@ -6,12 +6,18 @@
 //! Needs root (namespaces, TUN, raw sockets) and `ip`, `ping`, `tcpdump`; skips otherwise.
 //! Each test builds its own lab with a unique prefix and removes it on every exit path (the
 //! `Lab` drop guard).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase};
 
 fn phase_walkthrough(phase: Phase, tag: &str) {
     walkthrough(phase, tag, false);

@@ -4,13 +4,19 @@
 //!
 //! The spokes use `ip nhrp registration timeout 5` so re-registration happens within seconds.
 //! Needs root and `ip`, `ping`; skips otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase};
 
 fn started_lab(tag: &str, phase: Phase) -> Lab {
     let prefix = lab::unique_prefix(tag);

@@ -8,6 +8,12 @@
 //! hub's configuration, a spoke's refreshes log `Registered.` once per window, not each time.
 //!
 //! Needs root and `ip`, `ping`; skips otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -15,7 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase};
 
 /// Runs `dmvpn --socket SOCKET ARGS…` and returns its stdout; panics with stderr on failure.
 fn cli(socket: &Path, args: &[&str]) -> String {

@@ -6,6 +6,12 @@
 //!
 //! Regenerate the snapshots under `tests/golden/ops/` with `UPDATE_GOLDEN=1`.
 //! Needs root and `ip`, `ping`; skips otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -13,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dmvpn_daemon::lab::{self, Lab, LabSpec, Phase};
+use dmvpn_lab::{self as lab, Lab, LabSpec, Phase};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ops")

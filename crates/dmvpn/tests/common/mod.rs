@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use dmvpn_daemon::lab;
+use dmvpn_lab as lab;
 
 /// The `dmvpn` binary under test.
 pub fn exe() -> PathBuf {
