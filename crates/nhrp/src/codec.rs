@@ -78,38 +78,13 @@ fn cies_from(list: &[w::Cie]) -> Result<Vec<Cie>, DecodeError> {
     list.iter().map(cie_from).collect()
 }
 
-fn auth_bytes(a: &w::Authentication) -> Vec<u8> {
-    match a {
-        w::Authentication::CiscoCleartext { password } => {
-            let mut v = vec![0, 0, 0, 1];
-            v.extend_from_slice(password);
-            v
-        }
-        w::Authentication::Rfc2332 {
-            reserved,
-            spi,
-            src_addr,
-            data,
-        } => {
-            let mut v = Vec::with_capacity(4 + src_addr.len() + data.len());
-            v.extend_from_slice(&reserved.to_be_bytes());
-            v.extend_from_slice(&spi.to_be_bytes());
-            v.extend_from_slice(src_addr);
-            v.extend_from_slice(data);
-            v
-        }
-    }
-}
-
-fn packet_type(t: w::PacketType) -> Option<PacketType> {
-    PacketType::from_code(t.value())
-}
-
 /// Decode received bytes into a [`Message`].
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     let r = w::Repr::parse(bytes)?;
-    let ptype =
-        packet_type(r.packet_type).ok_or(DecodeError::Unsupported("unknown packet type"))?;
+    let ptype = r
+        .packet_type
+        .known()
+        .ok_or(DecodeError::Unsupported("unknown packet type"))?;
     if r.protocol_type != EtherType::Ipv4 {
         return Err(DecodeError::Unsupported("protocol type is not IPv4"));
     }
@@ -157,30 +132,14 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
                 ext.nat = Some(cies_from(c)?)
             }
             (w::ExtensionType::Authentication, w::ExtensionBody::Authentication(a)) => {
-                ext.auth = Some(auth_bytes(a))
+                ext.auth = Some(a.to_bytes())
             }
             (ty, body) => {
                 if e.compulsory && !ty.is_known() && ext.first_unknown_compulsory.is_none() {
                     ext.first_unknown_compulsory = u16::try_from(off).ok();
                 }
-                let data = match body {
-                    w::ExtensionBody::Raw(b) => b.clone(),
-                    w::ExtensionBody::VendorPrivate { oui, data } => {
-                        let mut v = oui.to_vec();
-                        v.extend_from_slice(data);
-                        v
-                    }
-                    w::ExtensionBody::DeviceCapabilities {
-                        source,
-                        destination,
-                    } => {
-                        let mut v = source.to_be_bytes().to_vec();
-                        v.extend_from_slice(&destination.to_be_bytes());
-                        v
-                    }
-                    w::ExtensionBody::Authentication(a) => auth_bytes(a),
-                    w::ExtensionBody::Cies(c) => c.iter().flat_map(emit_cie).collect(),
-                };
+                // The codec's own emission of the body: one implementation of the bytes.
+                let data = body.to_bytes()?;
                 ext.other.push(RawExtension {
                     ext_type: ty.value(),
                     compulsory: e.compulsory,
@@ -201,21 +160,6 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         payload,
         ext,
     })
-}
-
-fn emit_cie(c: &w::Cie) -> Vec<u8> {
-    let mut v = vec![c.code.value(), c.prefix_len];
-    v.extend_from_slice(&c.unused.to_be_bytes());
-    v.extend_from_slice(&c.mtu.to_be_bytes());
-    v.extend_from_slice(&c.holding_time.to_be_bytes());
-    v.push(c.client_nbma.type_length());
-    v.push(c.client_nbma_subaddr.type_length());
-    v.push(c.client_proto.0.len() as u8);
-    v.push(c.preference);
-    v.extend_from_slice(&c.client_nbma.bytes);
-    v.extend_from_slice(&c.client_nbma_subaddr.bytes);
-    v.extend_from_slice(&c.client_proto.0);
-    v
 }
 
 /// Offset of the first compulsory extension the engine does not understand.
@@ -251,7 +195,7 @@ fn auth_ext(a: &[u8]) -> w::Extension {
 
 /// Encode a [`Message`] into NHRP bytes.
 pub fn encode(m: &Message) -> Result<Vec<u8>, dmvpn_wire::Error> {
-    let ptype = w::PacketType::from(m.ptype.code());
+    let ptype = w::PacketType::from(m.ptype);
     let src_nbma = m
         .src_nbma
         .map(IpAddr::V4)
@@ -278,7 +222,12 @@ pub fn encode(m: &Message) -> Result<Vec<u8>, dmvpn_wire::Error> {
             unused: m.request_id as u16,
             packet: m.payload.clone(),
         },
-        _ => w::Body::Cies {
+        PacketType::ResolutionRequest
+        | PacketType::ResolutionReply
+        | PacketType::RegistrationRequest
+        | PacketType::RegistrationReply
+        | PacketType::PurgeRequest
+        | PacketType::PurgeReply => w::Body::Cies {
             request_id: m.request_id,
             cies: m.cies.iter().map(cie_to).collect(),
         },

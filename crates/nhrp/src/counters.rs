@@ -79,7 +79,11 @@ impl PacketCounts {
             PacketType::ErrorIndication => {
                 *self.error_codes.entry(m.error_code()).or_insert(0) += 1;
             }
-            _ => {}
+            PacketType::ResolutionRequest
+            | PacketType::RegistrationRequest
+            | PacketType::PurgeRequest
+            | PacketType::PurgeReply
+            | PacketType::TrafficIndication => {}
         }
     }
 }
