@@ -408,11 +408,13 @@ pub enum RouteTarget {
 }
 
 impl Config {
-    /// The interface with this (normalised) name.
+    /// The interface with this name, spelt any way [`crate::normalise_interface_name`]
+    /// accepts (`tunnel 0`, `Tu0`, `Tunnel0`).
     pub fn interface(&self, name: &str) -> Option<&Interface> {
+        let want = crate::normalise_interface_name(name);
         self.interfaces
             .iter()
-            .find(|i| i.name.eq_ignore_ascii_case(name))
+            .find(|i| i.name.eq_ignore_ascii_case(&want))
     }
 
     /// Tunnel interfaces with their settings.
