@@ -87,7 +87,8 @@ pub enum Action {
     Event(Event),
 }
 
-/// Why a registration, resolution or purge failed or was refused.
+/// Why a registration, resolution or purge failed or was refused: the raw value of a
+/// `dmvpn_wire::nhrp::CieCode` (as received, so unknown codes survive).
 pub type CieCode = u8;
 
 /// A notable occurrence, for logs (`%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP`) and tests.

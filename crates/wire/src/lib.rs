@@ -55,6 +55,23 @@
 //! # Ok::<(), dmvpn_wire::Error>(())
 //! ```
 //!
+//! # One definition of each protocol fact
+//!
+//! The rest of the workspace takes these from here instead of keeping copies:
+//!
+//! * the packet types: [`nhrp::KnownPacketType`] (closed, with `ALL`, `code`, `name` — the
+//!   RFC/IOS name — and `label` — the snake_case JSON/metrics name), and [`nhrp::PacketType`]
+//!   (open, as received);
+//! * flags ([`nhrp::Flags`]), CIE codes ([`nhrp::CieCode`]), Error Indication codes
+//!   ([`nhrp::ErrorCode`], with `label`), extension types;
+//! * the hop counts, one constant per meaning: [`nhrp::CISCO_HOP_COUNT`] (the builders'),
+//!   [`nhrp::ROUTED_HOP_COUNT`] and [`nhrp::ONE_HOP_COUNT`] (what the engine sends);
+//! * the IPv4 prefix type, [`Ipv4Prefix`] (host bits cleared, length validated, the CIE
+//!   prefix-length rule in [`Ipv4Prefix::from_cie`]).
+//!
+//! Features: `serde` (serde for the closed enums and [`Ipv4Prefix`]), `ipnet` (conversions
+//! with `ipnet::Ipv4Net`), `proptest` (the `testing` strategies).
+//!
 //! # Numbering
 //!
 //! Error codes and CIE codes are numbered as RFC 2332 numbers them (loop detected = 3, no
