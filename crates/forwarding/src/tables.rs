@@ -17,73 +17,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::RwLock;
 
-/// An IPv4 prefix with its host bits cleared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ipv4Prefix {
-    addr: Ipv4Addr,
-    len: u8,
-}
-
-/// A prefix length above 32.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("IPv4 prefix length {0} is above 32")]
-pub struct PrefixLengthError(pub u8);
+pub use dmvpn_wire::{Ipv4Prefix, PrefixLengthError};
 
 fn mask(len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(len.min(32)))
-    }
+    dmvpn_wire::netmask(len)
 }
 
-impl Ipv4Prefix {
-    /// The prefix `addr/len`; host bits of `addr` are cleared.
-    pub fn new(addr: Ipv4Addr, len: u8) -> Result<Self, PrefixLengthError> {
-        if len > 32 {
-            return Err(PrefixLengthError(len));
-        }
-        Ok(Self {
-            addr: Ipv4Addr::from(u32::from(addr) & mask(len)),
-            len,
-        })
-    }
-
-    /// The host route `addr/32`.
-    pub fn host(addr: Ipv4Addr) -> Self {
-        Self { addr, len: 32 }
-    }
-
-    /// The network address.
-    pub fn addr(&self) -> Ipv4Addr {
-        self.addr
-    }
-
-    /// The prefix length.
-    pub fn len(&self) -> u8 {
-        self.len
-    }
-
-    /// True for the default route `0.0.0.0/0`.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// True when `ip` lies inside the prefix.
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & mask(self.len) == u32::from(self.addr)
-    }
-
-    /// The directed broadcast address of the prefix.
-    pub fn broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !mask(self.len))
-    }
-}
-
-impl std::fmt::Display for Ipv4Prefix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
-    }
+/// The prefix of a table key (`len` is at most 32 by construction).
+fn prefix(addr: u32, len: u8) -> Ipv4Prefix {
+    Ipv4Prefix::new(Ipv4Addr::from(addr), len).unwrap_or(Ipv4Prefix::host(Ipv4Addr::from(addr)))
 }
 
 /// A longest-prefix-match table: one hash map per prefix length.
@@ -105,17 +47,17 @@ impl<V> Default for LpmTable<V> {
 impl<V> LpmTable<V> {
     /// Inserts or replaces the value of `prefix`; returns the old value.
     pub fn insert(&mut self, prefix: Ipv4Prefix, value: V) -> Option<V> {
-        let len = usize::from(prefix.len);
+        let len = usize::from(prefix.len());
         let map = self.by_len.get_mut(len)?;
         self.present |= 1 << len;
-        map.insert(u32::from(prefix.addr), value)
+        map.insert(u32::from(prefix.addr()), value)
     }
 
     /// Removes `prefix`; returns its value.
     pub fn remove(&mut self, prefix: &Ipv4Prefix) -> Option<V> {
-        let len = usize::from(prefix.len);
+        let len = usize::from(prefix.len());
         let map = self.by_len.get_mut(len)?;
-        let old = map.remove(&u32::from(prefix.addr));
+        let old = map.remove(&u32::from(prefix.addr()));
         if map.is_empty() {
             self.present &= !(1 << len);
         }
@@ -125,15 +67,15 @@ impl<V> LpmTable<V> {
     /// The exact entry for `prefix`.
     pub fn get(&self, prefix: &Ipv4Prefix) -> Option<&V> {
         self.by_len
-            .get(usize::from(prefix.len))?
-            .get(&u32::from(prefix.addr))
+            .get(usize::from(prefix.len()))?
+            .get(&u32::from(prefix.addr()))
     }
 
     /// The exact entry for `prefix`, mutable.
     pub fn get_mut(&mut self, prefix: &Ipv4Prefix) -> Option<&mut V> {
         self.by_len
-            .get_mut(usize::from(prefix.len))?
-            .get_mut(&u32::from(prefix.addr))
+            .get_mut(usize::from(prefix.len()))?
+            .get_mut(&u32::from(prefix.addr()))
     }
 
     /// The longest prefix containing `ip`, with its value.
@@ -146,13 +88,7 @@ impl<V> LpmTable<V> {
             let len = u8::try_from(len).ok()?;
             let key = ip & mask(len);
             if let Some(v) = self.by_len.get(usize::from(len)).and_then(|m| m.get(&key)) {
-                return Some((
-                    Ipv4Prefix {
-                        addr: Ipv4Addr::from(key),
-                        len,
-                    },
-                    v,
-                ));
+                return Some((prefix(key, len), v));
             }
         }
         None
@@ -162,15 +98,7 @@ impl<V> LpmTable<V> {
     pub fn iter(&self) -> impl Iterator<Item = (Ipv4Prefix, &V)> {
         self.by_len.iter().enumerate().rev().flat_map(|(len, m)| {
             let len = u8::try_from(len).unwrap_or(32);
-            m.iter().map(move |(a, v)| {
-                (
-                    Ipv4Prefix {
-                        addr: Ipv4Addr::from(*a),
-                        len,
-                    },
-                    v,
-                )
-            })
+            m.iter().map(move |(a, v)| (prefix(*a, len), v))
         })
     }
 

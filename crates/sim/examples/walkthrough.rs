@@ -11,7 +11,7 @@ use dmvpn_sim::{Prefix, SimError};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let phase3 = std::env::args().any(|a| a == "phase3");
     let ip = |s: &str| -> Ipv4Addr { s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED) };
-    let lan = |a: &str| Prefix::new(ip(a), 24);
+    let lan = |a: &str| Prefix::new(ip(a), 24).unwrap();
     let (hub_t, hub_n) = (ip("10.0.0.1"), ip("172.17.0.1"));
     let mut lab = Lab::new(1);
     let mut h = hub_iface(hub_t, hub_n, lan("192.168.0.0"));
@@ -68,5 +68,5 @@ fn lan_of(spokes: &[(usize, Ipv4Addr, Prefix)], s: usize) -> Prefix {
         .iter()
         .find(|x| x.0 == s)
         .map(|x| x.2)
-        .unwrap_or(Prefix::new(Ipv4Addr::UNSPECIFIED, 0))
+        .unwrap_or(Prefix::DEFAULT)
 }

@@ -111,10 +111,14 @@ fn spoke_nbma(i: usize) -> Ipv4Addr {
 fn spoke_lan(i: usize) -> Prefix {
     // 172.(16..31).x.0/24 for up to 2^20 spokes, then wraps (harmless).
     let base = u32::from(Ipv4Addr::new(172, 16, 0, 0));
-    Prefix::new(
-        Ipv4Addr::from(base.wrapping_add(((i as u32) & 0xF_FFFF) << 8)),
-        24,
-    )
+    lan24(Ipv4Addr::from(
+        base.wrapping_add(((i as u32) & 0xF_FFFF) << 8),
+    ))
+}
+
+/// The /24 of `addr` (a valid length, so the fallback never applies).
+fn lan24(addr: Ipv4Addr) -> Prefix {
+    Prefix::new(addr, 24).unwrap_or(Prefix::host(addr))
 }
 
 fn thread_cpu() -> Result<Duration, BenchError> {
@@ -210,7 +214,16 @@ fn drain(hub: &mut Engine, op: u8, t: &mut Tally) {
             }
             Action::Event(Event::ClientRegistered { .. }) => t.accepted += 1,
             Action::Event(Event::CacheRemoved { .. }) => t.expired += 1,
-            _ => {}
+            // Not tallied; listed so that a new action is a compile error here too.
+            Action::MappingAdd { .. }
+            | Action::MappingRemove { .. }
+            | Action::ShortcutAdd { .. }
+            | Action::ShortcutRemove { .. }
+            | Action::ProtectionNeeded { .. }
+            | Action::ProtectionNotNeeded { .. }
+            | Action::MulticastAdd { .. }
+            | Action::MulticastRemove { .. }
+            | Action::Event(_) => {}
         }
     }
 }
@@ -231,11 +244,7 @@ pub fn run_hub_bench(opts: HubBenchOptions) -> Result<HubBenchReport, BenchError
         .collect::<Result<Vec<_>, _>>()?;
 
     let heap_before = heap_in_use();
-    let mut hub_cfg = hub_iface(
-        HUB_TUNNEL,
-        HUB_NBMA,
-        Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 24),
-    );
+    let mut hub_cfg = hub_iface(HUB_TUNNEL, HUB_NBMA, lan24(Ipv4Addr::new(192, 168, 0, 0)));
     hub_cfg.prefix_len = 8;
     let mut hub = Engine::new(
         EngineConfig {

@@ -14,7 +14,7 @@ use dmvpn_nhrp::{
 };
 
 use crate::dataplane::RouteVia;
-use crate::engine_node::{EngineNode, to_engine_prefix};
+use crate::engine_node::EngineNode;
 use crate::net::Sim;
 use crate::node::{NodeId, Prefix};
 
@@ -29,7 +29,7 @@ pub fn hub_iface(tunnel: Ipv4Addr, nbma: Ipv4Addr, lan: Prefix) -> InterfaceConf
     let mut c = InterfaceConfig::new(TUNNEL_IFINDEX, "Tunnel0", tunnel, 24, nbma);
     c.holdtime = SEED_HOLDTIME;
     c.multicast = vec![MulticastMap::Dynamic];
-    c.local_networks = vec![to_engine_prefix(lan)];
+    c.local_networks = vec![lan];
     c.max_send = None;
     c
 }
@@ -44,7 +44,7 @@ pub fn spoke_iface(
 ) -> InterfaceConfig {
     let mut c = InterfaceConfig::new(TUNNEL_IFINDEX, "Tunnel0", tunnel, 24, nbma);
     c.holdtime = SEED_HOLDTIME;
-    c.local_networks = vec![to_engine_prefix(lan)];
+    c.local_networks = vec![lan];
     for (prio, (p, n)) in nhs.iter().enumerate() {
         c.static_maps.push(StaticMap {
             protocol: dmvpn_nhrp::Prefix::host(*p),
@@ -101,11 +101,26 @@ impl Lab {
     /// (`local_networks`) become local routes of its data plane.
     pub fn add(&mut self, name: &str, iface: InterfaceConfig) -> Result<NodeId, EngineError> {
         let nbma = iface.nbma_addr;
-        let lans: Vec<Prefix> = iface
-            .local_networks
+        let lans: Vec<Prefix> = iface.local_networks.clone();
+        // The data plane's tables as the daemon fills them from the configuration: the
+        // tunnel address, `ip nhrp map` host mappings, and the NHSs (by priority) through
+        // which unresolved traffic goes.
+        let tunnel = (iface.protocol_addr, iface.prefix_len);
+        let maps: Vec<(Ipv4Addr, Ipv4Addr)> = iface
+            .static_maps
             .iter()
-            .map(|p| Prefix::new(p.addr(), p.len()))
+            .filter(|m| m.protocol.is_host())
+            .map(|m| (m.protocol.addr(), m.nbma))
+            .chain(
+                iface
+                    .nhs
+                    .iter()
+                    .filter_map(|n| n.nbma.map(|nbma| (n.protocol, nbma))),
+            )
             .collect();
+        let mut nhs: Vec<_> = iface.nhs.iter().map(|n| (n.priority, n.protocol)).collect();
+        nhs.sort();
+        let relays: Vec<Ipv4Addr> = nhs.into_iter().map(|(_, p)| p).collect();
         let config = EngineConfig {
             interfaces: vec![iface],
         };
@@ -114,6 +129,11 @@ impl Lab {
         self.configs.push(config);
         let id = self.sim.add_node(name, nbma, node);
         if let Some(dp) = self.sim.dataplane_mut(id) {
+            dp.set_tunnel_address(tunnel.0, tunnel.1);
+            for (proto, nbma) in maps {
+                dp.add_static_mapping(proto, nbma);
+            }
+            dp.set_relays(relays);
             for lan in lans {
                 dp.add_route(lan, RouteVia::Local);
             }

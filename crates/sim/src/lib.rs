@@ -29,9 +29,9 @@ pub mod node;
 pub mod packet;
 pub mod trace;
 
-pub use dataplane::{DataPlane, Forward, RouteVia};
+pub use dataplane::{DataPlane, Forward, Outputs, RouteVia};
 pub use engine_node::{EngineNode, Protection};
 pub use lab::Lab;
 pub use net::{Captured, DataOutcome, DataPacket, DataStats, LinkParams, Sim, SimError};
-pub use node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
+pub use node::{NodeId, NodeOutput, Prefix, SimNode};
 pub use trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use crate::dataplane::{DataPlane, Forward};
-use crate::node::{NextHop, NodeId, NodeOutput, Prefix, SimNode};
+use crate::node::{NodeId, NodeOutput, Prefix, SimNode};
 use crate::trace::{DropReason, Payload, Trace, TraceEntry, TraceKind};
 
 /// Default TTL of data packets; a routing loop exhausts it.
@@ -745,7 +745,10 @@ impl<N: SimNode> Sim<N> {
     }
 
     /// The data plane of `at` handles packet `p`, which came from the
-    /// tunnel peer `from_tunnel` or from the LAN (`None`).
+    /// tunnel peer `from_tunnel` (then `p.bytes` is the GRE packet) or from the LAN
+    /// (`None`; `p.bytes` is the IPv4 datagram). Decapsulation and forwarding into the
+    /// tunnel run the shipped pipeline ([`DataPlane::from_nbma`],
+    /// [`DataPlane::from_overlay`]); the kernel step in between picks LAN or tunnel.
     fn forward(&mut self, at: NodeId, mut p: DataPacket, from_tunnel: Option<Ipv4Addr>) {
         let now = self.now;
         let Some(slot) = self.slots.get_mut(at) else {
@@ -755,14 +758,27 @@ impl<N: SimNode> Sim<N> {
             return;
         }
         p.path.push(at);
+        if let Some(src) = from_tunnel {
+            match slot.dp.from_nbma(src, &p.bytes, now).up {
+                Some(inner) => p.bytes = inner,
+                None => {
+                    let dst = p.dst;
+                    self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::Rejected);
+                    return;
+                }
+            }
+        }
         if p.ttl == 0 {
             let dst = p.dst;
             self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::TtlExpired);
             return;
         }
         p.ttl -= 1;
-        match slot.dp.lookup(p.dst) {
-            Forward::Local => {
+        let Some(slot) = self.slots.get_mut(at) else {
+            return;
+        };
+        match slot.dp.into_tunnel(p.dst) {
+            Some(false) => {
                 if p.path.len() > 2 {
                     self.data_stats.delivered_relayed += 1;
                 } else {
@@ -783,45 +799,63 @@ impl<N: SimNode> Sim<N> {
                     },
                 );
             }
-            Forward::NoRoute => {
+            None => {
                 let dst = p.dst;
                 self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::NoRoute);
             }
-            Forward::Tunnel {
-                next_hop,
-                nbma,
-                shortcut,
-            } => {
-                if let Some(from) = from_tunnel {
-                    self.data_stats.relays += 1;
-                    slot.node.handle_hairpin(now, from, p.src, p.dst, &p.bytes);
+            Some(true) => {
+                let relayed_before = slot.dp.forwarder().counters().drops().hairpins;
+                let out = slot.dp.from_overlay(&p.bytes, now);
+                let relayed = slot
+                    .dp
+                    .forwarder()
+                    .counters()
+                    .drops()
+                    .hairpins
+                    .saturating_sub(relayed_before);
+                for event in &out.events {
+                    if let dmvpn_forwarding::Event::Hairpin {
+                        source,
+                        destination,
+                        ingress_nbma,
+                        packet,
+                    } = event
+                    {
+                        slot.node
+                            .handle_hairpin(now, *ingress_nbma, *source, *destination, packet);
+                    }
+                }
+                // The node learns of the traffic (the daemon's ResolutionNeeded handling and
+                // usage tracking, here per packet): the route's next hop, or the destination
+                // when a shortcut carries it.
+                let key = match slot.dp.lookup(p.dst) {
+                    Forward::Tunnel {
+                        next_hop, shortcut, ..
+                    } => {
+                        if shortcut {
+                            p.dst
+                        } else {
+                            next_hop
+                        }
+                    }
+                    Forward::Local | Forward::NoRoute => p.dst,
+                };
+                slot.node.handle_traffic(now, key, &p.bytes);
+                let src = slot.nbma;
+                if relayed > 0 {
+                    self.data_stats.relays += relayed;
                     self.record(Some(at), TraceKind::DataRelayed { id: p.id });
                 }
-                let Some(slot) = self.slots.get_mut(at) else {
-                    return;
-                };
-                let key = if shortcut { p.dst } else { next_hop };
-                let target = match slot.node.handle_traffic(now, key, &p.bytes) {
-                    Some(NextHop::Direct(n) | NextHop::ViaNhs(n)) => Some(n),
-                    Some(NextHop::Unreachable) => None,
-                    // The node leaves it to the data plane: the mapping, else
-                    // relay through an NHS while the next hop is unresolved.
-                    None => nbma.or_else(|| {
-                        slot.dp
-                            .relays()
-                            .iter()
-                            .filter(|r| **r != next_hop)
-                            .find_map(|r| slot.dp.mapping(*r))
-                    }),
-                };
-                let src = slot.nbma;
                 self.pump(at);
-                match target {
-                    Some(to) => self.transmit(at, src, to, InFlight::Data(p)),
-                    None => {
-                        let dst = p.dst;
-                        self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::NoMapping);
-                    }
+                if out.sent.is_empty() {
+                    let dst = p.dst;
+                    self.drop_packet(Some(at), dst, InFlight::Data(p), DropReason::NoMapping);
+                    return;
+                }
+                for (to, gre) in out.sent {
+                    let mut q = p.clone();
+                    q.bytes = gre;
+                    self.transmit(at, src, to, InFlight::Data(q));
                 }
             }
         }

@@ -5,62 +5,15 @@
 //! nodes; [`crate::engine_node::EngineNode`] implements it for the real
 //! `dmvpn_nhrp::Engine`.
 
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Index of a node in a [`crate::Sim`].
 pub type NodeId = usize;
 
-/// An IPv4 prefix (`addr/len`), used by the data-plane model for routes and
-/// shortcuts. The address is stored with its host bits cleared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Prefix {
-    addr: Ipv4Addr,
-    len: u8,
-}
-
-impl Prefix {
-    /// `addr/len`; lengths above 32 are clamped to 32, host bits are cleared.
-    pub fn new(addr: Ipv4Addr, len: u8) -> Self {
-        let len = len.min(32);
-        let addr = Ipv4Addr::from(u32::from(addr) & Self::mask(len));
-        Prefix { addr, len }
-    }
-
-    /// A /32 host prefix.
-    pub fn host(addr: Ipv4Addr) -> Self {
-        Self::new(addr, 32)
-    }
-
-    fn mask(len: u8) -> u32 {
-        match len {
-            0 => 0,
-            l => u32::MAX << (32 - u32::from(l.min(32))),
-        }
-    }
-
-    /// Network address.
-    pub fn addr(&self) -> Ipv4Addr {
-        self.addr
-    }
-
-    /// Prefix length.
-    pub fn prefix_len(&self) -> u8 {
-        self.len
-    }
-
-    /// Whether `ip` lies inside this prefix.
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & Self::mask(self.len) == u32::from(self.addr)
-    }
-}
-
-impl fmt::Display for Prefix {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
-    }
-}
+/// An IPv4 prefix: the workspace's one prefix type (host bits cleared, length at most
+/// 32), used for routes and shortcuts.
+pub use dmvpn_wire::Ipv4Prefix as Prefix;
 
 /// Something a node asks the outside world to do, drained with
 /// [`SimNode::poll_output`] after every input.
@@ -77,19 +30,11 @@ pub enum NodeOutput {
     ShortcutAdd { prefix: Prefix, next_hop: Ipv4Addr },
     /// Remove a shortcut route.
     ShortcutRemove { prefix: Prefix },
+    /// An NHS went UP (`true`) or DOWN: the data plane sends unresolved traffic through
+    /// the most preferred NHS that is up, as the daemon reorders its NHS list.
+    NhsState { nhs: Ipv4Addr, up: bool },
     /// Anything else worth recording in the trace (events, protection, ...).
     Note(String),
-}
-
-/// A node's answer to "where do I send traffic for this tunnel destination".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextHop {
-    /// Straight to this NBMA address.
-    Direct(Ipv4Addr),
-    /// Through the NHS at this NBMA address (no direct binding yet).
-    ViaNhs(Ipv4Addr),
-    /// Nowhere: the packet is dropped.
-    Unreachable,
 }
 
 /// A protocol engine as seen by the simulator. Every method takes the virtual
@@ -104,19 +49,12 @@ pub trait SimNode {
     fn poll_timeout(&mut self) -> Option<Duration>;
     /// Next pending output, if any.
     fn poll_output(&mut self) -> Option<NodeOutput>;
-    /// The data plane is about to send `packet` (an IPv4 datagram) out of the
-    /// tunnel towards `dst_proto` (the route's tunnel next hop, or the packet's
-    /// destination when it follows a shortcut route). A node that answers
-    /// `Some` decides the NBMA next hop; `None` lets the data plane use its own
-    /// mapping table and NHS relays.
-    fn handle_traffic(
-        &mut self,
-        _now: Duration,
-        _dst_proto: Ipv4Addr,
-        _packet: &[u8],
-    ) -> Option<NextHop> {
-        None
-    }
+    /// The data plane sent (or tried to send) `packet` (an IPv4 datagram) into the
+    /// tunnel towards `dst_proto` (the route's tunnel next hop, or the packet's destination
+    /// when it follows a shortcut route). The forwarding tables already decided where it
+    /// went; this tells the node of the traffic, as the daemon does with the data plane's
+    /// "resolution needed" events and its usage tracking (here for every packet).
+    fn handle_traffic(&mut self, _now: Duration, _dst_proto: Ipv4Addr, _packet: &[u8]) {}
     /// The data plane forwarded `packet` (inner `src` → `dst`), received from
     /// tunnel peer `from_nbma`, back out of the tunnel (hub hairpin).
     fn handle_hairpin(

@@ -96,6 +96,8 @@ pub enum DropReason {
     NoMapping,
     /// Data plane: TTL exhausted (routing loop).
     TtlExpired,
+    /// Data plane: the receiving tunnel refused the GRE packet (key, protocol, malformed).
+    Rejected,
 }
 
 /// One trace record.

@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use dmvpn_sim::{
-    DataOutcome, DropReason, LinkParams, NextHop, NodeOutput, Payload, Prefix, RouteVia, Sim,
-    SimNode, TraceKind,
+    DataOutcome, DropReason, LinkParams, NodeOutput, Payload, Prefix, RouteVia, Sim, SimNode,
+    TraceKind,
 };
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -66,9 +66,8 @@ impl SimNode for Toy {
             Some(self.out.remove(0))
         }
     }
-    fn handle_traffic(&mut self, _now: Duration, nh: Ipv4Addr, _p: &[u8]) -> Option<NextHop> {
+    fn handle_traffic(&mut self, _now: Duration, nh: Ipv4Addr, _p: &[u8]) {
         self.traffic.push(nh);
-        None
     }
     fn handle_hairpin(&mut self, _: Duration, _: Ipv4Addr, _: Ipv4Addr, _: Ipv4Addr, _: &[u8]) {
         self.hairpins += 1;
@@ -268,8 +267,8 @@ fn data_plane_relays_through_hub_then_goes_direct() {
     let hub = sim.add_node("hub", ip("172.17.0.1"), Toy::default());
     let s1 = sim.add_node("s1", ip("172.16.1.24"), Toy::default());
     let s2 = sim.add_node("s2", ip("172.16.2.75"), Toy::default());
-    let lan1 = Prefix::new(ip("192.168.1.0"), 24);
-    let lan2 = Prefix::new(ip("192.168.2.0"), 24);
+    let lan1 = Prefix::new(ip("192.168.1.0"), 24).unwrap();
+    let lan2 = Prefix::new(ip("192.168.2.0"), 24).unwrap();
     for (n, own) in [(s1, lan1), (s2, lan2)] {
         let dp = sim.dataplane_mut(n).unwrap();
         dp.add_route(own, RouteVia::Local);

@@ -177,10 +177,11 @@ fn hierarchical_hubs_forward_resolution_across_regions() {
     assert_eq!(rep.len(), 1);
     let sc = lab.shortcuts(a);
     assert!(
-        sc.iter()
-            .any(|s| s.prefix == EnginePrefix::new(ip("192.168.2.0"), 24)
+        sc.iter().any(
+            |s| s.prefix == EnginePrefix::new(ip("192.168.2.0"), 24).unwrap()
                 && s.next_hop == b_t
-                && s.nbma == Some(b_n)),
+                && s.nbma == Some(b_n)
+        ),
         "{sc:?}"
     );
     let direct = ping(&mut lab, a, HOST1, HOST2);

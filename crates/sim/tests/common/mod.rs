@@ -15,7 +15,7 @@ pub fn ip(s: &str) -> Ipv4Addr {
 
 pub fn pfx(s: &str) -> Prefix {
     let (a, l) = s.split_once('/').unwrap();
-    Prefix::new(ip(a), l.parse().unwrap())
+    Prefix::new(ip(a), l.parse().unwrap()).unwrap()
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
