@@ -14,7 +14,6 @@
 //!   configuration and the data plane's setup.
 //! * [`events`] renders engine events as the seeds' syslog lines
 //!   (`%DMVPN-5-NHRP_NHS: Tunnel0 10.0.0.1 is UP`) through `tracing`.
-//! * [`lab`] builds hub-and-spoke labs in network namespaces for `dmvpn lab` and the tests.
 //!
 //! Everything that talks to the kernel lives in the data plane; tokio lives only in [`shell`],
 //! [`control`] and [`run`].
@@ -22,7 +21,6 @@
 pub mod control;
 pub mod core;
 pub mod events;
-pub mod lab;
 pub mod shell;
 pub mod translate;
 
