@@ -249,21 +249,14 @@ fn emit(severity: Severity, line: &str, promote: bool) {
     }
 }
 
-/// IOS's name of an NHRP packet type (`Registration Request`), read from the packet's fixed
-/// header (`ar$op.type`, byte 17); `unknown` when the packet is too short or the type unknown.
+/// IOS's name of an NHRP packet type (`Registration Request`, the workspace's one definition
+/// in `dmvpn-wire`), read from the packet's fixed header (`ar$op.type`); `unknown` when the
+/// packet is too short or the type unknown.
 pub fn packet_type_name(packet: &[u8]) -> &'static str {
-    use dmvpn_nhrp::PacketType as T;
-    match packet.get(17).and_then(|c| T::from_code(*c)) {
-        Some(T::ResolutionRequest) => "Resolution Request",
-        Some(T::ResolutionReply) => "Resolution Reply",
-        Some(T::RegistrationRequest) => "Registration Request",
-        Some(T::RegistrationReply) => "Registration Reply",
-        Some(T::PurgeRequest) => "Purge Request",
-        Some(T::PurgeReply) => "Purge Reply",
-        Some(T::ErrorIndication) => "Error Indication",
-        Some(T::TrafficIndication) => "Traffic Indication",
-        None => "unknown",
-    }
+    dmvpn_wire::nhrp::Packet::new_checked(packet)
+        .ok()
+        .and_then(|p| p.packet_type().known())
+        .map_or("unknown", |k| k.name())
 }
 
 /// The `debug nhrp packet` line for a packet sent (`outbound`) or received on `iface_name`.
@@ -289,11 +282,22 @@ mod tests {
 
     #[test]
     fn packet_lines_name_the_type() {
-        let mut pkt = vec![0u8; 92];
-        pkt[17] = 3;
+        use std::net::IpAddr;
+        let repr = dmvpn_wire::nhrp::Repr::registration_request(
+            IpAddr::V4(Ipv4Addr::new(172, 16, 1, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            1,
+            true,
+        );
+        let mut pkt = vec![0u8; repr.buffer_len()];
+        let n = repr.emit(&mut pkt).expect("emit");
+        pkt.truncate(n);
         assert_eq!(
             packet_line(true, "Tunnel0", Ipv4Addr::new(172, 17, 0, 1), &pkt),
-            "NHRP: Send Registration Request via Tunnel0 vrf 0, packet size: 92, dst NBMA 172.17.0.1"
+            format!(
+                "NHRP: Send Registration Request via Tunnel0 vrf 0, packet size: {n}, dst NBMA 172.17.0.1"
+            )
         );
         assert_eq!(packet_type_name(&pkt[..10]), "unknown");
     }

@@ -177,7 +177,7 @@ impl DataPlane for FakeDataPlane {
                 .peers
                 .iter()
                 .find(|(a, _)| *a == nbma)
-                .map(|(_, c)| c.clone())
+                .map(|(_, c)| *c)
                 .unwrap_or_default()
         })
     }

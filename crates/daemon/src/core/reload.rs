@@ -91,13 +91,16 @@ pub fn diff(running: &[TunnelPlan], new: &[TunnelPlan]) -> Vec<TunnelChange> {
     changes
 }
 
+/// A kernel route into the tunnel device of that name.
+pub type DeviceRoute = (String, KernelRoute);
+
 /// The kernel routes that go and come between two sets of plans: `(removed, added)`, each
 /// as (device, route).
 pub fn route_diff(
     running: &[TunnelPlan],
     new: &[TunnelPlan],
-) -> (Vec<(String, KernelRoute)>, Vec<(String, KernelRoute)>) {
-    let flat = |plans: &[TunnelPlan]| -> Vec<(String, KernelRoute)> {
+) -> (Vec<DeviceRoute>, Vec<DeviceRoute>) {
+    let flat = |plans: &[TunnelPlan]| -> Vec<DeviceRoute> {
         plans
             .iter()
             .flat_map(|p| p.routes.iter().map(|r| (p.name.clone(), *r)))
@@ -131,9 +134,9 @@ pub struct ReloadPlan {
     /// What happens to each tunnel.
     pub changes: Vec<TunnelChange>,
     /// Kernel routes to remove (device, route); removed routes of stopped tunnels included.
-    pub routes_removed: Vec<(String, KernelRoute)>,
+    pub routes_removed: Vec<DeviceRoute>,
     /// Kernel routes to install (device, route); all routes of (re)started tunnels included.
-    pub routes_added: Vec<(String, KernelRoute)>,
+    pub routes_added: Vec<DeviceRoute>,
 }
 
 impl ReloadPlan {

@@ -24,10 +24,10 @@ impl NodeCore {
     }
 
     pub(super) fn ifindex_of(&self, name: &str) -> Option<IfIndex> {
-        let want = mgmt::normalize_interface(name);
+        let want = dmvpn_config::normalise_interface_name(name);
         self.tunnels
             .values()
-            .find(|t| mgmt::normalize_interface(&t.plan.name) == want)
+            .find(|t| dmvpn_config::normalise_interface_name(&t.plan.name) == want)
             .map(|t| t.plan.ifindex)
     }
 
@@ -76,26 +76,19 @@ fn traffic(c: &TrafficCounters, base: Option<&TrafficCounters>) -> mgmt::PacketC
 }
 
 fn type_counters(c: &dmvpn_nhrp::PacketCounts) -> mgmt::NhrpTypeCounters {
+    use dmvpn_nhrp::PacketType as T;
+    let known: u64 = T::ALL.iter().map(|t| c.of(*t)).sum();
     mgmt::NhrpTypeCounters {
         total: c.total,
-        resolution_request: c.resolution_request,
-        resolution_reply: c.resolution_reply,
-        registration_request: c.registration_request,
-        registration_reply: c.registration_reply,
-        purge_request: c.purge_request,
-        purge_reply: c.purge_reply,
-        error_indication: c.error_indication,
-        traffic_indication: c.traffic_indication,
-        other: c.total.saturating_sub(
-            c.resolution_request
-                + c.resolution_reply
-                + c.registration_request
-                + c.registration_reply
-                + c.purge_request
-                + c.purge_reply
-                + c.error_indication
-                + c.traffic_indication,
-        ),
+        resolution_request: c.of(T::ResolutionRequest),
+        resolution_reply: c.of(T::ResolutionReply),
+        registration_request: c.of(T::RegistrationRequest),
+        registration_reply: c.of(T::RegistrationReply),
+        purge_request: c.of(T::PurgeRequest),
+        purge_reply: c.of(T::PurgeReply),
+        error_indication: c.of(T::ErrorIndication),
+        traffic_indication: c.of(T::TrafficIndication),
+        other: c.total.saturating_sub(known),
     }
 }
 

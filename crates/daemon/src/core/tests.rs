@@ -471,9 +471,8 @@ fn clear_statistics_counts_from_a_baseline() {
             .iter()
             .find(|p| p.nbma == IpAddr::V4(HUB_NBMA))
             .expect("hub peer")
-            .counters
-            .clone();
-        (i.counters.clone(), peer)
+            .counters;
+        (i.counters, peer)
     };
     let (tunnel, peer) = shown(&mut n);
     assert_eq!((tunnel.packets_in, tunnel.packets_out), (10, 20));
