@@ -36,6 +36,8 @@ pub struct Words {
 }
 
 /// `show …`.
+// The doc comments are the commands' help in IOS syntax, where [word] is optional.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Subcommand, Debug)]
 pub enum Show {
     /// show dmvpn [detail] [peer {nbma|tunnel} IP] [interface TunnelN] [static] | show dmvpn debug-condition
@@ -48,6 +50,8 @@ pub enum Show {
 }
 
 /// `show ip …`.
+// The doc comments are the commands' help in IOS syntax, where [word] is optional.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Subcommand, Debug)]
 pub enum ShowIp {
     /// show ip nhrp [brief] [IP] [interface TunnelN] | show ip nhrp {nhs|traffic|shortcut} …
@@ -67,6 +71,8 @@ pub struct ShowNhrpArgs {
 }
 
 /// `show ip nhrp {nhs|traffic|shortcut}`.
+// The doc comments are the commands' help in IOS syntax, where [word] is optional.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Subcommand, Debug)]
 pub enum ShowNhrpSub {
     /// show ip nhrp nhs [detail] [interface TunnelN]
@@ -98,6 +104,8 @@ pub enum ClearIp {
 }
 
 /// `clear dmvpn …`.
+// The doc comments are the commands' help in IOS syntax, where [word] is optional.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Subcommand, Debug)]
 pub enum ClearDmvpn {
     /// clear dmvpn session [peer {nbma|tunnel} IP] [interface TunnelN] [static]
@@ -107,6 +115,8 @@ pub enum ClearDmvpn {
 }
 
 /// `debug …` (and, under `no` / `undebug`, its negation).
+// The doc comments are the commands' help in IOS syntax, where [word] is optional.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Subcommand, Debug)]
 pub enum Debug {
     /// debug nhrp [packet|events|error|extension|cache|rate] | debug nhrp condition … | debug nhrp capture FILE.pcapng
