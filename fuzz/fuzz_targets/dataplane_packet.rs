@@ -1,4 +1,5 @@
-//! Fuzz target: the data plane's packet surgery (`dmvpn_dataplane::packet`).
+//! Fuzz target: the data plane's packet surgery (`dmvpn_forwarding::packet`, shared by
+//! the userspace data plane and the simulator).
 //!
 //! Input layout: two bytes of MTU / MSS parameter (big endian), then an
 //! arbitrary "IPv4 packet". On those bytes, none of MSS clamping, IPv4
@@ -9,7 +10,7 @@
 //! * a generated ICMP error is a valid IPv4 packet of at most 576 bytes.
 #![no_main]
 
-use dmvpn_dataplane::packet::{self, Ipv4Info};
+use dmvpn_forwarding::packet::{self, Ipv4Info};
 use libfuzzer_sys::fuzz_target;
 use std::net::Ipv4Addr;
 

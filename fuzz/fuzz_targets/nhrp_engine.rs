@@ -37,7 +37,7 @@ fn hub() -> Engine {
     c.multicast.push(MulticastMap::Dynamic);
     c.redirect = true;
     c.routes.push(TunnelRoute {
-        prefix: Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24),
+        prefix: Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24).expect("valid prefix"),
         next_hop: Ipv4Addr::new(10, 0, 0, 2),
     });
     Engine::new(
@@ -63,7 +63,7 @@ fn spoke() -> Engine {
         nbma: HUB_NBMA,
     });
     c.local_networks
-        .push(Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24));
+        .push(Prefix::new(Ipv4Addr::new(192, 168, 2, 0), 24).expect("valid prefix"));
     Engine::new(
         EngineConfig {
             interfaces: vec![c],
