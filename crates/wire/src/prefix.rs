@@ -245,6 +245,17 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "ipnet")]
+    #[test]
+    fn ipnet_networks_convert_with_host_bits_cleared() {
+        let net: ipnet::Ipv4Net = "10.1.2.3/16".parse().unwrap();
+        let p = Ipv4Prefix::from(net);
+        assert_eq!(p.to_string(), "10.1.0.0/16");
+        assert_eq!(ipnet::Ipv4Net::from(p).to_string(), "10.1.0.0/16");
+        let d: ipnet::Ipv4Net = "0.0.0.0/0".parse().unwrap();
+        assert_eq!(Ipv4Prefix::from(d), Ipv4Prefix::DEFAULT);
+    }
+
     #[test]
     fn covers_is_containment_of_prefixes() {
         let p16: Ipv4Prefix = "10.1.0.0/16".parse().unwrap();
