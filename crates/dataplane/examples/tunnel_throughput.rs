@@ -7,6 +7,12 @@
 //!
 //! Prints the transfer rate, and the same transfer over the bare veth for comparison.
 //! The namespaces are removed at the end, also on failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,6 +2,12 @@
 //! remove: two (or three) namespaces joined by veth pairs, a data-plane instance in each,
 //! traffic through the GRE tunnel observed with ping, raw-socket captures and counters.
 //! They need root; without it they print `SKIP` and pass.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

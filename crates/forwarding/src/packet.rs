@@ -136,12 +136,29 @@ impl Ipv4Info {
     }
 }
 
+/// The big-endian 16-bit word at `at`, if the buffer holds it.
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    match b.get(at..at.checked_add(2)?)? {
+        [x, y] => Some(u16::from_be_bytes([*x, *y])),
+        _ => None,
+    }
+}
+
+/// Writes `bytes` at `at`; `None` (and nothing written) when they do not fit.
+fn put(b: &mut [u8], at: usize, bytes: &[u8]) -> Option<()> {
+    b.get_mut(at..at.checked_add(bytes.len())?)?
+        .copy_from_slice(bytes);
+    Some(())
+}
+
 /// One's-complement sum of `data` as 16-bit big-endian words, folded, not inverted.
 fn ones_complement_sum(data: &[u8], initial: u32) -> u16 {
     let mut sum = initial;
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+        if let [a, b] = c {
+            sum = sum.wrapping_add(u32::from(u16::from_be_bytes([*a, *b])));
+        }
     }
     if let [last] = chunks.remainder() {
         sum = sum.wrapping_add(u32::from(*last) << 8);
@@ -176,10 +193,9 @@ fn set_ipv4_checksum(packet: &mut [u8], header_len: usize) {
     if header.len() < IPV4_MIN_HEADER_LEN {
         return;
     }
-    header[10] = 0;
-    header[11] = 0;
+    put(header, 10, &[0, 0]);
     let sum = internet_checksum(header);
-    header[10..12].copy_from_slice(&sum.to_be_bytes());
+    put(header, 10, &sum.to_be_bytes());
 }
 
 /// Clamps the MSS option of a TCP SYN (or SYN-ACK) in `packet` to at most `max_mss`,
@@ -198,17 +214,17 @@ pub fn clamp_tcp_mss(packet: &mut [u8], max_mss: u16) -> Option<u16> {
     if segment.len() < TCP_MIN_HEADER_LEN {
         return None;
     }
-    let syn = segment[13] & 0x02 != 0;
+    let syn = segment.get(13)? & 0x02 != 0;
     if !syn {
         return None;
     }
-    let data_offset = usize::from(segment[12] >> 4) * 4;
+    let data_offset = usize::from(segment.get(12)? >> 4) * 4;
     if data_offset < TCP_MIN_HEADER_LEN || data_offset > segment.len() {
         return None;
     }
     let mut i = TCP_MIN_HEADER_LEN;
     while i < data_offset {
-        match segment[i] {
+        match *segment.get(i)? {
             0 => return None,
             1 => i += 1,
             kind => {
@@ -218,11 +234,11 @@ pub fn clamp_tcp_mss(packet: &mut [u8], max_mss: u16) -> Option<u16> {
                 }
                 if kind == 2 && len == 4 {
                     let value_at = i + 2;
-                    let old = u16::from_be_bytes([segment[value_at], segment[value_at + 1]]);
+                    let old = be16(segment, value_at)?;
                     if old <= max_mss {
                         return None;
                     }
-                    segment[value_at..value_at + 2].copy_from_slice(&max_mss.to_be_bytes());
+                    put(segment, value_at, &max_mss.to_be_bytes())?;
                     // A 16-bit value at an odd offset straddles two checksum words; its
                     // contribution to the one's-complement sum is then byte-swapped.
                     let (old_word, new_word) = if value_at.is_multiple_of(2) {
@@ -230,9 +246,9 @@ pub fn clamp_tcp_mss(packet: &mut [u8], max_mss: u16) -> Option<u16> {
                     } else {
                         (old.swap_bytes(), max_mss.swap_bytes())
                     };
-                    let checksum = u16::from_be_bytes([segment[16], segment[17]]);
+                    let checksum = be16(segment, 16)?;
                     let fixed = checksum_adjust(checksum, old_word, new_word);
-                    segment[16..18].copy_from_slice(&fixed.to_be_bytes());
+                    put(segment, 16, &fixed.to_be_bytes())?;
                     return Some(old);
                 }
                 i += len;
@@ -272,12 +288,11 @@ where
     let mut later_header: [u8; 60] = [0; 60];
     let later_len = {
         let base = first_header.get(..IPV4_MIN_HEADER_LEN).unwrap_or_default();
-        later_header[..base.len()].copy_from_slice(base);
+        put(&mut later_header, 0, base);
         let mut out = IPV4_MIN_HEADER_LEN;
         let options = first_header.get(IPV4_MIN_HEADER_LEN..).unwrap_or_default();
         let mut i = 0;
-        while i < options.len() {
-            let kind = options[i];
+        while let Some(&kind) = options.get(i) {
             if kind == 0 {
                 break;
             }
@@ -330,9 +345,9 @@ where
         scratch.extend_from_slice(data);
         let hl = header.len();
         // IHL, total length, flags and offset, checksum.
-        scratch[0] = 0x40 | u8::try_from(hl / 4).unwrap_or(5);
+        put(scratch, 0, &[0x40 | u8::try_from(hl / 4).unwrap_or(5)]);
         let total = u16::try_from(scratch.len()).unwrap_or(u16::MAX);
-        scratch[2..4].copy_from_slice(&total.to_be_bytes());
+        put(scratch, 2, &total.to_be_bytes());
         let frag_offset = ip.fragment_offset + u16::try_from(offset / 8).unwrap_or(0);
         let mut flags_frag = frag_offset & 0x1fff;
         if ip.dont_fragment {
@@ -341,7 +356,7 @@ where
         if !last || ip.more_fragments {
             flags_frag |= 0x2000;
         }
-        scratch[6..8].copy_from_slice(&flags_frag.to_be_bytes());
+        put(scratch, 6, &flags_frag.to_be_bytes());
         set_ipv4_checksum(scratch, hl);
         emit(scratch);
         count += 1;

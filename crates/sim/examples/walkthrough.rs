@@ -1,5 +1,11 @@
 //! Seed 003's spoke1 → spoke2 walk-through on real engines, printed as a
 //! trace: `cargo run -p dmvpn-sim --example walkthrough [-- phase3]`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

@@ -144,11 +144,8 @@ impl SimNode for EngineNode {
             Action::MappingRemove { proto, .. } => NodeOutput::MappingRemove { proto },
             Action::ShortcutAdd {
                 prefix, next_hop, ..
-            } => NodeOutput::ShortcutAdd {
-                prefix: prefix,
-                next_hop,
-            },
-            Action::ShortcutRemove { prefix, .. } => NodeOutput::ShortcutRemove { prefix: prefix },
+            } => NodeOutput::ShortcutAdd { prefix, next_hop },
+            Action::ShortcutRemove { prefix, .. } => NodeOutput::ShortcutRemove { prefix },
             Action::ProtectionNeeded { nbma, .. } => {
                 match self.protection {
                     Protection::Immediate => {

@@ -2,6 +2,12 @@
 //! registration refresh interval (holdtime/3 or `registration timeout`),
 //! NHS priority while all NHSs are up, dynamic multicast membership,
 //! negative resolution (code 12) and `clear ip nhrp`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! The hub benchmark library at a small size: every registration and
 //! resolution is answered, every entry expires, and the figures are there.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use dmvpn_sim::bench::{BenchError, HubBenchOptions, MAX_SPOKES, run_hub_bench};
 

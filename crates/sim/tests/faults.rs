@@ -1,6 +1,12 @@
 //! Fault scenarios on real engines: authentication mismatch then recovery,
 //! a spoke behind NAT, 10 % packet loss with eventual convergence, a spoke
 //! whose NBMA address changes, and trace determinism.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

@@ -2,6 +2,12 @@
 //! (bytes flipped, truncated, extended; checksum fixed up so they reach the
 //! parsers) are thrown at the hub and the spokes from a stranger's address.
 //! No engine may panic, and once the noise stops the network converges.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

@@ -1,6 +1,12 @@
 //! The protection gate seen from the network: with `tunnel protection`,
 //! NHRP packets to a peer wait until its IPsec is up (here: a simulated IKE
 //! negotiation of 2 s), and never leave while it cannot come up.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

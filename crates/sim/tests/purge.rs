@@ -1,6 +1,12 @@
 //! Purge scenarios: a spoke that stops announcing its LAN purges the
 //! shortcut it handed out (phase 3), and a hub whose registered binding
 //! expires purges it at the spokes that learned it (phase 2).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

@@ -2,6 +2,12 @@
 //! whose NHS never answers retransmits after 1, 2, 4, 8, 16, 32 and 64 s,
 //! then every 64 s; the NHS is DOWN after three unanswered requests and UP
 //! again on the first reply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

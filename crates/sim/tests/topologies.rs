@@ -2,6 +2,12 @@
 //! hub 1 killed and restarted (seed 003 "Dual Hub – Single DMVPN Layout"),
 //! and a hierarchical hub (spoke → regional hub → central hub → other
 //! region's hub → spoke).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
