@@ -256,6 +256,19 @@ mod tests {
         assert_eq!(Ipv4Prefix::from(d), Ipv4Prefix::DEFAULT);
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_keeps_the_invariant() {
+        let p: Ipv4Prefix = "192.168.2.0/24".parse().unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"addr":"192.168.2.0","len":24}"#);
+        assert_eq!(serde_json::from_str::<Ipv4Prefix>(&json).unwrap(), p);
+        let host_bits: Ipv4Prefix =
+            serde_json::from_str(r#"{"addr":"192.168.2.9","len":24}"#).unwrap();
+        assert_eq!(host_bits, p);
+        assert!(serde_json::from_str::<Ipv4Prefix>(r#"{"addr":"1.2.3.4","len":33}"#).is_err());
+    }
+
     #[test]
     fn covers_is_containment_of_prefixes() {
         let p16: Ipv4Prefix = "10.1.0.0/16".parse().unwrap();
