@@ -163,7 +163,7 @@ fn plan_tunnel(
         None => MaxSend::default(),
     });
     // With `tunnel protection`, NHRP to a peer waits for the protection seam to report the
-    // peer protected (see `Node::protection_needed`).
+    // peer protected (the node core's `Action::ProtectionNeeded` arm).
     engine.protection_required = tunnel.protection.is_some();
     engine.mtu = dp.mtu;
     engine.static_maps = nhrp

@@ -723,3 +723,72 @@ fn a_replaced_data_plane_gets_the_engines_state() {
     assert_eq!(fresh.mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
     assert!(fresh.calls().contains(&Call::SetNhs(vec![HUB_NBMA])));
 }
+
+#[test]
+fn protection_is_asked_for_and_released_through_the_engine() {
+    let profile = "crypto isakmp policy 1\n authentication pre-share\n!\ncrypto ipsec transform-set T esp-aes esp-sha-hmac\n mode transport\n!\ncrypto ipsec profile P\n set transform-set T\n!\n";
+    let text = format!(
+        "{profile}{}",
+        HUB.replace(
+            " tunnel key 100000\n",
+            " tunnel key 100000\n tunnel protection ipsec profile P\n",
+        )
+    );
+    let mut n = node(&text, HUB_NBMA);
+    n.core.handle_event(
+        Instant::from_secs(1),
+        0,
+        Event::Nhrp {
+            source: SPOKE_NBMA,
+            packet: spoke_registration(),
+        },
+    );
+    // ProtectionNeeded: with pass-through protection the peer is protected at once and the
+    // engine's reply leaves.
+    assert!(n.core.protected_peers().any(|p| *p == SPOKE_NBMA));
+    assert_eq!(
+        sent_of_type(n.fake(0), PacketType::RegistrationReply).len(),
+        1,
+        "{:?}",
+        n.fake(0).calls()
+    );
+    // ProtectionNotNeeded once no entry references the peer.
+    n.core
+        .clear_dmvpn_session(&mgmt::ClearDmvpnSession::default())
+        .expect("clear");
+    assert!(!n.core.protected_peers().any(|p| *p == SPOKE_NBMA));
+}
+
+#[test]
+fn a_reload_restarts_and_stops_tunnels_and_the_new_device_gets_the_engines_state() {
+    let two = spoke_with(true, 1400);
+    let mut n = node(&two, SPOKE_NBMA);
+    assert_eq!(n.core.tunnels().count(), 2);
+    let rekeyed = SPOKE.replace("tunnel key 100000", "tunnel key 7");
+    let plan = n
+        .core
+        .plan_reload(rekeyed.clone(), &parse(&rekeyed))
+        .expect("plan");
+    assert_eq!(plan.restarted(), vec![0]);
+    assert_eq!(plan.to_stop(), vec![0, 1]);
+    // The restarted device's routes are installed again (the old device took them along).
+    assert_eq!(plan.routes_added.len(), 1);
+    let fresh = Arc::new(FakeDataPlane::new("Tunnel0", 400, SPOKE_NBMA));
+    let summary = n
+        .core
+        .commit_reload(Instant::from_secs(2), plan, vec![(0, fresh.clone())])
+        .expect("commit");
+    assert_eq!((summary.kept, summary.started, summary.stopped), (0, 1, 1));
+    assert_eq!(n.core.tunnels().count(), 1);
+    assert_eq!(fresh.mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
+    assert!(
+        n.core
+            .tunnels()
+            .all(|t| t.plan.dataplane.key == Some(7) && t.dp.ifindex() == 400)
+    );
+    // The engine's next registration leaves over the new device.
+    let due = n.core.poll_timeout().expect("a registration timer");
+    n.core
+        .handle_timeout(due.saturating_add(std::time::Duration::from_secs(1)));
+    assert!(!sent_of_type(&fresh, PacketType::RegistrationRequest).is_empty());
+}
