@@ -1,4 +1,4 @@
-//! `dmvpn-daemon`: the async shell of a DMVPN node, and the only async crate.
+//! `dmvpn-daemon`: a DMVPN node: its synchronous core and the async shell around it.
 //!
 //! Layers, from the outside in:
 //! * [`run`] is the process: it loads the configuration, binds the control socket
