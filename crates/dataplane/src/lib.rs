@@ -7,24 +7,31 @@
 //!                        │  ▲
 //!               TUN "Tunnel0" (ip address, ip mtu)
 //!                        ▼  │
-//!   tun-reader: MSS clamp → hairpin check → decide (shortcut > route mirror; mapping or
-//!               NHS) → DF/ICMP or fragment → GRE encap → Protection::protect → socket
-//!   gre-reader: socket → Protection::unprotect → GRE decap/key check → NHRP up as Event,
-//!               IPv4 → MSS clamp → TUN
+//!   tun-reader: Forwarder::from_overlay (MSS clamp → hairpin check → decide → DF/ICMP or
+//!               fragment → GRE) → NbmaTransport::send (Protector → socket)
+//!   gre-reader: socket → Protector::inbound (demux, unprotect) → Forwarder::from_nbma
+//!               (GRE decap/key check → NHRP up as Event, IPv4 → MSS clamp → TUN)
 //!                        ▼  │
 //!            raw IPv4 socket, protocol 47, bound to the tunnel source
 //! ```
+//!
+//! The per-packet work is the pure `dmvpn-forwarding` crate (shared with the simulator);
+//! this crate is only the I/O around it.
 //!
 //! Protocol logic stays out: the NHRP engine decides, the daemon turns its actions into
 //! table updates here, and this crate reports what it sees as [`Event`]s.
 //!
 //! # Layers
-//! - pure, unit-tested: [`packet`] (MSS clamp, fragmentation, ICMP frag-needed),
-//!   [`gre`] (encapsulation header), [`tables`] (route mirror, shortcuts, mappings, NHS,
-//!   multicast targets, the forwarding decision), [`counters`], [`protection`] (the
-//!   per-peer transform seam and the packet buffer with head/tailroom);
-//! - I/O edge: [`nbma`] (raw GRE socket), [`netlink`] (route mirror and source watcher),
-//!   [`tunnel`] (the TUN device and the tasks).
+//! - pure, unit-tested, in `dmvpn-forwarding` and re-exported here: [`packet`] (MSS clamp,
+//!   fragmentation, ICMP frag-needed), [`gre`] (encapsulation header), [`tables`] (route
+//!   mirror, shortcuts, mappings, NHS, multicast targets, the forwarding decision),
+//!   [`counters`], [`pipeline`] (the per-packet [`pipeline::Forwarder`]), [`transport`] (the
+//!   protection decision and underlay demultiplexing), [`seam`] (the [`DataPlane`] trait
+//!   the node core drives, implemented by [`TunnelHandle`]);
+//! - I/O edge: [`nbma`] (the [`nbma::NbmaTransport`]: the raw GRE socket behind the
+//!   protector, a [`SendOutcome`] for every send), [`protection`] (the protection seam's
+//!   types), [`netlink`] (route mirror and source watcher), [`tunnel`] (the TUN device and
+//!   the tasks).
 //!
 //! # Using it from the daemon
 //!
@@ -70,9 +77,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Forwarding of a unicast packet read from the TUN device: the next hop is the longest
-//! matching shortcut, else the gateway of the longest matching mirrored kernel route into
-//! the tunnel, else the destination itself. The NBMA address is the mapping of the next
+//! Forwarding of a unicast packet read from the TUN device: the next hop comes from the
+//! longest prefix across shortcuts and mirrored kernel routes into the tunnel (a shortcut
+//! wins a tie: NHRP overrides the routing protocol's path of the same length, never a more
+//! specific route), else it is the destination itself. The NBMA address is the mapping of the next
 //! hop (or of the destination). Without one, the packet goes to the first NHS and
 //! [`Event::ResolutionNeeded`] is raised (at most once per `event_interval` per next hop):
 //! no packet is dropped while resolution is pending. Multicast, limited broadcast and the
@@ -112,8 +120,10 @@
 
 //!
 //! # Tests
-//! - unit tests next to the code (`cargo test -p dmvpn-dataplane --lib`): MSS clamping,
-//!   fragmentation, ICMP generation, GRE, tables and the forwarding decision, counters;
+//! - unit tests of the pure parts in `dmvpn-forwarding` (`cargo test -p dmvpn-forwarding`):
+//!   MSS clamping, fragmentation, ICMP generation, GRE, tables and the forwarding decision,
+//!   counters, the pipeline, the protection decision and demultiplexing; here
+//!   (`cargo test -p dmvpn-dataplane --lib`) the I/O edge's own logic;
 //! - `tests/packet_props.rs`: property tests (no input panics, fragments reassemble,
 //!   checksums stay valid);
 //! - `tests/netns.rs` (root): data-plane instances in network namespaces the tests create

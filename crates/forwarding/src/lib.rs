@@ -9,6 +9,15 @@
 //! - [`tables`]: the route mirror, shortcuts, NHRP mappings, NHS and multicast targets of one
 //!   tunnel, and the per-packet forwarding decision;
 //! - [`counters`]: per-tunnel and per-peer traffic counters and drops by reason;
+//! - [`pipeline`]: the per-packet [`Forwarder`] (overlay → NBMA: MSS clamp, hairpin check,
+//!   decision, resolution event, DF/ICMP or fragmentation, GRE; NBMA → overlay: GRE
+//!   decapsulation and key check, NHRP up as an event, MSS clamp, flow cache), time passed
+//!   in, outputs through a [`Sink`];
+//! - [`buf`]: the packet buffer with head- and tailroom;
+//! - [`transport`]: the pure half of the NBMA transport: the [`transport::Protection`]
+//!   seam, the per-peer decision (plain, transformed, or queued while protection comes up,
+//!   never cleartext), the underlay protocols (GRE, ESP, UDP 500/4500) and the receive
+//!   demultiplexing;
 //! - [`seam`]: the [`DataPlane`] trait through which the node core drives any data plane
 //!   (userspace or kernel), its [`Event`]s, and the NBMA transport's [`SendOutcome`].
 #![warn(missing_docs)]

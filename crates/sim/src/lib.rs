@@ -4,7 +4,9 @@
 //!
 //! * [`net::Sim`] — virtual clock, event queue, seeded RNG, NBMA links with
 //!   latency/jitter/loss, NAT, partitions, node kill/restart, address changes
-//!   and a data-plane model carrying host traffic between LANs.
+//!   and host traffic between LANs.
+//! * [`dataplane::DataPlane`] — each node's data plane: the shipped pure forwarding
+//!   (`dmvpn_forwarding`) behind a LAN-or-tunnel routing step; no model of its own.
 //! * [`node::SimNode`] — what the simulator needs from an engine.
 //! * [`trace::Trace`] — ordered record of everything, hashed for determinism.
 
