@@ -18,12 +18,134 @@ use tokio::sync::mpsc;
 
 use crate::DaemonError;
 use crate::core::{NodeCore, reload};
+
+#[cfg(test)]
+mod tests;
 use crate::translate::{KernelRoute, TunnelPlan};
 
 /// A running userspace tunnel and the task forwarding its events to the node.
-struct RunningTunnel {
+pub struct RunningTunnel {
     tunnel: Tunnel,
     forwarder: tokio::task::JoinHandle<()>,
+}
+
+/// Starting and stopping tunnel devices: the I/O of a reload. The userspace data plane is
+/// one implementation; the tests use a fake.
+pub trait TunnelStarter {
+    /// What the shell keeps of a running tunnel (to stop it later).
+    type Running;
+    /// Starts the tunnel of `plan`.
+    fn start(
+        &mut self,
+        plan: &TunnelPlan,
+    ) -> impl Future<Output = Result<(Self::Running, Arc<dyn DataPlane>), DaemonError>>;
+    /// Stops a running tunnel and waits until it is gone.
+    fn stop(&mut self, running: Self::Running) -> impl Future<Output = ()>;
+    /// Installs (`add`) or removes a kernel route into a tunnel device.
+    fn route(&mut self, dev: &str, route: &KernelRoute, add: bool) -> impl Future<Output = ()>;
+}
+
+/// The userspace data plane's tunnels.
+struct UserspaceTunnels {
+    protection: Arc<dyn Protection>,
+    events_tx: mpsc::Sender<(IfIndex, Event)>,
+}
+
+impl TunnelStarter for UserspaceTunnels {
+    type Running = RunningTunnel;
+
+    async fn start(
+        &mut self,
+        plan: &TunnelPlan,
+    ) -> Result<(RunningTunnel, Arc<dyn DataPlane>), DaemonError> {
+        start_tunnel(plan, self.protection.clone(), self.events_tx.clone()).await
+    }
+
+    async fn stop(&mut self, running: RunningTunnel) {
+        stop_tunnel(running).await;
+    }
+
+    async fn route(&mut self, dev: &str, route: &KernelRoute, add: bool) {
+        install_route(dev, route, add).await;
+    }
+}
+
+/// Applies a reload of `config` (text `text`): the core computes the plan; this performs its
+/// I/O and commits it. New tunnels start before the commit; restarted ones lose their old
+/// device first (it holds the name). On any failure the tunnels this reload started are
+/// stopped, restarted ones come back with their running plan, nothing is committed, and the
+/// error is returned: the running state is as it was.
+pub async fn apply_reload<S: TunnelStarter>(
+    core: &mut NodeCore,
+    running: &mut BTreeMap<IfIndex, S::Running>,
+    starter: &mut S,
+    epoch: tokio::time::Instant,
+    text: String,
+    config: &Config,
+) -> Result<reload::ReloadSummary, DaemonError> {
+    let plan = core
+        .plan_reload(text, config)
+        .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let mut stopped_for_restart = Vec::new();
+    for i in plan.restarted() {
+        if let Some(rt) = running.remove(&i) {
+            starter.stop(rt).await;
+            stopped_for_restart.push(i);
+        }
+    }
+    let mut started: Vec<(IfIndex, S::Running, Arc<dyn DataPlane>)> = Vec::new();
+    let mut failure = None;
+    for p in plan.to_start() {
+        match starter.start(p).await {
+            Ok((rt, dp)) => started.push((p.ifindex, rt, dp)),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if failure.is_none() {
+        let dps = started.iter().map(|(i, _, dp)| (*i, dp.clone())).collect();
+        match core.commit_reload(now(epoch), plan.clone(), dps) {
+            Ok(summary) => {
+                for i in plan.to_stop() {
+                    if let Some(rt) = running.remove(&i) {
+                        starter.stop(rt).await;
+                    }
+                }
+                for (i, rt, _) in started {
+                    running.insert(i, rt);
+                }
+                for (dev, r) in &plan.routes_removed {
+                    starter.route(dev, r, false).await;
+                }
+                for (dev, r) in &plan.routes_added {
+                    starter.route(dev, r, true).await;
+                }
+                return Ok(summary);
+            }
+            Err(e) => failure = Some(DaemonError::Config(e.to_string())),
+        }
+    }
+    for (_, rt, _) in started {
+        starter.stop(rt).await;
+    }
+    for i in stopped_for_restart {
+        let Some(old) = plan.running.iter().find(|p| p.ifindex == i) else {
+            continue;
+        };
+        match starter.start(old).await {
+            Ok((rt, dp)) => {
+                running.insert(i, rt);
+                core.replace_dataplane(i, dp);
+                for r in &old.routes {
+                    starter.route(&old.name, r, true).await;
+                }
+            }
+            Err(e) => tracing::error!("{}: cannot restore the running tunnel: {e}", old.name),
+        }
+    }
+    Err(failure.unwrap_or_else(|| DaemonError::Config("reload failed".to_string())))
 }
 
 /// A node: the core and the I/O it needs.
@@ -158,80 +280,27 @@ impl Shell {
     /// fails leaves the running state as it was.
     pub async fn reload(&mut self) -> Result<(), DaemonError> {
         let (text, config) = load_config(&self.config_path)?;
-        let plan = self
-            .core
-            .plan_reload(text, &config)
-            .map_err(|e| DaemonError::Config(e.to_string()))?;
-        // A restarted interface needs its device name back: stop the old device first.
-        let restarted = plan.restarted();
-        let mut stopped_for_restart = Vec::new();
-        for i in &restarted {
-            if let Some(rt) = self.running.remove(i) {
-                stop_tunnel(rt).await;
-                stopped_for_restart.push(*i);
-            }
-        }
-        let mut started: Vec<(IfIndex, RunningTunnel, Arc<dyn DataPlane>)> = Vec::new();
-        let mut failure = None;
-        for p in plan.to_start() {
-            match start_tunnel(p, self.protection.clone(), self.events_tx.clone()).await {
-                Ok((rt, dp)) => started.push((p.ifindex, rt, dp)),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        if failure.is_none() {
-            let dps = started.iter().map(|(i, _, dp)| (*i, dp.clone())).collect();
-            match self.core.commit_reload(self.now(), plan.clone(), dps) {
-                Ok(summary) => {
-                    for i in plan.to_stop() {
-                        if let Some(rt) = self.running.remove(&i) {
-                            stop_tunnel(rt).await;
-                        }
-                    }
-                    for (i, rt, _) in started {
-                        self.running.insert(i, rt);
-                    }
-                    for (dev, r) in &plan.routes_removed {
-                        install_route(dev, r, false).await;
-                    }
-                    for (dev, r) in &plan.routes_added {
-                        install_route(dev, r, true).await;
-                    }
-                    tracing::info!(
-                        "configuration reloaded from {}: {} tunnel(s) kept, {} (re)started, {} removed",
-                        self.config_path.display(),
-                        summary.kept,
-                        summary.started,
-                        summary.stopped
-                    );
-                    return Ok(());
-                }
-                Err(e) => failure = Some(DaemonError::Config(e.to_string())),
-            }
-        }
-        // Roll back: what this reload started goes, restarted devices come back as they were.
-        for (_, rt, _) in started {
-            stop_tunnel(rt).await;
-        }
-        for i in stopped_for_restart {
-            let Some(old) = plan.running.iter().find(|p| p.ifindex == i) else {
-                continue;
-            };
-            match start_tunnel(old, self.protection.clone(), self.events_tx.clone()).await {
-                Ok((rt, dp)) => {
-                    self.running.insert(i, rt);
-                    self.core.replace_dataplane(i, dp);
-                    for r in &old.routes {
-                        install_route(&old.name, r, true).await;
-                    }
-                }
-                Err(e) => tracing::error!("{}: cannot restore the running tunnel: {e}", old.name),
-            }
-        }
-        Err(failure.unwrap_or_else(|| DaemonError::Config("reload failed".to_string())))
+        let mut starter = UserspaceTunnels {
+            protection: self.protection.clone(),
+            events_tx: self.events_tx.clone(),
+        };
+        let summary = apply_reload(
+            &mut self.core,
+            &mut self.running,
+            &mut starter,
+            self.epoch,
+            text,
+            &config,
+        )
+        .await?;
+        tracing::info!(
+            "configuration reloaded from {}: {} tunnel(s) kept, {} (re)started, {} removed",
+            self.config_path.display(),
+            summary.kept,
+            summary.started,
+            summary.stopped
+        );
+        Ok(())
     }
 
     /// SIGTERM: the core purges our registrations through the engine, then the kernel routes

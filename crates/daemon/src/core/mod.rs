@@ -21,7 +21,7 @@ pub mod reload;
 pub mod show;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;
 
