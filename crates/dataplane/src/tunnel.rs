@@ -302,6 +302,23 @@ impl TunnelHandle {
         &self.shared.protector
     }
 
+    /// Protection with `peer` came up (`up`: its held packets are sent again through the
+    /// transport) or failed (they are dropped). Returns how many were released or dropped.
+    pub fn protection_changed(&self, peer: Ipv4Addr, up: bool) -> usize {
+        if !up {
+            return self.shared.protector.discard(peer);
+        }
+        let held = self.shared.protector.release(peer);
+        let mut io = Io::new(&self.shared);
+        let mut buf = PacketBuf::with_capacity(MAX_PACKET);
+        for (tos, packet) in &held {
+            if buf.set(packet).is_ok() {
+                io.send(peer, *tos, &mut buf);
+            }
+        }
+        held.len()
+    }
+
     /// The current tunnel source (NBMA) address.
     pub fn source_address(&self) -> Option<Ipv4Addr> {
         *self.shared.source.borrow()
@@ -420,6 +437,12 @@ impl crate::seam::DataPlane for TunnelHandle {
     }
     fn resync_routes(&self) {
         TunnelHandle::resync_routes(self);
+    }
+    fn protection_changed(&self, peer: Ipv4Addr, up: bool) -> usize {
+        TunnelHandle::protection_changed(self, peer, up)
+    }
+    fn negotiations(&self) -> Vec<Ipv4Addr> {
+        self.shared.protector.take_negotiations()
     }
 }
 

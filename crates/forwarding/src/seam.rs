@@ -183,4 +183,18 @@ pub trait DataPlane: Send + Sync {
     /// Re-reads the routes the data plane follows (after a route change the backend may not
     /// have been told of).
     fn resync_routes(&self);
+
+    /// Protection (IPsec) with `peer` came up (`up`): the packets the NBMA transport held
+    /// for it ([`SendOutcome::Queued`]) leave now; or it failed: they are dropped. Returns
+    /// how many packets were released or dropped. A backend without protection holds
+    /// nothing.
+    fn protection_changed(&self, _peer: Ipv4Addr, _up: bool) -> usize {
+        0
+    }
+
+    /// The peers for which the NBMA transport queued packets and asked for protection since
+    /// the last call (each once): the node core starts a negotiation with each.
+    fn negotiations(&self) -> Vec<Ipv4Addr> {
+        Vec::new()
+    }
 }
