@@ -326,13 +326,15 @@ impl NodeCore {
             t.apply_plan();
         }
         self.tunnels = next;
-        for i in fresh {
-            self.reinstall(i);
+        for i in &fresh {
+            self.reinstall(*i);
         }
         self.config_text = plan.config_text;
         self.event_limiter.set_window(plan.rate_limit);
-        self.counter_base
-            .retain(|(i, _), _| self.tunnels.contains_key(i));
+        // A new device counts from zero: baselines of gone or new devices go.
+        let live = |i: &IfIndex| self.tunnels.contains_key(i) && !fresh.contains(i);
+        self.counter_base.retain(|(i, _), _| live(i));
+        self.last_tx.retain(|(i, _), _| live(i));
         self.drain_actions();
         // Routes into new tunnels are re-learned by the next sync.
         for t in self.tunnels.values_mut() {

@@ -764,6 +764,13 @@ fn a_reload_restarts_and_stops_tunnels_and_the_new_device_gets_the_engines_state
     let two = spoke_with(true, 1400);
     let mut n = node(&two, SPOKE_NBMA);
     assert_eq!(n.core.tunnels().count(), 2);
+    n.fake(0).set_counters(CounterSnapshot {
+        tunnel: counters(10, 20),
+        ..CounterSnapshot::default()
+    });
+    n.core
+        .clear_dmvpn_statistics(&mgmt::ClearDmvpnStatistics::default())
+        .expect("clear");
     let rekeyed = SPOKE.replace("tunnel key 100000", "tunnel key 7");
     let plan = n
         .core
@@ -786,6 +793,13 @@ fn a_reload_restarts_and_stops_tunnels_and_the_new_device_gets_the_engines_state
             .tunnels()
             .all(|t| t.plan.dataplane.key == Some(7) && t.dp.ifindex() == 400)
     );
+    // The new device counts from zero: the old baseline is gone.
+    fresh.set_counters(CounterSnapshot {
+        tunnel: counters(2, 3),
+        ..CounterSnapshot::default()
+    });
+    let shown = n.core.dmvpn().expect("dmvpn").interfaces[0].counters;
+    assert_eq!((shown.packets_in, shown.packets_out), (2, 3));
     // The engine's next registration leaves over the new device.
     let due = n.core.poll_timeout().expect("a registration timer");
     n.core
