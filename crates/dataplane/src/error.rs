@@ -37,16 +37,9 @@ pub enum Error {
     /// No tunnel source address is available (the source interface has no IPv4 address).
     #[error("tunnel source has no IPv4 address")]
     NoSource,
-    /// Sending on the NBMA socket failed.
-    #[error("send to {peer}: {source}")]
-    Send {
-        /// The peer.
-        peer: Ipv4Addr,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// The payload could not be encapsulated or protected.
-    #[error("encapsulation for {peer}: {reason}")]
+    /// The NBMA transport did not send a packet (encapsulation, protection or the
+    /// socket refused it).
+    #[error("send to {peer}: {reason}")]
     Encapsulation {
         /// The peer.
         peer: Ipv4Addr,

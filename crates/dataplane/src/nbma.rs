@@ -25,8 +25,7 @@ use crate::{DropReason, SendOutcome};
 /// Receive and send buffer size asked for on the raw socket.
 const RECV_BUFFER: usize = 4 << 20;
 
-/// IP protocol number of GRE.
-pub const IPPROTO_GRE: i32 = 47;
+pub use dmvpn_forwarding::transport::IPPROTO_GRE;
 
 /// A raw GRE socket bound to one local (tunnel source) address.
 #[derive(Debug)]
@@ -52,7 +51,11 @@ impl GreSocket {
     /// Opens a raw GRE socket bound to `local` (which need not be configured yet). Needs
     /// CAP_NET_RAW. Must be called inside a tokio runtime.
     pub fn bind(local: Ipv4Addr) -> io::Result<Self> {
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE)))?;
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_GRE))),
+        )?;
         socket.set_nonblocking(true)?;
         // A fixed `tunnel source` address may not be configured yet (interfaces come up in
         // any order): bind anyway; traffic flows once the address exists.
@@ -123,7 +126,7 @@ impl GreSocket {
             let Ok(ip) = Ipv4Info::parse(packet) else {
                 continue;
             };
-            if ip.protocol != 47 {
+            if ip.protocol != IPPROTO_GRE {
                 continue;
             }
             return Ok(Received {

@@ -10,24 +10,27 @@ use sha2::{Digest, Sha256};
 
 use crate::node::{NodeId, NodeOutput};
 
-/// NHRP packet types (`ar$op.type`, RFC 2332 §5 and Cisco's type 8).
+/// NHRP packet types (`ar$op.type`) as raw bytes, for matching captured packets; the
+/// values come from the workspace's one definition, `dmvpn_wire::nhrp::KnownPacketType`.
 pub mod nhrp_type {
+    use dmvpn_wire::nhrp::KnownPacketType as K;
+
     /// Resolution Request.
-    pub const RESOLUTION_REQUEST: u8 = 1;
+    pub const RESOLUTION_REQUEST: u8 = K::ResolutionRequest as u8;
     /// Resolution Reply.
-    pub const RESOLUTION_REPLY: u8 = 2;
+    pub const RESOLUTION_REPLY: u8 = K::ResolutionReply as u8;
     /// Registration Request.
-    pub const REGISTRATION_REQUEST: u8 = 3;
+    pub const REGISTRATION_REQUEST: u8 = K::RegistrationRequest as u8;
     /// Registration Reply.
-    pub const REGISTRATION_REPLY: u8 = 4;
+    pub const REGISTRATION_REPLY: u8 = K::RegistrationReply as u8;
     /// Purge Request.
-    pub const PURGE_REQUEST: u8 = 5;
+    pub const PURGE_REQUEST: u8 = K::PurgeRequest as u8;
     /// Purge Reply.
-    pub const PURGE_REPLY: u8 = 6;
+    pub const PURGE_REPLY: u8 = K::PurgeReply as u8;
     /// Error Indication.
-    pub const ERROR_INDICATION: u8 = 7;
+    pub const ERROR_INDICATION: u8 = K::ErrorIndication as u8;
     /// Traffic Indication (Cisco redirect).
-    pub const TRAFFIC_INDICATION: u8 = 8;
+    pub const TRAFFIC_INDICATION: u8 = K::TrafficIndication as u8;
 }
 
 /// Offset of `ar$op.type` in the NHRP fixed header.
@@ -38,18 +41,11 @@ pub fn packet_type(bytes: &[u8]) -> Option<u8> {
     bytes.get(OP_TYPE_OFFSET).copied()
 }
 
-/// A readable name for an NHRP packet type.
+/// A readable name for an NHRP packet type ([`dmvpn_wire::nhrp::KnownPacketType::name`]).
 pub fn type_name(op: u8) -> &'static str {
-    match op {
-        nhrp_type::RESOLUTION_REQUEST => "Resolution Request",
-        nhrp_type::RESOLUTION_REPLY => "Resolution Reply",
-        nhrp_type::REGISTRATION_REQUEST => "Registration Request",
-        nhrp_type::REGISTRATION_REPLY => "Registration Reply",
-        nhrp_type::PURGE_REQUEST => "Purge Request",
-        nhrp_type::PURGE_REPLY => "Purge Reply",
-        nhrp_type::ERROR_INDICATION => "Error Indication",
-        nhrp_type::TRAFFIC_INDICATION => "Traffic Indication",
-        _ => "unknown type",
+    match dmvpn_wire::nhrp::PacketType::from(op).known() {
+        Some(k) => k.name(),
+        None => "unknown type",
     }
 }
 
