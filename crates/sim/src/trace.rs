@@ -16,21 +16,21 @@ pub mod nhrp_type {
     use dmvpn_wire::nhrp::KnownPacketType as K;
 
     /// Resolution Request.
-    pub const RESOLUTION_REQUEST: u8 = K::ResolutionRequest as u8;
+    pub const RESOLUTION_REQUEST: u8 = K::ResolutionRequest.code();
     /// Resolution Reply.
-    pub const RESOLUTION_REPLY: u8 = K::ResolutionReply as u8;
+    pub const RESOLUTION_REPLY: u8 = K::ResolutionReply.code();
     /// Registration Request.
-    pub const REGISTRATION_REQUEST: u8 = K::RegistrationRequest as u8;
+    pub const REGISTRATION_REQUEST: u8 = K::RegistrationRequest.code();
     /// Registration Reply.
-    pub const REGISTRATION_REPLY: u8 = K::RegistrationReply as u8;
+    pub const REGISTRATION_REPLY: u8 = K::RegistrationReply.code();
     /// Purge Request.
-    pub const PURGE_REQUEST: u8 = K::PurgeRequest as u8;
+    pub const PURGE_REQUEST: u8 = K::PurgeRequest.code();
     /// Purge Reply.
-    pub const PURGE_REPLY: u8 = K::PurgeReply as u8;
+    pub const PURGE_REPLY: u8 = K::PurgeReply.code();
     /// Error Indication.
-    pub const ERROR_INDICATION: u8 = K::ErrorIndication as u8;
+    pub const ERROR_INDICATION: u8 = K::ErrorIndication.code();
     /// Traffic Indication (Cisco redirect).
-    pub const TRAFFIC_INDICATION: u8 = K::TrafficIndication as u8;
+    pub const TRAFFIC_INDICATION: u8 = K::TrafficIndication.code();
 }
 
 /// Offset of `ar$op.type` in the NHRP fixed header.
