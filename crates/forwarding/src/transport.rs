@@ -102,7 +102,8 @@ pub enum ProtectionError {
 /// after they arrive from it (the seam where IPsec ESP plugs in).
 pub trait Protection: Send + Sync + std::fmt::Debug {
     /// Transforms the GRE packet in `packet` (GRE header first) going to `peer` in place,
-    /// and says on which underlay the result goes.
+    /// and says on which underlay the result goes. On an error the packet must be left as it
+    /// was (it may be queued and protected later).
     fn protect(&self, peer: Ipv4Addr, packet: &mut PacketBuf) -> Result<Underlay, ProtectionError>;
     /// Reverses [`Protection::protect`] on a packet that arrived from `peer` on `underlay`
     /// (for ESP in UDP, the UDP header is already removed), leaving the GRE packet (GRE
@@ -236,8 +237,6 @@ impl Protector {
     /// transformed in place and sent, queued while protection comes up (a copy is kept;
     /// the oldest is dropped when the peer's queue is full), or dropped.
     pub fn outbound(&self, peer: Ipv4Addr, tos: u8, packet: &mut PacketBuf) -> Transmit {
-        // Kept for the queue: protect may have transformed part of the buffer before failing.
-        let clear = packet.as_slice().to_vec();
         match self.protection.protect(peer, packet) {
             Ok(underlay) => Transmit::Send(underlay),
             Err(ProtectionError::NoSa(_)) => {
@@ -249,7 +248,8 @@ impl Protector {
                 if q.packets.len() >= self.queue_per_peer {
                     q.packets.pop_front();
                 }
-                q.packets.push_back((tos, clear));
+                // `protect` leaves the packet as it was when it refuses it.
+                q.packets.push_back((tos, packet.as_slice().to_vec()));
                 self.negotiate
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
