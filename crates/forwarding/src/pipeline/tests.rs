@@ -380,3 +380,60 @@ fn malformed_overlay_packets_are_counted_not_sent() {
     assert!(rec.sent.is_empty());
     assert_eq!(f.counters().drops().tun_malformed, 4);
 }
+
+/// The forwarder in front of a transport whose protection has no SA for the peer: the
+/// packet is queued, negotiation is asked for, and nothing reaches the wire in clear.
+#[test]
+fn no_sa_means_queued_and_nothing_on_the_wire() {
+    use crate::transport::{Protection, ProtectionError, Protector, Transmit, Underlay};
+
+    #[derive(Debug)]
+    struct NoSaYet;
+    impl Protection for NoSaYet {
+        fn protect(&self, peer: Ipv4Addr, _: &mut PacketBuf) -> Result<Underlay, ProtectionError> {
+            Err(ProtectionError::NoSa(peer))
+        }
+        fn unprotect(
+            &self,
+            peer: Ipv4Addr,
+            u: Underlay,
+            _: &mut PacketBuf,
+        ) -> Result<(), ProtectionError> {
+            Err(ProtectionError::Unexpected(peer, u))
+        }
+    }
+
+    struct Transport {
+        protector: Protector,
+        wire: Vec<Vec<u8>>,
+    }
+    impl Sink for Transport {
+        fn send(&mut self, peer: Ipv4Addr, tos: u8, packet: &mut PacketBuf) -> SendOutcome {
+            let t = self.protector.outbound(peer, tos, packet);
+            if let Transmit::Send(_) = t {
+                self.wire.push(packet.as_slice().to_vec());
+            }
+            t.outcome()
+        }
+        fn event(&mut self, _: Event) -> bool {
+            true
+        }
+    }
+
+    let f = spoke(ForwarderConfig::new());
+    let mut t = Transport {
+        protector: Protector::new(Arc::new(NoSaYet), 8),
+        wire: Vec::new(),
+    };
+    let mut p = udp("192.168.1.5", "10.0.0.1", 10, false);
+    f.from_overlay(&mut Scratch::new(), &mut p, T0, &mut t);
+    let mut buf = PacketBuf::with_capacity(64);
+    assert_eq!(
+        f.send_nhrp(&mut buf, ip("192.0.2.1"), b"nhrp", &mut t),
+        SendOutcome::Queued
+    );
+    assert!(t.wire.is_empty(), "nothing in clear");
+    assert_eq!(t.protector.queued(ip("192.0.2.1")), 2);
+    assert_eq!(t.protector.take_negotiations(), vec![ip("192.0.2.1")]);
+    assert_eq!(f.counters().tunnel().tx_packets, 0);
+}
