@@ -238,11 +238,19 @@ impl NodeCore {
             Event::Hairpin {
                 source,
                 destination,
-                ingress_nbma: _,
+                ingress_nbma,
                 packet,
             } => {
-                self.engine
-                    .handle_hairpin(now, ifindex, source, destination, &packet);
+                // The data plane knows the peer the packet came from: the redirect goes
+                // straight back to it.
+                self.engine.handle_hairpin_from(
+                    now,
+                    ifindex,
+                    ingress_nbma,
+                    source,
+                    destination,
+                    &packet,
+                );
             }
             Event::SourceAddressChanged { old, new } => {
                 let name = self.iface_name(ifindex);

@@ -616,3 +616,68 @@ fn protection_is_asked_for_and_released_through_the_engine() {
 }
 
 mod reload;
+
+#[test]
+fn every_data_plane_event_reaches_the_engine() {
+    // Hairpin: a hub with `ip nhrp redirect` sends a Traffic Indication to the spoke the
+    // relayed packet came from.
+    let mut hub = node(HUB, HUB_NBMA);
+    hub.core.handle_event(
+        Instant::from_secs(1),
+        0,
+        Event::Nhrp {
+            source: SPOKE_NBMA,
+            packet: spoke_registration(),
+        },
+    );
+    hub.fake(0).take_calls();
+    let mut inner = vec![0u8; 28];
+    inner[0] = 0x45;
+    inner[3] = 28;
+    inner[8] = 64;
+    inner[9] = 1;
+    inner[12..16].copy_from_slice(&Ipv4Addr::new(192, 168, 1, 1).octets());
+    inner[16..20].copy_from_slice(&Ipv4Addr::new(192, 168, 2, 1).octets());
+    hub.core.handle_event(
+        Instant::from_secs(2),
+        0,
+        Event::Hairpin {
+            source: Ipv4Addr::new(192, 168, 1, 1),
+            destination: Ipv4Addr::new(192, 168, 2, 1),
+            ingress_nbma: SPOKE_NBMA,
+            packet: inner,
+        },
+    );
+    let redirects = sent_of_type(hub.fake(0), PacketType::TrafficIndication);
+    assert_eq!(redirects.len(), 1, "{:?}", hub.fake(0).calls());
+    assert_eq!(redirects[0].0, SPOKE_NBMA);
+
+    // A task failure is logged; nothing changes on the data plane.
+    hub.fake(0).take_calls();
+    hub.core.handle_event(
+        Instant::from_secs(3),
+        0,
+        Event::TaskFailed {
+            task: "gre-reader",
+            error: "gone".to_string(),
+        },
+    );
+    assert!(hub.fake(0).calls().is_empty());
+
+    // A new tunnel source address: the spoke registers again from it.
+    let mut spoke = registered_spoke();
+    spoke.fake(0).take_calls();
+    let new_nbma = Ipv4Addr::new(172, 16, 9, 1);
+    spoke.core.handle_event(
+        Instant::from_secs(4),
+        0,
+        Event::SourceAddressChanged {
+            old: Some(SPOKE_NBMA),
+            new: Some(new_nbma),
+        },
+    );
+    let requests = sent_of_type(spoke.fake(0), PacketType::RegistrationRequest);
+    let (_, bytes) = requests.first().expect("a new Registration Request");
+    let request = Repr::parse(bytes).expect("parse");
+    assert_eq!(request.src_nbma.ip(), Some(IpAddr::V4(new_nbma)));
+}
