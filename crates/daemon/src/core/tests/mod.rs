@@ -681,3 +681,32 @@ fn every_data_plane_event_reaches_the_engine() {
     let request = Repr::parse(bytes).expect("parse");
     assert_eq!(request.src_nbma.ip(), Some(IpAddr::V4(new_nbma)));
 }
+
+#[test]
+fn traffic_the_data_plane_carried_marks_entries_used() {
+    let mut hub = node(HUB, HUB_NBMA);
+    hub.core.handle_event(
+        Instant::from_secs(1),
+        0,
+        Event::Nhrp {
+            source: SPOKE_NBMA,
+            packet: spoke_registration(),
+        },
+    );
+    let used = |n: &mut Node| {
+        n.core
+            .nhrp_cache()
+            .expect("cache")
+            .entries
+            .iter()
+            .any(|e| e.nbma == Some(IpAddr::V4(SPOKE_NBMA)) && e.flags.used)
+    };
+    hub.core.track_usage(Instant::from_secs(2));
+    assert!(!used(&mut hub));
+    hub.fake(0).set_counters(CounterSnapshot {
+        peers: vec![(SPOKE_NBMA, counters(0, 5))],
+        ..CounterSnapshot::default()
+    });
+    hub.core.track_usage(Instant::from_secs(3));
+    assert!(used(&mut hub));
+}
