@@ -51,8 +51,8 @@ runs_for() {
         return
     fi
     case "$1" in
-        nhrp_engine) echo 2000 ;;
-        config_parse) echo 10000 ;;
+        nhrp_engine) echo 5000 ;;
+        config_parse) echo 3000 ;;
         capture_reader) echo 20000 ;;
         *) echo 30000 ;;
     esac
