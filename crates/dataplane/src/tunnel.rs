@@ -405,6 +405,9 @@ impl crate::seam::DataPlane for TunnelHandle {
     fn set_nhs(&self, nbma: Vec<Ipv4Addr>) {
         self.tables().set_nhs(nbma);
     }
+    fn set_nhs_up(&self, nbma: Ipv4Addr, up: bool) {
+        self.tables().set_nhs_up(nbma, up);
+    }
     fn set_multicast_policy(&self, policy: crate::MulticastPolicy) {
         self.tables().set_multicast_policy(policy);
     }

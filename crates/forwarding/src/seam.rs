@@ -156,6 +156,9 @@ pub trait DataPlane: Send + Sync {
 
     /// Replaces the NHS list (NBMA addresses, in preference order).
     fn set_nhs(&self, nbma: Vec<Ipv4Addr>);
+    /// The NHS at NBMA address `nbma` went UP or DOWN: unresolved traffic goes through the
+    /// most preferred NHS that is UP. (Default: ignored, for backends that have no NHS path.)
+    fn set_nhs_up(&self, _nbma: Ipv4Addr, _up: bool) {}
     /// Replaces the multicast replication policy (`ip nhrp map multicast …`).
     fn set_multicast_policy(&self, policy: MulticastPolicy);
     /// Adds a dynamically registered peer to multicast replication.

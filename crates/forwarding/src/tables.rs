@@ -249,8 +249,18 @@ struct Inner {
     shortcuts: LpmTable<Ipv4Addr>,
     mappings: HashMap<Ipv4Addr, Ipv4Addr>,
     nhs: Vec<Ipv4Addr>,
+    nhs_down: HashSet<Ipv4Addr>,
     dynamic: HashSet<Ipv4Addr>,
     policy: MulticastPolicy,
+}
+
+fn active_nhs(inner: &Inner) -> Option<Ipv4Addr> {
+    inner
+        .nhs
+        .iter()
+        .find(|n| !inner.nhs_down.contains(n))
+        .or(inner.nhs.first())
+        .copied()
 }
 
 /// The tables of one tunnel, shared between the data-plane tasks (readers) and the daemon
@@ -346,6 +356,24 @@ impl ForwardingTables {
     /// The NBMA addresses of the NHSes.
     pub fn nhs(&self) -> Vec<Ipv4Addr> {
         self.read().nhs.clone()
+    }
+
+    /// Marks the NHS at `nbma` UP or DOWN (the engine's NHS events): traffic without a
+    /// mapping goes through the most preferred NHS that is not DOWN (the first one when all
+    /// are).
+    pub fn set_nhs_up(&self, nbma: Ipv4Addr, up: bool) {
+        let mut inner = self.write();
+        if up {
+            inner.nhs_down.remove(&nbma);
+        } else {
+            inner.nhs_down.insert(nbma);
+        }
+    }
+
+    /// The NHS unresolved traffic goes through now.
+    pub fn active_nhs(&self) -> Option<Ipv4Addr> {
+        let inner = self.read();
+        active_nhs(&inner)
     }
 
     /// Replaces the multicast policy (`ip nhrp map multicast ...`).
@@ -467,7 +495,7 @@ impl ForwardingTables {
             .mappings
             .get(&next_hop)
             .or_else(|| inner.mappings.get(&dst));
-        match (mapped, inner.nhs.first()) {
+        match (mapped, active_nhs(&inner).as_ref()) {
             (Some(nbma), _) => Decision::Unicast {
                 nbma: *nbma,
                 next_hop,
@@ -644,6 +672,28 @@ mod tests {
             t.decide(ip("192.168.2.5")),
             Decision::Unicast { next_hop, source: NextHopSource::Shortcut, .. } if next_hop == ip("10.0.0.13")
         ));
+    }
+
+    #[test]
+    fn unresolved_traffic_goes_through_the_first_nhs_that_is_up() {
+        let t = spoke();
+        t.set_nhs(vec![ip("192.0.2.1"), ip("192.0.2.2")]);
+        let via = |t: &ForwardingTables| match t.decide(ip("192.168.2.5")) {
+            Decision::Unicast {
+                nbma,
+                resolve: true,
+                ..
+            } => nbma,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(via(&t), ip("192.0.2.1"));
+        t.set_nhs_up(ip("192.0.2.1"), false);
+        assert_eq!(via(&t), ip("192.0.2.2"));
+        assert_eq!(t.active_nhs(), Some(ip("192.0.2.2")));
+        t.set_nhs_up(ip("192.0.2.2"), false);
+        assert_eq!(via(&t), ip("192.0.2.1"), "all down: the first");
+        t.set_nhs_up(ip("192.0.2.1"), true);
+        assert_eq!(via(&t), ip("192.0.2.1"));
     }
 
     #[test]

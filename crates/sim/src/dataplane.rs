@@ -226,19 +226,18 @@ impl DataPlane {
         &self.relays
     }
 
-    /// The forwarder's NHS list: the relays' NBMA addresses, those that are up first (each
-    /// group in preference order).
+    /// The forwarder's NHS list (the relays' NBMA addresses, in preference order) and which
+    /// of them are DOWN; the tables pick the first that is up.
     fn sync_nhs(&self) {
-        let (up, down): (Vec<Ipv4Addr>, Vec<Ipv4Addr>) = self
-            .relays
-            .iter()
-            .partition(|r| !self.relays_down.contains(r));
-        let nhs = up
-            .iter()
-            .chain(down.iter())
-            .filter_map(|r| self.mapping(*r))
-            .collect();
-        self.forwarder.tables().set_nhs(nhs);
+        let tables = self.forwarder.tables();
+        let mut nhs = Vec::new();
+        for r in &self.relays {
+            if let Some(nbma) = self.mapping(*r) {
+                tables.set_nhs_up(nbma, !self.relays_down.contains(r));
+                nhs.push(nbma);
+            }
+        }
+        tables.set_nhs(nhs);
     }
 
     /// Apply an engine output; returns whether it changed the data plane.
