@@ -23,11 +23,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use dmvpn_capture::{CaptureError, DemuxError, Encapsulation, NhrpFrame, NhrpFrames};
+use dmvpn_capture::{DemuxError, Encapsulation, NhrpFrame, NhrpFrames};
 use dmvpn_wire::gre;
 use dmvpn_wire::nhrp::{
-    self, AddressFamily, Authentication, Body, Cie, CieCode, ErrorCode, Extension, ExtensionBody,
-    ExtensionType, NbmaAddress, PacketType, TrafficCode,
+    self, AddressFamily, Authentication, Body, Cie, CieCode, Extension, ExtensionBody,
+    ExtensionType, NbmaAddress, TrafficCode,
 };
 use serde::Serialize;
 
@@ -310,17 +310,7 @@ fn gre_text(repr: &gre::Repr, checksum_ok: Option<bool>) -> String {
 
 fn error_record(err: &dmvpn_capture::Error) -> Record {
     let (kind, offset) = match err {
-        dmvpn_capture::Error::Capture(e) => (
-            "capture",
-            match e {
-                CaptureError::Read { offset }
-                | CaptureError::Truncated { offset }
-                | CaptureError::Malformed { offset }
-                | CaptureError::BlockTooLarge { offset, .. }
-                | CaptureError::UnknownInterface { offset, .. } => Some(*offset),
-                _ => None,
-            },
-        ),
+        dmvpn_capture::Error::Capture(e) => ("capture", e.offset()),
         dmvpn_capture::Error::Demux(DemuxError::Gre { offset, .. }) => ("gre", Some(*offset)),
         dmvpn_capture::Error::Demux(DemuxError::UnsupportedLinkType { .. }) => ("link_type", None),
     };
@@ -396,7 +386,7 @@ fn nhrp_json(decoded: &nhrp::Decoded) -> NhrpJson {
             packet,
         } => {
             error_code = Some(code.value());
-            error_code_name = Some(error_code_str(*code));
+            error_code_name = Some(code.label());
             error_offset = Some(*offset);
             embedded_packet = Some(hex(packet));
         }
@@ -416,7 +406,7 @@ fn nhrp_json(decoded: &nhrp::Decoded) -> NhrpJson {
         }
     }
     NhrpJson {
-        type_name: packet_type_str(ty),
+        type_name: ty.label(),
         type_code: ty.value(),
         afn: repr.afn.value(),
         afn_name: afn_str(repr.afn),
@@ -581,20 +571,6 @@ fn nbma_str(addr: &NbmaAddress) -> Option<String> {
     addr_str(&addr.bytes)
 }
 
-fn packet_type_str(ty: PacketType) -> &'static str {
-    match ty {
-        PacketType::ResolutionRequest => "resolution_request",
-        PacketType::ResolutionReply => "resolution_reply",
-        PacketType::RegistrationRequest => "registration_request",
-        PacketType::RegistrationReply => "registration_reply",
-        PacketType::PurgeRequest => "purge_request",
-        PacketType::PurgeReply => "purge_reply",
-        PacketType::ErrorIndication => "error_indication",
-        PacketType::TrafficIndication => "traffic_indication",
-        PacketType::Unknown(_) => "unknown",
-    }
-}
-
 fn afn_str(afn: AddressFamily) -> &'static str {
     match afn {
         AddressFamily::Ipv4 => "ipv4",
@@ -603,23 +579,6 @@ fn afn_str(afn: AddressFamily) -> &'static str {
         AddressFamily::Ieee802 => "ieee802",
         AddressFamily::E164 => "e164",
         AddressFamily::Unknown(_) => "unknown",
-    }
-}
-
-fn error_code_str(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::UnrecognizedExtension => "unrecognized_extension",
-        ErrorCode::LoopDetected => "loop_detected",
-        ErrorCode::ProtocolAddressUnreachable => "protocol_address_unreachable",
-        ErrorCode::ProtocolError => "protocol_error",
-        ErrorCode::SduSizeExceeded => "sdu_size_exceeded",
-        ErrorCode::InvalidExtension => "invalid_extension",
-        ErrorCode::InvalidResolutionReply => "invalid_resolution_reply",
-        ErrorCode::AuthenticationFailure => "authentication_failure",
-        ErrorCode::HopCountExceeded => "hop_count_exceeded",
-        ErrorCode::VpnMismatch => "vpn_mismatch",
-        ErrorCode::VpnUnsupported => "vpn_unsupported",
-        ErrorCode::Unknown(_) => "unknown",
     }
 }
 
