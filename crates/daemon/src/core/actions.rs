@@ -69,6 +69,22 @@ impl NodeCore {
         while let Some(action) = self.engine.poll_action() {
             self.execute(action);
         }
+        self.negotiate();
+    }
+
+    /// Peers for which a data plane's NBMA transport held packets and asked for protection:
+    /// with pass-through protection there is nothing to negotiate, so protection is up at
+    /// once and the held packets leave. (An IKE engine starts its negotiation here.)
+    fn negotiate(&mut self) {
+        for t in self.tunnels.values() {
+            for peer in t.dp.negotiations() {
+                tracing::debug!(
+                    "{}: protection towards {peer} requested by the data plane (pass-through)",
+                    t.plan.name
+                );
+                t.dp.protection_changed(peer, true);
+            }
+        }
     }
 
     fn dataplane(&self, iface: IfIndex) -> Option<&dyn DataPlane> {
@@ -139,7 +155,10 @@ impl NodeCore {
                     dp.remove_dynamic_peer(nbma);
                 }
             }
-            Action::Event(event) => self.log_event(&event),
+            Action::Event(event) => {
+                self.follow_nhs(&event);
+                self.log_event(&event);
+            }
         }
     }
 
@@ -166,6 +185,27 @@ impl NodeCore {
             SendOutcome::Dropped(reason) => {
                 tracing::debug!("{}: NHRP to {to} not sent: {reason}", t.plan.name);
             }
+        }
+    }
+
+    /// NHS UP/DOWN events tell the data plane which NHS unresolved traffic may take.
+    fn follow_nhs(&self, event: &dmvpn_nhrp::Event) {
+        use dmvpn_nhrp::Event as E;
+        let (iface, nhs, up) = if let E::NhsUp { iface, nhs } = event {
+            (*iface, *nhs, true)
+        } else if let E::NhsDown { iface, nhs } = event {
+            (*iface, *nhs, false)
+        } else {
+            return;
+        };
+        let nbma = self
+            .engine
+            .nhs_status(Some(iface))
+            .into_iter()
+            .find(|n| n.protocol == nhs)
+            .and_then(|n| n.nbma);
+        if let (Some(dp), Some(nbma)) = (self.dataplane(iface), nbma) {
+            dp.set_nhs_up(nbma, up);
         }
     }
 
@@ -246,6 +286,9 @@ impl NodeCore {
         if needed {
             tracing::debug!("{name}: protection towards {nbma} requested (pass-through)");
             self.protected.insert(nbma);
+            if let Some(dp) = self.dataplane(iface) {
+                dp.protection_changed(nbma, true);
+            }
             self.engine.handle_protection(self.now, nbma, true);
         } else {
             tracing::debug!("{name}: protection towards {nbma} no longer needed");

@@ -16,6 +16,7 @@ pub enum Call {
     SetShortcut(Ipv4Prefix, Ipv4Addr),
     RemoveShortcut(Ipv4Prefix),
     SetNhs(Vec<Ipv4Addr>),
+    SetNhsUp(Ipv4Addr, bool),
     SetMulticastPolicy,
     AddDynamicPeer(Ipv4Addr),
     RemoveDynamicPeer(Ipv4Addr),
@@ -23,6 +24,7 @@ pub enum Call {
     SetHairpin(bool),
     SetMtu(u16),
     SendNhrp(Ipv4Addr, Vec<u8>),
+    ProtectionChanged(Ipv4Addr, bool),
 }
 
 #[derive(Default)]
@@ -33,6 +35,7 @@ struct State {
     dynamic_peers: BTreeSet<Ipv4Addr>,
     counters: CounterSnapshot,
     routes: Vec<MirroredRoute>,
+    negotiations: Vec<Ipv4Addr>,
 }
 
 /// The fake.
@@ -94,6 +97,11 @@ impl FakeDataPlane {
     pub fn set_routes(&self, r: Vec<MirroredRoute>) {
         self.with(|s| s.routes = r);
     }
+
+    /// The transport held packets for `peer` and asks for protection.
+    pub fn ask_protection(&self, peer: Ipv4Addr) {
+        self.with(|s| s.negotiations.push(peer));
+    }
 }
 
 impl DataPlane for FakeDataPlane {
@@ -138,6 +146,9 @@ impl DataPlane for FakeDataPlane {
     }
     fn set_nhs(&self, nbma: Vec<Ipv4Addr>) {
         self.with(|s| s.calls.push(Call::SetNhs(nbma)));
+    }
+    fn set_nhs_up(&self, nbma: Ipv4Addr, up: bool) {
+        self.with(|s| s.calls.push(Call::SetNhsUp(nbma, up)));
     }
     fn set_multicast_policy(&self, _policy: MulticastPolicy) {
         self.with(|s| s.calls.push(Call::SetMulticastPolicy));
@@ -185,4 +196,11 @@ impl DataPlane for FakeDataPlane {
         self.with(|s| s.routes.clone())
     }
     fn resync_routes(&self) {}
+    fn protection_changed(&self, peer: Ipv4Addr, up: bool) -> usize {
+        self.with(|s| s.calls.push(Call::ProtectionChanged(peer, up)));
+        0
+    }
+    fn negotiations(&self) -> Vec<Ipv4Addr> {
+        self.with(|s| std::mem::take(&mut s.negotiations))
+    }
 }

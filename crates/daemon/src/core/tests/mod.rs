@@ -158,6 +158,12 @@ fn a_spoke_installs_its_static_state_and_registers_with_its_nhs() {
 #[test]
 fn a_registration_reply_brings_the_nhs_up_in_show_answers() {
     let mut n = registered_spoke();
+    // The data plane is told the NHS is UP (unresolved traffic may go through it).
+    assert!(
+        n.fake(0).calls().contains(&Call::SetNhsUp(HUB_NBMA, true)),
+        "{:?}",
+        n.fake(0).calls()
+    );
     let report = n.core.nhs().expect("nhs");
     assert_eq!(report.servers.len(), 1);
     assert_eq!(report.servers[0].state, mgmt::NhsState::Up);
@@ -356,7 +362,7 @@ fn every_action_variant_is_executed_on_the_data_plane() {
     assert!(!fake.dynamic_peers().contains(&peer));
 
     let calls = run(&mut n, Action::ProtectionNeeded { iface, nbma: peer });
-    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(calls, vec![Call::ProtectionChanged(peer, true)]);
     assert!(n.core.protected_peers().any(|p| *p == peer));
     run(&mut n, Action::ProtectionNotNeeded { iface, nbma: peer });
     assert!(!n.core.protected_peers().any(|p| *p == peer));
@@ -709,4 +715,28 @@ fn traffic_the_data_plane_carried_marks_entries_used() {
     });
     hub.core.track_usage(Instant::from_secs(3));
     assert!(used(&mut hub));
+}
+
+#[test]
+fn protection_the_transport_asks_for_comes_up_and_releases_held_packets() {
+    let mut n = registered_spoke();
+    let peer = Ipv4Addr::new(172, 16, 3, 3);
+    n.fake(0).ask_protection(peer);
+    n.fake(0).take_calls();
+    n.core.handle_timeout(Instant::from_secs(2));
+    assert!(
+        n.fake(0)
+            .calls()
+            .contains(&Call::ProtectionChanged(peer, true)),
+        "{:?}",
+        n.fake(0).calls()
+    );
+    // Asked once, answered once.
+    n.fake(0).take_calls();
+    n.core.handle_timeout(Instant::from_secs(3));
+    assert!(
+        !n.fake(0)
+            .calls()
+            .contains(&Call::ProtectionChanged(peer, true))
+    );
 }
