@@ -6,6 +6,9 @@
 //! * A unique address registered again from another NBMA is refused with code 14 until the
 //!   old binding expires or is purged.
 //! * `ip nhrp map multicast dynamic`: registered clients join the multicast list.
+//! * A registration for an address this station resolved to another NBMA address is
+//!   refused, administratively prohibited (code 4): a registration never replaces a
+//!   Resolution Reply's binding.
 //! * The Cisco NAT extension is echoed, with a CIE for the client's real (outer) address
 //!   appended when NAT is detected; the Responder Address extension names this NHS.
 
@@ -23,6 +26,15 @@ pub(crate) fn unique_conflict(existing: &CacheEntry, outer: Ipv4Addr) -> bool {
     existing.kind == EntryKind::Dynamic
         && existing.flags.contains(EntryFlags::UNIQUE)
         && existing.flags.contains(EntryFlags::REGISTERED)
+        && existing.nbma != Some(outer)
+}
+
+/// Whether `existing` is a complete binding learned from a Resolution Reply (not registered
+/// here) to an NBMA address other than `outer`.
+pub(crate) fn resolved_elsewhere(existing: &CacheEntry, outer: Ipv4Addr) -> bool {
+    existing.kind == EntryKind::Dynamic
+        && !existing.flags.contains(EntryFlags::REGISTERED)
+        && existing.is_complete()
         && existing.nbma != Some(outer)
 }
 
@@ -65,6 +77,10 @@ impl Engine {
                 _ if ifc.local_prefix(prefix.addr()).is_some() => code::PROHIBITED,
                 Some(e) if e.kind == EntryKind::Static && e.nbma != Some(nbma) => code::PROHIBITED,
                 Some(e) if unique_conflict(e, nbma) => code::ALREADY_REGISTERED,
+                // A binding this station resolved (a Resolution Reply's answer) is never
+                // replaced by a registration from another NBMA address: a stranger could
+                // otherwise redirect the replies and traffic meant for that address.
+                Some(e) if resolved_elsewhere(e, nbma) => code::PROHIBITED,
                 _ => code::SUCCESS,
             };
             let mut rc = c.clone();

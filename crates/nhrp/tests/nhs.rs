@@ -180,3 +180,38 @@ fn static_entries_are_not_overwritten_by_registrations() {
         Some(ip(172, 16, 2, 1))
     );
 }
+
+#[test]
+fn a_registration_never_replaces_a_resolved_binding() {
+    // Spoke 2 resolves spoke 3; then a stranger at another NBMA address sends spoke 2 a
+    // copy of spoke 3's Registration Request.
+    let mut net = hub_and_spokes(3);
+    let _ = net.traffic(1, ip(10, 0, 0, 3));
+    net.run_for(secs(3));
+    let resolved = net.entry(1, Prefix::host(ip(10, 0, 0, 3))).unwrap();
+    assert_eq!(resolved.nbma, Some(ip(172, 16, 3, 1)));
+    let forged = net.sent(2, PacketType::RegistrationRequest)[0]
+        .bytes
+        .clone();
+    let stranger = ip(203, 0, 113, 66);
+    net.inject(1, stranger, &forged);
+    let r = net
+        .sent(1, PacketType::RegistrationReply)
+        .iter()
+        .find(|p| p.to_nbma == stranger)
+        .expect("the forged registration is answered")
+        .msg
+        .clone()
+        .unwrap();
+    assert_eq!(r.cies[0].code, code::PROHIBITED);
+    assert!(
+        net.events(1)
+            .iter()
+            .any(|e| matches!(e, Event::ClientRefused { code: 4, .. }))
+    );
+    assert_eq!(
+        net.entry(1, Prefix::host(ip(10, 0, 0, 3))).unwrap().nbma,
+        Some(ip(172, 16, 3, 1)),
+        "the resolved binding is untouched"
+    );
+}

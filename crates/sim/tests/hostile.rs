@@ -16,7 +16,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 #[test]
-#[ignore = "ENGINE_BUGS.md open #1"]
 fn mutated_packets_do_not_break_the_cloud() {
     let Seed003 {
         mut lab,
