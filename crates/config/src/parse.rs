@@ -1124,6 +1124,12 @@ impl Parser {
                 while let Some(tok) = a.next() {
                     let lower = tok.text.to_ascii_lowercase();
                     if lower == "mode" {
+                        if ts.transforms.is_empty() {
+                            return Err(Diagnostic::error(
+                                tok.span,
+                                "expected at least one transform such as `esp-aes 256` or `esp-sha-hmac` before `mode`",
+                            ));
+                        }
                         ts.mode = Some(ipsec_mode(a)?);
                         break;
                     }
