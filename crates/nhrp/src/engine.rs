@@ -43,6 +43,9 @@ pub(crate) struct Iface {
     pub(crate) multicast_dynamic: BTreeMap<Ipv4Addr, u32>,
     /// Routes learned through [`Engine::handle_route`].
     pub(crate) routes: BTreeMap<Prefix, Ipv4Addr>,
+    /// The node's routes that leave through a non-tunnel interface
+    /// ([`Engine::handle_local_route`]); a copy of [`Engine::local_routes`].
+    pub(crate) local_routes: BTreeSet<Prefix>,
     /// Own public NBMA, learned from a Registration Reply's NAT extension.
     pub(crate) nat_nbma: Option<Ipv4Addr>,
     /// Peers for which ProtectionNeeded was emitted.
@@ -52,7 +55,7 @@ pub(crate) struct Iface {
 }
 
 impl Iface {
-    fn new(cfg: InterfaceConfig) -> Self {
+    fn new(cfg: InterfaceConfig, local_routes: BTreeSet<Prefix>) -> Self {
         let nhs = cfg
             .nhs
             .iter()
@@ -67,6 +70,7 @@ impl Iface {
             redirects: HashMap::new(),
             multicast_dynamic: BTreeMap::new(),
             routes: BTreeMap::new(),
+            local_routes,
             nat_nbma: None,
             protection_requested: HashSet::new(),
             gate_queue: HashMap::new(),
@@ -74,16 +78,42 @@ impl Iface {
     }
 
     /// Whether `a` is one of this station's own addresses or networks; returns the prefix.
+    ///
+    /// A longest-prefix match, as the kernel's lookup: the tunnel address itself; the
+    /// networks written in the config (`local_networks`) and the node's routes through
+    /// non-tunnel interfaces ([`Engine::handle_local_route`]) are local; routes through the
+    /// tunnel (config routes and [`Engine::handle_route`]) never are. A tunnel route wins only
+    /// when it is strictly more specific than the best local one.
     pub(crate) fn local_prefix(&self, a: Ipv4Addr) -> Option<Prefix> {
         if a == self.cfg.protocol_addr {
             return Some(Prefix::host(a));
         }
-        self.cfg
+        let local = self
+            .cfg
             .local_networks
             .iter()
+            .chain(self.local_routes.iter())
             .filter(|p| p.contains(a))
             .max_by_key(|p| p.len())
-            .copied()
+            .copied()?;
+        let tunnel = self
+            .cfg
+            .routes
+            .iter()
+            .map(|r| r.prefix)
+            .chain(self.routes.keys().copied())
+            .filter(|p| p.contains(a))
+            .map(|p| p.len())
+            .max();
+        match tunnel {
+            Some(t) if t > local.len() => None,
+            _ => Some(local),
+        }
+    }
+
+    /// Whether `p` is still one of this station's networks (config or local route).
+    fn owns_network(&self, p: &Prefix) -> bool {
+        self.cfg.local_networks.contains(p) || self.local_routes.contains(p)
     }
 
     /// Route lookup (config routes and learned routes): the tunnel next hop for `a`.
@@ -134,6 +164,8 @@ pub struct Engine {
     pub(crate) protected: HashSet<Ipv4Addr>,
     pub(crate) now: Instant,
     started: bool,
+    /// The node's routes through non-tunnel interfaces ([`Engine::handle_local_route`]).
+    pub(crate) local_routes: BTreeSet<Prefix>,
 }
 
 impl Engine {
@@ -146,7 +178,7 @@ impl Engine {
         for c in config.interfaces {
             Self::validate(&c)?;
             let idx = c.ifindex;
-            if ifaces.insert(idx, Iface::new(c)).is_some() {
+            if ifaces.insert(idx, Iface::new(c, BTreeSet::new())).is_some() {
                 return Err(EngineError::DuplicateInterface(idx));
             }
         }
@@ -158,6 +190,7 @@ impl Engine {
             protected: HashSet::new(),
             now: Instant::ZERO,
             started: false,
+            local_routes: BTreeSet::new(),
         })
     }
 
@@ -401,6 +434,57 @@ impl Engine {
         }
     }
 
+    /// A route of the node's routing table that leaves through a non-tunnel interface (a
+    /// connected LAN, a static route, a routing daemon's route) was added (`present`) or
+    /// withdrawn. The station answers Resolution Requests for destinations whose best match is
+    /// such a route, with the route's prefix length (as Cisco IOS and FRR nhrpd do).
+    ///
+    /// Default routes (`/0`) are ignored: the uplink's default route is not a network this
+    /// station owns, and answering for it would claim every address. Routes through the tunnel
+    /// belong in [`Engine::handle_route`]. Withdrawing a route that was answered for purges the
+    /// stations that learned it, as removing a `local_networks` entry does.
+    pub fn handle_local_route(&mut self, now: Instant, prefix: Prefix, present: bool) {
+        self.enter(now);
+        if prefix.is_empty() {
+            return;
+        }
+        let changed = if present {
+            self.local_routes.insert(prefix)
+        } else {
+            self.local_routes.remove(&prefix)
+        };
+        if !changed {
+            return;
+        }
+        let mut withdrawn = Vec::new();
+        for (i, ifc) in self.ifaces.iter_mut() {
+            if present {
+                ifc.local_routes.insert(prefix);
+            } else {
+                ifc.local_routes.remove(&prefix);
+                if !ifc.owns_network(&prefix)
+                    && ifc
+                        .cache
+                        .get(&prefix)
+                        .is_some_and(|e| e.flags.contains(EntryFlags::LOCAL))
+                {
+                    withdrawn.push(*i);
+                }
+            }
+        }
+        for i in withdrawn {
+            if let Some(e) = self.remove_entry(i, prefix, RemoveReason::Replaced) {
+                self.purge_learners(i, &e);
+            }
+        }
+    }
+
+    /// The node's routes through non-tunnel interfaces, as given to
+    /// [`Engine::handle_local_route`].
+    pub fn local_routes(&self) -> impl Iterator<Item = Prefix> + '_ {
+        self.local_routes.iter().copied()
+    }
+
     /// Replace the configuration. Removed interfaces are cleared; new ones start; changed ones
     /// keep their dynamic cache when their own addresses are unchanged, get their static
     /// entries reinstalled and restart registration.
@@ -425,7 +509,8 @@ impl Engine {
                 Some(cur) if cur.cfg == c => {}
                 Some(_) => self.reconfigure_iface(i, c),
                 None => {
-                    self.ifaces.insert(i, Iface::new(c));
+                    self.ifaces
+                        .insert(i, Iface::new(c, self.local_routes.clone()));
                     self.start_iface(i);
                 }
             }
@@ -454,7 +539,9 @@ impl Engine {
         let withdrawn: Vec<Prefix> = cur
             .cache
             .iter_local()
-            .filter(|e| !c.local_networks.contains(&e.prefix))
+            .filter(|e| {
+                !c.local_networks.contains(&e.prefix) && !cur.local_routes.contains(&e.prefix)
+            })
             .map(|e| e.prefix)
             .collect();
         let desired = static_set(&c);
