@@ -46,6 +46,9 @@ pub(crate) struct Iface {
     /// The node's routes that leave through a non-tunnel interface
     /// ([`Engine::handle_local_route`]); a copy of [`Engine::local_routes`].
     pub(crate) local_routes: BTreeSet<Prefix>,
+    /// Routes through the tunnel without a next hop (connected or `dev` routes), given by
+    /// [`Engine::handle_tunnel_prefix`]: never local.
+    pub(crate) tunnel_prefixes: BTreeSet<Prefix>,
     /// Own public NBMA, learned from a Registration Reply's NAT extension.
     pub(crate) nat_nbma: Option<Ipv4Addr>,
     /// Peers for which ProtectionNeeded was emitted.
@@ -71,6 +74,7 @@ impl Iface {
             multicast_dynamic: BTreeMap::new(),
             routes: BTreeMap::new(),
             local_routes,
+            tunnel_prefixes: BTreeSet::new(),
             nat_nbma: None,
             protection_requested: HashSet::new(),
             gate_queue: HashMap::new(),
@@ -82,8 +86,9 @@ impl Iface {
     /// A longest-prefix match, as the kernel's lookup: the tunnel address itself; the
     /// networks written in the config (`local_networks`) and the node's routes through
     /// non-tunnel interfaces ([`Engine::handle_local_route`]) are local; routes through the
-    /// tunnel (config routes and [`Engine::handle_route`]) never are. A tunnel route wins only
-    /// when it is strictly more specific than the best local one.
+    /// tunnel (the tunnel's own subnet, config routes, [`Engine::handle_route`] and
+    /// [`Engine::handle_tunnel_prefix`]) never are. A tunnel route wins only when it is
+    /// strictly more specific than the best local one.
     pub(crate) fn local_prefix(&self, a: Ipv4Addr) -> Option<Prefix> {
         if a == self.cfg.protocol_addr {
             return Some(Prefix::host(a));
@@ -102,6 +107,8 @@ impl Iface {
             .iter()
             .map(|r| r.prefix)
             .chain(self.routes.keys().copied())
+            .chain(self.tunnel_prefixes.iter().copied())
+            .chain(Prefix::new(self.cfg.protocol_addr, self.cfg.prefix_len).ok())
             .filter(|p| p.contains(a))
             .map(|p| p.len())
             .max();
@@ -475,6 +482,26 @@ impl Engine {
         for i in withdrawn {
             if let Some(e) = self.remove_entry(i, prefix, RemoveReason::Replaced) {
                 self.purge_learners(i, &e);
+            }
+        }
+    }
+
+    /// A route through tunnel `iface` without a next hop (a connected or `dev` route) was
+    /// added (`present`) or withdrawn. Such routes are never local: a destination whose best
+    /// match is one is not answered for (see [`Engine::handle_local_route`]).
+    pub fn handle_tunnel_prefix(
+        &mut self,
+        now: Instant,
+        iface: IfIndex,
+        prefix: Prefix,
+        present: bool,
+    ) {
+        self.enter(now);
+        if let Some(ifc) = self.ifaces.get_mut(&iface) {
+            if present {
+                ifc.tunnel_prefixes.insert(prefix);
+            } else {
+                ifc.tunnel_prefixes.remove(&prefix);
             }
         }
     }

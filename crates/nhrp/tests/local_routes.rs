@@ -164,3 +164,30 @@ fn config_networks_still_work_alongside_local_routes() {
     local(&mut net, S3, spoke_lan(3), false);
     assert_eq!(ask(&mut net, ip(192, 168, 3, 9)).code, code::SUCCESS);
 }
+
+#[test]
+fn connected_tunnel_routes_are_never_local() {
+    let mut net = tunnel_only_net();
+    // A broad local route covering the tunnel subnet and a `dev` route into the tunnel.
+    local(&mut net, S3, pfx(ip(10, 0, 0, 0), 8), true);
+    assert_eq!(
+        ask(&mut net, ip(10, 0, 0, 2)).code,
+        code::NO_BINDING,
+        "the tunnel subnet is not local"
+    );
+    assert_eq!(
+        (ask(&mut net, ip(10, 9, 0, 1)).code),
+        code::SUCCESS,
+        "the rest of the /8 is"
+    );
+    let now = net.now;
+    net.nodes[S3]
+        .engine
+        .handle_tunnel_prefix(now, IF, pfx(ip(10, 9, 0, 0), 16), true);
+    assert_eq!(ask(&mut net, ip(10, 9, 0, 1)).code, code::NO_BINDING);
+    let now = net.now;
+    net.nodes[S3]
+        .engine
+        .handle_tunnel_prefix(now, IF, pfx(ip(10, 9, 0, 0), 16), false);
+    assert_eq!(ask(&mut net, ip(10, 9, 0, 1)).code, code::SUCCESS);
+}
