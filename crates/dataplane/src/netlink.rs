@@ -1,12 +1,15 @@
 //! Netlink at the edge: the route mirror (dump plus `RTNLGRP_IPV4_ROUTE` subscription of the
-//! kernel routes that point into the tunnel device) and the tunnel-source watcher
-//! (`RTNLGRP_IPV4_IFADDR`/`RTNLGRP_LINK` events on the source interface).
+//! kernel routes that point into the tunnel device, and of the [`LocalRoutes`] that leave
+//! through other interfaces) and the tunnel-source watcher (`RTNLGRP_IPV4_IFADDR`/
+//! `RTNLGRP_LINK` events on the source interface).
 //!
 //! Both subscribe before they dump, so no change between dump and subscription is lost;
 //! queued events are replayed after the dump (replay is idempotent).
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use netlink_packet_core::NetlinkPayload;
@@ -122,6 +125,146 @@ pub fn route_change(
     ))
 }
 
+/// What a route message means for the [`LocalRoutes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalChange {
+    /// The route leaves through a non-tunnel interface: the station owns its prefix.
+    Upsert(RouteKey),
+    /// The route identity is gone, or no longer local.
+    Remove(RouteKey),
+}
+
+/// Interprets a route message for the local routes of a tunnel on device `ifindex`: the
+/// IPv4 unicast routes of table `table` that leave through another interface. Returns
+/// `None` for messages about other tables or families.
+///
+/// Not local (so never answered for in Resolution Replies): routes into the tunnel (any
+/// next hop of a multipath route through it), default routes (`/0`: the uplink's default
+/// route is not a network this station owns), routes through `excluded` (the tunnel source
+/// interface: its routes lead to the NBMA network, the internet uplink, not to a site
+/// behind this station), and nexthop-object routes without an output interface (nothing
+/// says where they leave).
+pub fn local_route_change(
+    msg: &RouteMessage,
+    deleted: bool,
+    ifindex: u32,
+    excluded: Option<u32>,
+    table: u32,
+) -> Option<LocalChange> {
+    if msg.header.address_family != AddressFamily::Inet {
+        return None;
+    }
+    let mut msg_table = u32::from(msg.header.table);
+    let mut dst = Ipv4Addr::UNSPECIFIED;
+    let mut metric = 0;
+    let mut oifs = Vec::new();
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Table(t) => msg_table = *t,
+            RouteAttribute::Destination(a) => dst = inet(a)?,
+            RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::Oif(i) => oifs.push(*i),
+            RouteAttribute::MultiPath(hops) => oifs.extend(hops.iter().map(|h| h.interface_index)),
+            _ => {}
+        }
+    }
+    if msg_table != table {
+        return None;
+    }
+    let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
+    let key = RouteKey {
+        prefix,
+        tos: msg.header.tos,
+        metric,
+    };
+    let local = !deleted
+        && msg.header.kind == RouteType::Unicast
+        && !prefix.is_empty()
+        && !oifs.is_empty()
+        && oifs.iter().all(|i| *i != ifindex && Some(*i) != excluded);
+    Some(if local {
+        LocalChange::Upsert(key)
+    } else {
+        LocalChange::Remove(key)
+    })
+}
+
+/// The routes of the tunnel's table that leave through other interfaces (see
+/// [`local_route_change`]), and a version that changes whenever they or the tunnel's
+/// mirrored routes change, so that a consumer can tell cheaply whether to look again.
+#[derive(Debug, Default)]
+pub struct LocalRoutes {
+    routes: Mutex<BTreeSet<RouteKey>>,
+    version: AtomicU64,
+}
+
+impl LocalRoutes {
+    /// The distinct prefixes of the local routes, sorted.
+    pub fn prefixes(&self) -> Vec<Ipv4Prefix> {
+        let set: BTreeSet<Ipv4Prefix> = self
+            .routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|k| k.prefix)
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Changes whenever the local routes or the tunnel's mirrored routes change.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Applies one change; true when the set changed.
+    pub fn apply(&self, change: LocalChange) -> bool {
+        let changed = {
+            let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+            match change {
+                LocalChange::Upsert(k) => routes.insert(k),
+                LocalChange::Remove(k) => routes.remove(&k),
+            }
+        };
+        if changed {
+            self.bump();
+        }
+        changed
+    }
+
+    fn replace(&self, fresh: BTreeSet<RouteKey>) {
+        let changed = {
+            let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = *routes != fresh;
+            *routes = fresh;
+            changed
+        };
+        if changed {
+            self.bump();
+        }
+    }
+}
+
+/// Where the route mirror of one tunnel keeps what it follows.
+#[derive(Debug, Clone)]
+pub(crate) struct MirrorTargets {
+    /// The tunnel's forwarding tables (routes into the tunnel).
+    pub(crate) tables: Arc<ForwardingTables>,
+    /// The routes through other interfaces.
+    pub(crate) local: Arc<LocalRoutes>,
+    /// The tunnel source interface (kernel name), whose routes are never local.
+    pub(crate) source_interface: Option<String>,
+}
+
+impl MirrorTargets {
+    fn excluded(&self) -> Option<u32> {
+        self.source_interface.as_deref().and_then(ifindex_of)
+    }
+}
+
 fn apply(tables: &ForwardingTables, change: RouteChange) {
     tables.update_routes(|m| match change {
         RouteChange::Upsert(key, route) => m.upsert(key.tos, route),
@@ -137,7 +280,7 @@ fn apply(tables: &ForwardingTables, change: RouteChange) {
 pub(crate) async fn run_route_mirror(
     ifindex: u32,
     table: u32,
-    tables: Arc<ForwardingTables>,
+    targets: MirrorTargets,
     ready: tokio::sync::oneshot::Sender<()>,
     resync_every: std::time::Duration,
     resync_now: Arc<tokio::sync::Notify>,
@@ -155,7 +298,7 @@ pub(crate) async fn run_route_mirror(
         tracing::debug!(error = %e, "netlink receive buffer not enlarged");
     }
     let conn = AbortOnDrop(tokio::spawn(conn));
-    resync(&handle, ifindex, table, &tables).await?;
+    resync(&handle, ifindex, table, &targets).await?;
     let _ = ready.send(());
     let mut tick = tokio::time::interval(resync_every.max(std::time::Duration::from_secs(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -170,18 +313,28 @@ pub(crate) async fn run_route_mirror(
                     NetlinkPayload::Overrun(_) => {
                         // Notifications were lost: rebuild from a dump.
                         tracing::warn!("route notifications overran; resynchronising");
-                        resync(&handle, ifindex, table, &tables).await?;
+                        resync(&handle, ifindex, table, &targets).await?;
                         continue;
                     }
                     _ => continue,
                 };
                 if let Some(change) = route_change(&route, deleted, ifindex, table) {
                     tracing::debug!(?change, "route mirror update");
-                    apply(&tables, change);
+                    let before = targets.tables.routes();
+                    apply(&targets.tables, change);
+                    if targets.tables.routes() != before {
+                        targets.local.bump();
+                    }
+                }
+                let excluded = targets.excluded();
+                if let Some(change) = local_route_change(&route, deleted, ifindex, excluded, table)
+                    && targets.local.apply(change)
+                {
+                    tracing::debug!(?change, "local route update");
                 }
             }
-            _ = tick.tick() => resync(&handle, ifindex, table, &tables).await?,
-            () = resync_now.notified() => resync(&handle, ifindex, table, &tables).await?,
+            _ = tick.tick() => resync(&handle, ifindex, table, &targets).await?,
+            () = resync_now.notified() => resync(&handle, ifindex, table, &targets).await?,
         }
     }
     drop(conn);
@@ -194,13 +347,15 @@ async fn resync(
     handle: &rtnetlink::Handle,
     ifindex: u32,
     table: u32,
-    tables: &ForwardingTables,
+    targets: &MirrorTargets,
 ) -> Result<(), Error> {
+    let excluded = targets.excluded();
     let mut dump = handle
         .route()
         .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
         .execute();
     let mut fresh = RouteMirror::default();
+    let mut local = BTreeSet::new();
     while let Some(msg) = dump
         .try_next()
         .await
@@ -209,8 +364,18 @@ async fn resync(
         if let Some(RouteChange::Upsert(key, route)) = route_change(&msg, false, ifindex, table) {
             fresh.upsert(key.tos, route);
         }
+        if let Some(LocalChange::Upsert(key)) =
+            local_route_change(&msg, false, ifindex, excluded, table)
+        {
+            local.insert(key);
+        }
     }
-    tables.update_routes(|m| *m = fresh);
+    let before = targets.tables.routes();
+    targets.tables.update_routes(|m| *m = fresh);
+    if targets.tables.routes() != before {
+        targets.local.bump();
+    }
+    targets.local.replace(local);
     Ok(())
 }
 
@@ -404,6 +569,59 @@ mod tests {
             panic!()
         };
         assert_eq!(route.gateway, Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn routes_through_other_interfaces_are_local_except_default_source_and_tunnel() {
+        let lan = msg("192.168.3.0", 24, vec![RouteAttribute::Oif(3)]);
+        assert!(matches!(
+            local_route_change(&lan, false, 7, Some(2), 254),
+            Some(LocalChange::Upsert(k)) if k.prefix.to_string() == "192.168.3.0/24"
+        ));
+        assert!(matches!(
+            local_route_change(&lan, true, 7, Some(2), 254),
+            Some(LocalChange::Remove(_))
+        ));
+        let tunnel = msg("192.168.4.0", 24, vec![RouteAttribute::Oif(7)]);
+        assert!(matches!(
+            local_route_change(&tunnel, false, 7, Some(2), 254),
+            Some(LocalChange::Remove(_))
+        ));
+        let default = msg("0.0.0.0", 0, vec![RouteAttribute::Oif(3)]);
+        assert!(matches!(
+            local_route_change(&default, false, 7, Some(2), 254),
+            Some(LocalChange::Remove(_))
+        ));
+        let uplink = msg("198.51.100.0", 24, vec![RouteAttribute::Oif(2)]);
+        assert!(matches!(
+            local_route_change(&uplink, false, 7, Some(2), 254),
+            Some(LocalChange::Remove(_))
+        ));
+        let mut other_table = lan.clone();
+        other_table.header.table = 100;
+        assert_eq!(
+            local_route_change(&other_table, false, 7, Some(2), 254),
+            None
+        );
+    }
+
+    #[test]
+    fn local_routes_set_versions_its_changes() {
+        let set = LocalRoutes::default();
+        let lan = msg("192.168.3.0", 24, vec![RouteAttribute::Oif(3)]);
+        let v0 = set.version();
+        let Some(up) = local_route_change(&lan, false, 7, None, 254) else {
+            panic!()
+        };
+        assert!(set.apply(up));
+        assert!(!set.apply(up), "idempotent");
+        assert_ne!(set.version(), v0);
+        assert_eq!(set.prefixes()[0].to_string(), "192.168.3.0/24");
+        let Some(down) = local_route_change(&lan, true, 7, None, 254) else {
+            panic!()
+        };
+        assert!(set.apply(down));
+        assert!(set.prefixes().is_empty());
     }
 
     #[test]

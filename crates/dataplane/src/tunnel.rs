@@ -173,6 +173,8 @@ struct Shared {
     source: Arc<watch::Sender<Option<Ipv4Addr>>>,
     events: mpsc::Sender<Event>,
     resync_routes: Arc<tokio::sync::Notify>,
+    /// The routes of the tunnel's table through other interfaces.
+    local_routes: Arc<netlink::LocalRoutes>,
     /// The forwarder's time is measured from here.
     epoch: Instant,
 }
@@ -371,6 +373,18 @@ impl TunnelHandle {
     pub fn resync_routes(&self) {
         self.shared.resync_routes.notify_one();
     }
+
+    /// The routes of the tunnel's table that leave through other interfaces (not the
+    /// tunnel, not the tunnel source interface, no default route): the networks this
+    /// station answers Resolution Requests for.
+    pub fn local_routes(&self) -> Vec<crate::Ipv4Prefix> {
+        self.shared.local_routes.prefixes()
+    }
+
+    /// Changes whenever [`TunnelHandle::routes`] or [`TunnelHandle::local_routes`] change.
+    pub fn routes_version(&self) -> u64 {
+        self.shared.local_routes.version()
+    }
 }
 
 /// The userspace data plane behind the node core's seam.
@@ -440,6 +454,12 @@ impl crate::seam::DataPlane for TunnelHandle {
     }
     fn resync_routes(&self) {
         TunnelHandle::resync_routes(self);
+    }
+    fn local_routes(&self) -> Vec<crate::Ipv4Prefix> {
+        TunnelHandle::local_routes(self)
+    }
+    fn routes_version(&self) -> u64 {
+        TunnelHandle::routes_version(self)
     }
     fn protection_changed(&self, peer: Ipv4Addr, up: bool) -> usize {
         TunnelHandle::protection_changed(self, peer, up)
@@ -527,6 +547,7 @@ impl Tunnel {
             source: Arc::new(source_tx),
             events: events_tx,
             resync_routes: Arc::new(tokio::sync::Notify::new()),
+            local_routes: Arc::new(netlink::LocalRoutes::default()),
             epoch: Instant::now(),
         });
 
@@ -539,7 +560,14 @@ impl Tunnel {
             netlink::run_route_mirror(
                 ifindex,
                 route_table,
-                tables,
+                netlink::MirrorTargets {
+                    tables,
+                    local: shared.local_routes.clone(),
+                    source_interface: match &shared.config.source {
+                        TunnelSource::Interface(name) => Some(name.clone()),
+                        TunnelSource::Address(_) => None,
+                    },
+                },
                 ready_tx,
                 shared.config.route_resync,
                 shared.resync_routes.clone(),

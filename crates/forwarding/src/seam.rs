@@ -186,6 +186,18 @@ pub trait DataPlane: Send + Sync {
     /// Re-reads the routes the data plane follows (after a route change the backend may not
     /// have been told of).
     fn resync_routes(&self);
+    /// The routes of the table the tunnel uses that leave through other interfaces
+    /// (connected LANs, static routes, routing daemons' routes; not default routes, not
+    /// routes through the tunnel or its source interface): the networks the node answers
+    /// Resolution Requests for. (Default: none.)
+    fn local_routes(&self) -> Vec<Ipv4Prefix> {
+        Vec::new()
+    }
+    /// A number that changes whenever [`DataPlane::routes`] or [`DataPlane::local_routes`]
+    /// change, so that the node core can look again only then. (Default: constant.)
+    fn routes_version(&self) -> u64 {
+        0
+    }
 
     /// Protection (IPsec) with `peer` came up (`up`): the packets the NBMA transport held
     /// for it ([`SendOutcome::Queued`]) leave now; or it failed: they are dropped. Returns
