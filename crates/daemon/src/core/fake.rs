@@ -35,6 +35,8 @@ struct State {
     dynamic_peers: BTreeSet<Ipv4Addr>,
     counters: CounterSnapshot,
     routes: Vec<MirroredRoute>,
+    local_routes: Vec<Ipv4Prefix>,
+    routes_version: u64,
     negotiations: Vec<Ipv4Addr>,
 }
 
@@ -95,7 +97,18 @@ impl FakeDataPlane {
     }
 
     pub fn set_routes(&self, r: Vec<MirroredRoute>) {
-        self.with(|s| s.routes = r);
+        self.with(|s| {
+            s.routes = r;
+            s.routes_version += 1;
+        });
+    }
+
+    /// The routes through other interfaces change (as a netlink notification would say).
+    pub fn set_local_routes(&self, r: Vec<Ipv4Prefix>) {
+        self.with(|s| {
+            s.local_routes = r;
+            s.routes_version += 1;
+        });
     }
 
     /// The transport held packets for `peer` and asks for protection.
@@ -196,6 +209,12 @@ impl DataPlane for FakeDataPlane {
         self.with(|s| s.routes.clone())
     }
     fn resync_routes(&self) {}
+    fn local_routes(&self) -> Vec<Ipv4Prefix> {
+        self.with(|s| s.local_routes.clone())
+    }
+    fn routes_version(&self) -> u64 {
+        self.with(|s| s.routes_version)
+    }
     fn protection_changed(&self, peer: Ipv4Addr, up: bool) -> usize {
         self.with(|s| s.calls.push(Call::ProtectionChanged(peer, up)));
         0

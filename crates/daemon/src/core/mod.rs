@@ -62,6 +62,10 @@ pub struct CoreTunnel {
     pub dp: Arc<dyn DataPlane>,
     /// Tunnel routes last given to the engine (from the routes the data plane follows).
     engine_routes: BTreeMap<NhrpPrefix, Ipv4Addr>,
+    /// Tunnel routes without a next hop last given to the engine (never local).
+    engine_tunnel_prefixes: BTreeSet<NhrpPrefix>,
+    /// The data plane's [`DataPlane::routes_version`] at the last sync.
+    routes_version: Option<u64>,
 }
 
 impl CoreTunnel {
@@ -70,6 +74,8 @@ impl CoreTunnel {
             plan,
             dp,
             engine_routes: BTreeMap::new(),
+            engine_tunnel_prefixes: BTreeSet::new(),
+            routes_version: None,
         }
     }
 
@@ -114,6 +120,8 @@ pub struct NodeCore {
     event_limiter: LineLimiter,
     /// Set by [`NodeCore::shutdown`]: Purge Requests sent from then on are logged.
     shutting_down: bool,
+    /// The node's routes through non-tunnel interfaces last given to the engine.
+    engine_local_routes: BTreeSet<NhrpPrefix>,
 }
 
 /// The earliest of several optional deadlines (one per engine the core drives).
@@ -170,6 +178,7 @@ impl NodeCore {
             capture: None,
             event_limiter: LineLimiter::new(config.logging_dmvpn_rate_limit),
             shutting_down: false,
+            engine_local_routes: BTreeSet::new(),
         };
         core.handle_timeout(now);
         Ok(core)
@@ -224,6 +233,12 @@ impl NodeCore {
         self.enter(now);
         match event {
             Event::Nhrp { source, packet } => {
+                // A route added a moment ago (a LAN coming up just before a Resolution
+                // Request for it arrives) is answered: look at the routes again when the
+                // data plane saw them change since the last sync.
+                if self.routes_changed() {
+                    self.sync_route_inputs(now);
+                }
                 self.debug_packet(false, ifindex, source, &packet);
                 self.engine.handle_packet(now, ifindex, source, &packet);
             }
@@ -277,19 +292,62 @@ impl NodeCore {
             .map_or_else(|| format!("Tunnel{ifindex}"), |t| t.plan.name.clone())
     }
 
+    /// Whether a data plane reports a route change since the last sync.
+    fn routes_changed(&self) -> bool {
+        self.tunnels
+            .values()
+            .any(|t| t.routes_version != Some(t.dp.routes_version()))
+    }
+
     /// Gives the engine the tunnel routes the data plane follows (static `ip route`, FRR,
-    /// BIRD), so that Resolution Requests can be forwarded along them.
+    /// BIRD), so that Resolution Requests can be forwarded along them, and the node's routes
+    /// through other interfaces, which it answers Resolution Requests for.
     pub fn sync_routes(&mut self, now: Instant) {
         self.enter(now);
+        self.sync_route_inputs(now);
+        self.drain_actions();
+    }
+
+    /// [`NodeCore::sync_routes`] without draining the engine's actions.
+    fn sync_route_inputs(&mut self, now: Instant) {
+        // Local routes: those every tunnel's data plane sees leave through a non-tunnel
+        // interface (each data plane only excludes its own device, so a route into another
+        // tunnel is dropped by that tunnel's view).
+        let mut local: Option<BTreeSet<NhrpPrefix>> = None;
         for (ifindex, t) in &mut self.tunnels {
+            // The version first: a change while reading is seen at the next look.
+            t.routes_version = Some(t.dp.routes_version());
+            let mine: BTreeSet<NhrpPrefix> =
+                t.dp.local_routes()
+                    .iter()
+                    .filter_map(|p| NhrpPrefix::new(p.addr(), p.len()).ok())
+                    .collect();
+            local = Some(match local {
+                None => mine,
+                Some(acc) => acc.intersection(&mine).copied().collect(),
+            });
             let mut current = BTreeMap::new();
+            let mut connected = BTreeSet::new();
             for r in t.dp.routes() {
-                if let (Some(gw), Ok(p)) =
-                    (r.gateway, NhrpPrefix::new(r.prefix.addr(), r.prefix.len()))
-                {
-                    current.insert(p, gw);
+                let Ok(p) = NhrpPrefix::new(r.prefix.addr(), r.prefix.len()) else {
+                    continue;
+                };
+                match r.gateway {
+                    Some(gw) => {
+                        current.insert(p, gw);
+                    }
+                    None => {
+                        connected.insert(p);
+                    }
                 }
             }
+            for p in connected.difference(&t.engine_tunnel_prefixes) {
+                self.engine.handle_tunnel_prefix(now, *ifindex, *p, true);
+            }
+            for p in t.engine_tunnel_prefixes.difference(&connected) {
+                self.engine.handle_tunnel_prefix(now, *ifindex, *p, false);
+            }
+            t.engine_tunnel_prefixes = connected;
             if current == t.engine_routes {
                 continue;
             }
@@ -305,7 +363,14 @@ impl NodeCore {
             }
             t.engine_routes = current;
         }
-        self.drain_actions();
+        let local = local.unwrap_or_default();
+        for p in local.difference(&self.engine_local_routes) {
+            self.engine.handle_local_route(now, *p, true);
+        }
+        for p in self.engine_local_routes.difference(&local) {
+            self.engine.handle_local_route(now, *p, false);
+        }
+        self.engine_local_routes = local;
     }
 
     /// Tells the engine which dynamic entries carried traffic since the last call (the data

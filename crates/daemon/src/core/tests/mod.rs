@@ -576,6 +576,76 @@ fn routes_the_data_plane_follows_reach_the_engine() {
     );
 }
 
+/// A Resolution Request for `target`, as the hub forwards it from spoke 10.0.0.3; the
+/// spoke's answer (code, prefix length).
+fn resolve_at_spoke(n: &mut Node, at: u64, target: Ipv4Addr, id: u32) -> (CieCode, u8) {
+    n.fake(0).take_calls();
+    let request = Repr::resolution_request(
+        IpAddr::V4(Ipv4Addr::new(172, 16, 3, 1)),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3)),
+        IpAddr::V4(target),
+        id,
+    );
+    n.core.handle_event(
+        Instant::from_secs(at),
+        0,
+        Event::Nhrp {
+            source: HUB_NBMA,
+            packet: emit(&request),
+        },
+    );
+    let replies = sent_of_type(n.fake(0), PacketType::ResolutionReply);
+    let (_, bytes) = replies.first().expect("a Resolution Reply");
+    let reply = Repr::parse(bytes).expect("parse");
+    let cie = reply.cies().first().expect("a CIE").clone();
+    (cie.code, cie.prefix_len)
+}
+
+#[test]
+fn routes_through_other_interfaces_are_answered_at_once_and_withdrawn() {
+    let mut n = registered_spoke();
+    let lan = Ipv4Prefix::new(Ipv4Addr::new(192, 168, 1, 0), 24).expect("prefix");
+    let host = Ipv4Addr::new(192, 168, 1, 10);
+    assert_eq!(
+        resolve_at_spoke(&mut n, 2, host, 1).0,
+        CieCode::NoBinding,
+        "no LAN yet"
+    );
+    // The route appears (a netlink notification); the next request is answered with no
+    // periodic sync in between.
+    n.fake(0).set_local_routes(vec![lan]);
+    assert_eq!(
+        resolve_at_spoke(&mut n, 3, host, 2),
+        (CieCode::Success, 24),
+        "the LAN's prefix"
+    );
+    // A default route through another interface does not make the spoke answer for all.
+    let default = Ipv4Prefix::new(Ipv4Addr::UNSPECIFIED, 0).expect("prefix");
+    n.fake(0).set_local_routes(vec![lan, default]);
+    assert_eq!(
+        resolve_at_spoke(&mut n, 4, Ipv4Addr::new(203, 0, 113, 1), 3).0,
+        CieCode::NoBinding
+    );
+    // Withdrawn: no longer answered.
+    n.fake(0).set_local_routes(vec![default]);
+    assert_eq!(resolve_at_spoke(&mut n, 5, host, 4).0, CieCode::NoBinding);
+    // A route through the tunnel more specific than a local one is not local.
+    n.fake(0).set_local_routes(vec![
+        Ipv4Prefix::new(Ipv4Addr::new(192, 168, 0, 0), 16).expect("p"),
+    ]);
+    n.fake(0).set_routes(vec![MirroredRoute {
+        prefix: Ipv4Prefix::new(Ipv4Addr::new(192, 168, 7, 0), 24).expect("p"),
+        gateway: None,
+        metric: 0,
+        protocol: 4,
+    }]);
+    assert_eq!(
+        resolve_at_spoke(&mut n, 6, Ipv4Addr::new(192, 168, 7, 1), 5).0,
+        CieCode::NoBinding
+    );
+    assert_eq!(resolve_at_spoke(&mut n, 7, host, 6), (CieCode::Success, 16));
+}
+
 #[test]
 fn the_timeout_is_the_earliest_of_every_engine() {
     let a = Instant::from_secs(5);
