@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::net::Ipv4Addr;
 
 use crate::LabError;
 use crate::spec::{LabSpec, Node, Phase};
@@ -94,43 +95,63 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         let _ = writeln!(c, " tunnel protection ipsec profile vpnprof");
     }
     let _ = writeln!(c, "!");
-    // The physical interfaces are set up by the lab; they are listed as in the seeds (the
-    // daemon does not configure them, it answers resolutions for Ethernet1's LAN).
-    let _ = writeln!(c, "interface Ethernet0");
-    let _ = writeln!(c, " ip address {} 255.255.255.0", node.nbma);
-    let _ = writeln!(c, "!");
-    let _ = writeln!(c, "interface Ethernet1");
-    let _ = writeln!(c, " ip address {} 255.255.255.0", node.lan_gw);
-    let _ = writeln!(c, "!");
-    // Static routes stand in for the routing protocol of the seeds.
-    if index == 0 {
-        for s in nodes.iter().skip(1) {
-            let _ = writeln!(c, "ip route {} 255.255.255.0 {}", s.lan_net(), s.tunnel);
-        }
-    } else {
-        match spec.phase {
-            Phase::One | Phase::Three => {
-                // Summary via the hub.
-                let _ = writeln!(c, "ip route 192.168.0.0 255.255.0.0 {}", hub.tunnel);
-            }
-            Phase::Two => {
-                // As a routing protocol with next-hop preserved would give.
-                for (j, other) in nodes.iter().enumerate() {
-                    if j != index {
-                        let _ = writeln!(
-                            c,
-                            "ip route {} 255.255.255.0 {}",
-                            other.lan_net(),
-                            other.tunnel
-                        );
-                    }
-                }
-            }
+    if !spec.tunnel_only {
+        // The physical interfaces are set up by the lab; they are listed as in the seeds (the
+        // daemon does not configure them, it answers resolutions for Ethernet1's LAN).
+        let _ = writeln!(c, "interface Ethernet0");
+        let _ = writeln!(c, " ip address {} 255.255.255.0", node.nbma);
+        let _ = writeln!(c, "!");
+        let _ = writeln!(c, "interface Ethernet1");
+        let _ = writeln!(c, " ip address {} 255.255.255.0", node.lan_gw);
+        let _ = writeln!(c, "!");
+        // Static routes stand in for the routing protocol of the seeds.
+        for (prefix, mask, via) in node_routes(spec, nodes, index) {
+            let _ = writeln!(c, "ip route {prefix} {mask} {via}");
         }
     }
     let _ = writeln!(c, "!");
     let _ = writeln!(c, "end");
     c
+}
+
+/// The routes through the tunnel that router `index` needs (prefix, mask, tunnel next hop),
+/// standing in for the routing protocol of the seeds: the hub routes each spoke's LAN to
+/// the spoke; spokes have a summary via the hub (phases 1 and 3) or each other spoke's LAN
+/// via that spoke, as a routing protocol with next-hop preserved gives (phase 2).
+fn node_routes(
+    spec: &LabSpec,
+    nodes: &[Node],
+    index: usize,
+) -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
+    let mask24 = Ipv4Addr::new(255, 255, 255, 0);
+    let Some(hub) = nodes.first() else {
+        return Vec::new();
+    };
+    if index == 0 {
+        return nodes
+            .iter()
+            .skip(1)
+            .map(|s| (s.lan_net(), mask24, s.tunnel))
+            .collect();
+    }
+    match spec.phase {
+        Phase::One | Phase::Three => vec![(
+            Ipv4Addr::new(192, 168, 0, 0),
+            Ipv4Addr::new(255, 255, 0, 0),
+            hub.tunnel,
+        )],
+        Phase::Two => nodes
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != index)
+            .map(|(_, o)| (o.lan_net(), mask24, o.tunnel))
+            .collect(),
+    }
+}
+
+/// Prefix length of a contiguous netmask.
+fn mask_len(mask: Ipv4Addr) -> u32 {
+    u32::from(mask).count_ones()
 }
 
 /// `text` with `lines` inserted before its final `end`, which is written again.
@@ -151,6 +172,24 @@ impl Lab {
                 path: node.config.clone(),
                 source,
             })?;
+        }
+        Ok(())
+    }
+
+    /// Adds, with `ip route` in each router's namespace, the routes its configuration would
+    /// hold (see [`LabSpec::tunnel_only`]), as a routing daemon adds them. Call once the
+    /// daemons run (the routes go through their `Tunnel0` devices).
+    pub fn add_kernel_routes(&self) -> Result<(), LabError> {
+        for (i, node) in self.nodes.iter().enumerate() {
+            for (prefix, mask, via) in node_routes(&self.spec, &self.nodes, i) {
+                let dst = format!("{prefix}/{}", mask_len(mask));
+                let via = via.to_string();
+                crate::exec::ns_run(
+                    &node.ns,
+                    "ip",
+                    &["route", "replace", &dst, "via", &via, "dev", "Tunnel0"],
+                )?;
+            }
         }
         Ok(())
     }

@@ -72,6 +72,10 @@ pub struct LabSpec {
     /// Add seed 003's IPsec profile and `tunnel protection ipsec profile vpnprof` (exercises
     /// the protection gate; this build has no IPsec, so traffic is not encrypted).
     pub protection: bool,
+    /// Write configurations that hold only the tunnel (no `interface Ethernet…`, no
+    /// `ip route`), as on a Linux router whose LAN and routes belong to the operating system;
+    /// the routes are then added with `ip route` ([`crate::Lab::add_kernel_routes`]).
+    pub tunnel_only: bool,
 }
 
 impl LabSpec {
@@ -91,6 +95,7 @@ impl LabSpec {
             hub_metrics: None,
             bind_daemons: true,
             protection: false,
+            tunnel_only: false,
         }
     }
 
