@@ -4,7 +4,9 @@
 //! `RTNLGRP_LINK` events on the source interface).
 //!
 //! Both subscribe before they dump, so no change between dump and subscription is lost;
-//! queued events are replayed after the dump (replay is idempotent).
+//! queued events are replayed after the dump (replay is idempotent). The route mirror also
+//! listens to `RTNLGRP_LINK` and dumps again on every link change, because the kernel removes
+//! the routes of a link that goes down or away without a notification.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -286,7 +288,7 @@ pub(crate) async fn run_route_mirror(
     resync_now: Arc<tokio::sync::Notify>,
 ) -> Result<(), Error> {
     let (mut conn, handle, mut messages) =
-        rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Route])
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv4Route, MulticastGroup::Link])
             .map_err(Error::Netlink)?;
     // A routing daemon loading a large table sends bursts of notifications; a bigger
     // buffer makes overruns (handled below by a resync) rarer.
@@ -310,6 +312,14 @@ pub(crate) async fn run_route_mirror(
                 let (route, deleted) = match msg.payload {
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => (r, false),
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => (r, true),
+                    NetlinkPayload::InnerMessage(
+                        RouteNetlinkMessage::NewLink(_) | RouteNetlinkMessage::DelLink(_),
+                    ) => {
+                        // The kernel flushes the routes of a link that goes down or away
+                        // without announcing them: rebuild from a dump.
+                        resync(&handle, ifindex, table, &targets).await?;
+                        continue;
+                    }
                     NetlinkPayload::Overrun(_) => {
                         // Notifications were lost: rebuild from a dump.
                         tracing::warn!("route notifications overran; resynchronising");

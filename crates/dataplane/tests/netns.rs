@@ -985,3 +985,92 @@ fn kernel_gre_port_unreachable_is_suppressed() {
         "{text}"
     );
 }
+
+#[test]
+fn local_routes_follow_other_interfaces_but_not_the_tunnel_its_source_or_default() {
+    if !can_run() {
+        return;
+    }
+    let p = pair("local");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Interface("vA".to_string())),
+    );
+    let has = |prefix: &str| {
+        na.handle
+            .local_routes()
+            .iter()
+            .any(|r| r.to_string() == prefix)
+    };
+    let v0 = na.handle.routes_version();
+    // A LAN set with `ip addr`: its connected route is local, from a notification.
+    p.a.ip(&[
+        "link", "add", "lan0", "type", "veth", "peer", "name", "lan0p",
+    ]);
+    p.a.ip(&["addr", "add", "192.168.9.1/24", "dev", "lan0"]);
+    p.a.ip(&["link", "set", "lan0p", "up"]);
+    p.a.ip(&["link", "set", "lan0", "up"]);
+    wait_until("connected LAN route is local", || has("192.168.9.0/24"));
+    assert_ne!(na.handle.routes_version(), v0, "the version follows");
+    // A route learned behind the LAN (as from a router there) is local too.
+    p.a.ip(&[
+        "route",
+        "add",
+        "172.30.0.0/16",
+        "via",
+        "192.168.9.2",
+        "dev",
+        "lan0",
+    ]);
+    wait_until("learned route is local", || has("172.30.0.0/16"));
+    // Routes through the tunnel, through the tunnel source interface and the default route
+    // are not; a marker route added after them shows they were seen.
+    p.a.ip(&[
+        "route",
+        "add",
+        "192.168.50.0/24",
+        "via",
+        "10.0.0.2",
+        "dev",
+        "Tunnel0",
+    ]);
+    p.a.ip(&[
+        "route",
+        "add",
+        "198.51.100.0/24",
+        "via",
+        "192.0.2.2",
+        "dev",
+        "vA",
+    ]);
+    p.a.ip(&["route", "add", "default", "via", "192.0.2.2", "dev", "vA"]);
+    p.a.ip(&["route", "add", "172.31.0.0/16", "dev", "lan0"]);
+    wait_until("marker route is local", || has("172.31.0.0/16"));
+    let local: Vec<String> = na
+        .handle
+        .local_routes()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    for not_local in [
+        "192.168.50.0/24",
+        "198.51.100.0/24",
+        "192.0.2.0/24",
+        "0.0.0.0/0",
+        "10.0.0.0/24",
+    ] {
+        assert!(
+            !local.iter().any(|l| l == not_local),
+            "{not_local} must not be local: {local:?}"
+        );
+    }
+    // Withdrawn routes leave the set.
+    p.a.ip(&["route", "del", "172.30.0.0/16"]);
+    wait_until("withdrawn route is no longer local", || {
+        !has("172.30.0.0/16")
+    });
+    p.a.ip(&["link", "del", "lan0"]);
+    wait_until("routes of a removed interface are no longer local", || {
+        !has("192.168.9.0/24") && !has("172.31.0.0/16")
+    });
+}
