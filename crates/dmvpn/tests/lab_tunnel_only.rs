@@ -4,7 +4,8 @@
 //! `ip route`, as a routing daemon adds them. In phase 3 the spoke owning the destination
 //! answers the Resolution Request from its connected LAN route, with the LAN's prefix (/24):
 //! the shortcut forms and the traffic bypasses the hub (hub counters and a GRE capture). In
-//! phase 2 the spokes resolve each other directly and the traffic bypasses the hub too.
+//! phase 2 the spokes resolve each other directly and the traffic bypasses the hub too. A
+//! prefix spoke2 learned from a router behind it is resolved with that route's length.
 //!
 //! Needs root (namespaces, TUN, raw sockets) and `ip`, `ping`, `tcpdump`; skips otherwise.
 //! Each test builds its own lab with a unique prefix and removes it on every exit path.
@@ -91,7 +92,77 @@ fn tunnel_only(phase: Phase, tag: &str) {
         "phase {}: the capture shows {s1_to_s2} GRE packets spoke1 -> spoke2, expected >= 20",
         phase.number()
     );
+    if phase == Phase::Three {
+        learned_prefix_is_answered_with_its_length(&lab);
+    }
     let _ = hub;
+}
+
+/// A prefix spoke2 learned from a router behind it (its LAN host stands in for that router)
+/// is answered with the route's length: spoke1 gets a /16 shortcut.
+fn learned_prefix_is_answered_with_its_length(lab: &Lab) {
+    let nodes = lab.nodes().to_vec();
+    let (hub, s2) = (&nodes[0], &nodes[2]);
+    let ip = |ns: &str, args: &[&str]| {
+        lab::ns_run(ns, "ip", args).expect("ip");
+    };
+    ip(&s2.host_ns, &["link", "set", "lo", "up"]);
+    ip(&s2.host_ns, &["addr", "add", "172.20.1.1/32", "dev", "lo"]);
+    let behind = s2.host.to_string();
+    ip(
+        &s2.ns,
+        &[
+            "route",
+            "add",
+            "172.20.0.0/16",
+            "via",
+            &behind,
+            "dev",
+            "Ethernet1",
+        ],
+    );
+    let s2_tunnel = s2.tunnel.to_string();
+    ip(
+        &hub.ns,
+        &[
+            "route",
+            "add",
+            "172.20.0.0/16",
+            "via",
+            &s2_tunnel,
+            "dev",
+            "Tunnel0",
+        ],
+    );
+    let hub_tunnel = hub.tunnel.to_string();
+    ip(
+        &nodes[1].ns,
+        &[
+            "route",
+            "add",
+            "172.20.0.0/16",
+            "via",
+            &hub_tunnel,
+            "dev",
+            "Tunnel0",
+        ],
+    );
+    let target = std::net::Ipv4Addr::new(172, 20, 1, 1);
+    lab::wait_for(
+        Duration::from_secs(30),
+        "a /16 shortcut on spoke1 for the prefix learned behind spoke2",
+        || {
+            let r = lab.ping(1, target, 3, 0.1).ok()?;
+            let shortcuts = lab.show_shortcuts(1).ok()?;
+            (r.received > 0
+                && shortcuts.shortcuts.iter().any(|s| {
+                    s.target.to_string() == "172.20.0.0/16"
+                        && s.next_hop == std::net::IpAddr::V4(s2.tunnel)
+                }))
+            .then_some(())
+        },
+    )
+    .expect("learned prefix resolved");
 }
 
 #[test]
