@@ -88,7 +88,20 @@
 //!
 //! The route mirror follows `RTNLGRP_IPV4_ROUTE` notifications and is rebuilt from a full
 //! dump every `route_resync` (30 s) and on [`TunnelHandle::resync_routes`], which catches
-//! removals the kernel does not announce (routes flushed with a deleted nexthop object).
+//! removals the kernel does not announce (routes flushed with a deleted nexthop object), and
+//! on every link change (the kernel flushes the routes of a link going down or away without
+//! a notification).
+//!
+//! The same mirror keeps [`TunnelHandle::local_routes`]: the routes of the tunnel's table
+//! that leave through other interfaces (connected LANs, static routes, FRR or BIRD routes),
+//! which the node answers Resolution Requests for with the route's prefix, as Cisco IOS and
+//! FRR nhrpd answer from the routing table. Left out: routes into the tunnel, routes through
+//! the tunnel source interface (they lead to the NBMA network, the uplink, not to a site
+//! behind this node; only when the source is given as an interface), default routes (`/0`:
+//! the uplink's default route does not make a node own every address) and nexthop-object
+//! routes without an output interface. [`TunnelHandle::routes_version`] changes with either
+//! set, so the node core syncs the engine right before an NHRP packet when it changed: a
+//! route added a moment before a Resolution Request arrives is answered.
 //!
 //! Counters: [`TunnelHandle::counters`] gives per-tunnel and per-peer (NBMA address)
 //! packets and bytes in both directions (inner packet bytes, data only: NHRP is not
