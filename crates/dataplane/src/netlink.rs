@@ -31,6 +31,107 @@ const NETLINK_RX_BUFFER: usize = 4 << 20;
 /// The main routing table.
 pub const RT_TABLE_MAIN: u32 = 254;
 
+/// Route protocol number of the shortcut routes the data plane puts in the kernel table
+/// (`ip route show proto 157`). Not assigned in iproute2's `rt_protos` nor used by FRR (whose
+/// daemons use 186 to 196) or BIRD (12). The route mirror ignores routes of this protocol:
+/// they are our own.
+pub const RTPROT_DMVPN_SHORTCUT: u8 = 157;
+
+/// A change to the shortcut routes in the kernel table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShortcutRoute {
+    /// Install `prefix via next_hop dev TUNNEL proto 157`.
+    Add(Ipv4Prefix, Ipv4Addr),
+    /// Remove our route for `prefix`.
+    Remove(Ipv4Prefix),
+}
+
+fn shortcut_message(
+    ifindex: u32,
+    table: u32,
+    prefix: Ipv4Prefix,
+    via: Option<Ipv4Addr>,
+) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(prefix.addr(), prefix.len())
+        .output_interface(ifindex)
+        .table_id(table)
+        .protocol(netlink_packet_route::route::RouteProtocol::from(
+            RTPROT_DMVPN_SHORTCUT,
+        ));
+    if let Some(gw) = via {
+        b = b.gateway(gw);
+    }
+    b.build()
+}
+
+/// Keeps the kernel's shortcut routes on device `ifindex` (table `table`) in step with the
+/// data plane's shortcuts: first removes what an earlier (crashed) daemon left behind on
+/// this device, then applies each change as it comes. A route of another protocol for the
+/// same prefix (a routing daemon's) is left alone: the shortcut is then not added, and
+/// removing ours never touches it. The kernel removes the routes itself when the tunnel
+/// device goes away (daemon exit).
+pub(crate) async fn run_shortcut_routes(
+    ifindex: u32,
+    table: u32,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<ShortcutRoute>,
+) -> Result<(), Error> {
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::Netlink)?;
+    let _conn = AbortOnDrop(tokio::spawn(conn));
+    let mut dump = handle
+        .route()
+        .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+        .execute();
+    let mut stale = Vec::new();
+    while let Some(msg) = dump
+        .try_next()
+        .await
+        .map_err(|e| Error::NetlinkRequest(e.to_string()))?
+    {
+        let ours = u8::from(msg.header.protocol) == RTPROT_DMVPN_SHORTCUT
+            && msg
+                .attributes
+                .iter()
+                .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == ifindex));
+        if ours {
+            stale.push(msg);
+        }
+    }
+    for msg in stale {
+        if let Err(e) = handle.route().del(msg).execute().await {
+            tracing::debug!(error = %e, "stale shortcut route not removed");
+        }
+    }
+    while let Some(change) = changes.recv().await {
+        match change {
+            ShortcutRoute::Add(prefix, via) => {
+                let msg = shortcut_message(ifindex, table, prefix, Some(via));
+                // Replace our own route for the prefix; a route of another protocol with the
+                // same identity makes this fail, and stays.
+                let _ = handle
+                    .route()
+                    .del(shortcut_message(ifindex, table, prefix, None))
+                    .execute()
+                    .await;
+                if let Err(e) = handle.route().add(msg).execute().await {
+                    tracing::debug!(%prefix, error = %e, "shortcut route not installed in the kernel");
+                }
+            }
+            ShortcutRoute::Remove(prefix) => {
+                if let Err(e) = handle
+                    .route()
+                    .del(shortcut_message(ifindex, table, prefix, None))
+                    .execute()
+                    .await
+                {
+                    tracing::debug!(%prefix, error = %e, "shortcut route not removed from the kernel");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a route message means for the mirror.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteChange {
@@ -75,7 +176,7 @@ pub fn route_change(
             _ => {}
         }
     }
-    if msg_table != table {
+    if msg_table != table || u8::from(msg.header.protocol) == RTPROT_DMVPN_SHORTCUT {
         return None;
     }
     let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
@@ -170,7 +271,7 @@ pub fn local_route_change(
             _ => {}
         }
     }
-    if msg_table != table {
+    if msg_table != table || u8::from(msg.header.protocol) == RTPROT_DMVPN_SHORTCUT {
         return None;
     }
     let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
@@ -632,6 +733,14 @@ mod tests {
         };
         assert!(set.apply(down));
         assert!(set.prefixes().is_empty());
+    }
+
+    #[test]
+    fn our_shortcut_routes_are_not_mirrored() {
+        let mut m = msg("192.168.2.0", 24, vec![RouteAttribute::Oif(7)]);
+        m.header.protocol = RouteProtocol::from(RTPROT_DMVPN_SHORTCUT);
+        assert_eq!(route_change(&m, false, 7, 254), None);
+        assert_eq!(local_route_change(&m, false, 9, None, 254), None);
     }
 
     #[test]

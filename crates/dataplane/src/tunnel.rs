@@ -175,6 +175,8 @@ struct Shared {
     resync_routes: Arc<tokio::sync::Notify>,
     /// The routes of the tunnel's table through other interfaces.
     local_routes: Arc<netlink::LocalRoutes>,
+    /// Shortcut changes for the kernel table (applied by the shortcut-routes task).
+    kernel_shortcuts: mpsc::UnboundedSender<netlink::ShortcutRoute>,
     /// The forwarder's time is measured from here.
     epoch: Instant,
 }
@@ -409,9 +411,20 @@ impl crate::seam::DataPlane for TunnelHandle {
     }
     fn set_shortcut(&self, prefix: crate::Ipv4Prefix, next_hop: Ipv4Addr) {
         self.tables().set_shortcut(prefix, next_hop);
+        let _ = self
+            .shared
+            .kernel_shortcuts
+            .send(netlink::ShortcutRoute::Add(prefix, next_hop));
     }
     fn remove_shortcut(&self, prefix: crate::Ipv4Prefix) -> Option<Ipv4Addr> {
-        self.tables().remove_shortcut(prefix)
+        let old = self.tables().remove_shortcut(prefix);
+        if old.is_some() {
+            let _ = self
+                .shared
+                .kernel_shortcuts
+                .send(netlink::ShortcutRoute::Remove(prefix));
+        }
+        old
     }
     fn shortcuts(&self) -> Vec<(crate::Ipv4Prefix, Ipv4Addr)> {
         self.tables().shortcuts()
@@ -537,6 +550,7 @@ impl Tunnel {
             use std::hash::BuildHasher;
             std::collections::hash_map::RandomState::new().hash_one(ifindex)
         };
+        let (shortcuts_tx, shortcuts_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             forwarder: Forwarder::new(config.forwarder_config(flow_seed), tables.clone()),
             tun: Arc::downgrade(&tun),
@@ -548,6 +562,7 @@ impl Tunnel {
             events: events_tx,
             resync_routes: Arc::new(tokio::sync::Notify::new()),
             local_routes: Arc::new(netlink::LocalRoutes::default()),
+            kernel_shortcuts: shortcuts_tx,
             epoch: Instant::now(),
         });
 
@@ -572,6 +587,11 @@ impl Tunnel {
                 shared.config.route_resync,
                 shared.resync_routes.clone(),
             ),
+        ));
+        tasks.push(supervise(
+            &shared,
+            "shortcut-routes",
+            netlink::run_shortcut_routes(ifindex, route_table, shortcuts_rx),
         ));
         if let TunnelSource::Interface(name) = &shared.config.source {
             tasks.push(supervise(

@@ -1074,3 +1074,46 @@ fn local_routes_follow_other_interfaces_but_not_the_tunnel_its_source_or_default
         !has("192.168.9.0/24") && !has("172.31.0.0/16")
     });
 }
+
+#[test]
+fn shortcuts_appear_in_the_kernel_table_under_their_own_protocol() {
+    use dmvpn_dataplane::netlink::RTPROT_DMVPN_SHORTCUT;
+    use dmvpn_dataplane::seam::DataPlane;
+    if !can_run() {
+        return;
+    }
+    let p = pair("kshort");
+    let na = Node::start(
+        &p.a,
+        config("10.0.0.1", TunnelSource::Address(ip("192.0.2.1"))),
+    );
+    let proto = RTPROT_DMVPN_SHORTCUT.to_string();
+    let show = || {
+        let out = p.a.exec(&["ip", "route", "show", "proto", &proto]);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let lan = dmvpn_dataplane::Ipv4Prefix::new(ip("192.168.7.0"), 24).unwrap();
+    DataPlane::set_shortcut(&na.handle, lan, ip("10.0.0.2"));
+    wait_until("the shortcut route is in the kernel table", || {
+        show().contains("192.168.7.0/24 via 10.0.0.2 dev Tunnel0")
+    });
+    let get = p.a.exec(&["ip", "route", "get", "192.168.7.9"]);
+    assert!(
+        String::from_utf8_lossy(&get.stdout).contains("dev Tunnel0"),
+        "{get:?}"
+    );
+    // Our own route is not mirrored back as a routing-daemon route, nor local.
+    assert!(
+        !na.handle
+            .routes()
+            .iter()
+            .any(|r| r.prefix.to_string() == "192.168.7.0/24")
+    );
+    assert_eq!(
+        DataPlane::remove_shortcut(&na.handle, lan),
+        Some(ip("10.0.0.2"))
+    );
+    wait_until("the shortcut route is gone", || {
+        !show().contains("192.168.7.0/24")
+    });
+}

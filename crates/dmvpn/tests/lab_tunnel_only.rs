@@ -3,7 +3,8 @@
 //! the lab's `ip addr` on `Ethernet1`; the routes through the tunnel are added with
 //! `ip route`, as a routing daemon adds them. In phase 3 the spoke owning the destination
 //! answers the Resolution Request from its connected LAN route, with the LAN's prefix (/24):
-//! the shortcut forms and the traffic bypasses the hub (hub counters and a GRE capture). In
+//! the shortcut forms, is visible with `ip route` (protocol 157), and the traffic bypasses
+//! the hub (hub counters and a GRE capture). In
 //! phase 2 the spokes resolve each other directly and the traffic bypasses the hub too. A
 //! prefix spoke2 learned from a router behind it is resolved with that route's length.
 //!
@@ -68,6 +69,17 @@ fn tunnel_only(phase: Phase, tag: &str) {
                     && s.next_hop == std::net::IpAddr::V4(s2.tunnel)),
             "spoke1 has no shortcut to spoke2's LAN /24: {shortcuts:?}"
         );
+        // The shortcut is in the kernel's table, through the tunnel, under its protocol.
+        let want = format!("192.168.2.0/24 via {} dev Tunnel0", s2.tunnel);
+        lab::wait_for(
+            Duration::from_secs(10),
+            "the shortcut route in spoke1's kernel table",
+            || {
+                let out = lab::ns_run(&s1.ns, "ip", &["route", "show", "proto", "157"]).ok()?;
+                out.contains(&want).then_some(())
+            },
+        )
+        .expect("shortcut route visible with ip route");
     }
 
     // The steady state: spoke to spoke.
