@@ -106,6 +106,37 @@ fn tunnel_only(phase: Phase, tag: &str) {
     );
     if phase == Phase::Three {
         learned_prefix_is_answered_with_its_length(&lab);
+        // `clear ip nhrp` removes the shortcut routes from the kernel table, and so does the
+        // daemon's exit.
+        let kernel_shortcuts =
+            || lab::ns_run(&s1.ns, "ip", &["route", "show", "proto", "157"]).unwrap_or_default();
+        lab.request(
+            1,
+            &dmvpn_mgmt::Request::ClearIpNhrp(dmvpn_mgmt::ClearIpNhrp::default()),
+        )
+        .expect("clear ip nhrp");
+        lab::wait_for(
+            Duration::from_secs(10),
+            "clear to remove the kernel shortcut routes",
+            || (!kernel_shortcuts().contains("192.168.2.0/24")).then_some(()),
+        )
+        .expect("shortcut routes removed by clear");
+        lab.ping(1, s2.host, 5, 0.1).expect("ping");
+        lab::wait_for(
+            Duration::from_secs(30),
+            "the shortcut route to come back with traffic",
+            || {
+                let _ = lab.ping(1, s2.host, 2, 0.1);
+                kernel_shortcuts().contains("192.168.2.0/24").then_some(())
+            },
+        )
+        .expect("shortcut route back");
+        lab.stop_daemon(1);
+        assert!(
+            kernel_shortcuts().trim().is_empty(),
+            "shortcut routes left after the daemon's exit: {}",
+            kernel_shortcuts()
+        );
     }
     let _ = hub;
 }
