@@ -148,14 +148,17 @@ fn inet(addr: &RouteAddress) -> Option<Ipv4Addr> {
     }
 }
 
-/// Interprets a route message for the mirror of device `ifindex` in table `table`.
-/// Returns `None` for messages that are not IPv4 unicast routes in that table.
-pub fn route_change(
-    msg: &RouteMessage,
-    deleted: bool,
-    ifindex: u32,
-    table: u32,
-) -> Option<RouteChange> {
+/// The fields of an IPv4 route message that both interpretations read, for a message of
+/// table `table` that is not one of our own shortcut routes (`None` otherwise, or when the
+/// destination or prefix length is unusable).
+struct RouteFields<'a> {
+    key: RouteKey,
+    oif: Option<u32>,
+    gateway: Option<Ipv4Addr>,
+    multipath: Option<&'a Vec<netlink_packet_route::route::RouteNextHop>>,
+}
+
+fn route_fields(msg: &RouteMessage, table: u32) -> Option<RouteFields<'_>> {
     if msg.header.address_family != AddressFamily::Inet {
         return None;
     }
@@ -180,11 +183,33 @@ pub fn route_change(
         return None;
     }
     let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
-    let key = RouteKey {
-        prefix,
-        tos: msg.header.tos,
-        metric,
-    };
+    Some(RouteFields {
+        key: RouteKey {
+            prefix,
+            tos: msg.header.tos,
+            metric,
+        },
+        oif,
+        gateway,
+        multipath,
+    })
+}
+
+/// Interprets a route message for the mirror of device `ifindex` in table `table`.
+/// Returns `None` for messages that are not IPv4 unicast routes in that table.
+pub fn route_change(
+    msg: &RouteMessage,
+    deleted: bool,
+    ifindex: u32,
+    table: u32,
+) -> Option<RouteChange> {
+    let RouteFields {
+        key,
+        oif,
+        mut gateway,
+        multipath,
+    } = route_fields(msg, table)?;
+    let prefix = key.prefix;
     if deleted || msg.header.kind != RouteType::Unicast {
         return Some(RouteChange::Remove(key));
     }
@@ -222,7 +247,7 @@ pub fn route_change(
         MirroredRoute {
             prefix,
             gateway,
-            metric,
+            metric: key.metric,
             protocol: u8::from(msg.header.protocol),
         },
     ))
@@ -254,32 +279,17 @@ pub fn local_route_change(
     excluded: Option<u32>,
     table: u32,
 ) -> Option<LocalChange> {
-    if msg.header.address_family != AddressFamily::Inet {
-        return None;
+    let RouteFields {
+        key,
+        oif,
+        multipath,
+        ..
+    } = route_fields(msg, table)?;
+    let prefix = key.prefix;
+    let mut oifs: Vec<u32> = oif.into_iter().collect();
+    if let Some(hops) = multipath {
+        oifs.extend(hops.iter().map(|h| h.interface_index));
     }
-    let mut msg_table = u32::from(msg.header.table);
-    let mut dst = Ipv4Addr::UNSPECIFIED;
-    let mut metric = 0;
-    let mut oifs = Vec::new();
-    for attr in &msg.attributes {
-        match attr {
-            RouteAttribute::Table(t) => msg_table = *t,
-            RouteAttribute::Destination(a) => dst = inet(a)?,
-            RouteAttribute::Priority(p) => metric = *p,
-            RouteAttribute::Oif(i) => oifs.push(*i),
-            RouteAttribute::MultiPath(hops) => oifs.extend(hops.iter().map(|h| h.interface_index)),
-            _ => {}
-        }
-    }
-    if msg_table != table || u8::from(msg.header.protocol) == RTPROT_DMVPN_SHORTCUT {
-        return None;
-    }
-    let prefix = Ipv4Prefix::new(dst, msg.header.destination_prefix_length).ok()?;
-    let key = RouteKey {
-        prefix,
-        tos: msg.header.tos,
-        metric,
-    };
     let local = !deleted
         && msg.header.kind == RouteType::Unicast
         && !prefix.is_empty()
