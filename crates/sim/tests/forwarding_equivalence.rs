@@ -14,12 +14,11 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dmvpn_dataplane::pipeline::{Forwarder, Scratch, Sink};
+use dmvpn_dataplane::pipeline::{Forwarder, Scratch};
 use dmvpn_dataplane::{
-    Event, ForwardingTables, Ipv4Prefix, MirroredRoute, PacketBuf, SendOutcome, TunnelConfig,
-    TunnelSource,
+    Event, ForwardingTables, Ipv4Prefix, MirroredRoute, PacketBuf, TunnelConfig, TunnelSource,
 };
-use dmvpn_sim::{DataPlane, NodeOutput, Prefix, RouteVia};
+use dmvpn_sim::{DataPlane, NodeOutput, Outputs, Prefix, RouteVia};
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -27,24 +26,6 @@ fn ip(s: &str) -> Ipv4Addr {
 
 fn pfx(s: &str, len: u8) -> Prefix {
     Prefix::new(ip(s), len).unwrap()
-}
-
-#[derive(Default, Debug, PartialEq)]
-struct Seen {
-    sent: Vec<(Ipv4Addr, Vec<u8>)>,
-    events: Vec<Event>,
-    up: Option<Vec<u8>>,
-}
-
-impl Sink for Seen {
-    fn send(&mut self, peer: Ipv4Addr, _tos: u8, packet: &mut PacketBuf) -> SendOutcome {
-        self.sent.push((peer, packet.as_slice().to_vec()));
-        SendOutcome::Sent
-    }
-    fn event(&mut self, event: Event) -> bool {
-        self.events.push(event);
-        true
-    }
 }
 
 fn udp(src: &str, dst: &str) -> Vec<u8> {
@@ -161,7 +142,7 @@ fn simulator_and_shipped_data_plane_decide_alike() {
         for dst in destinations {
             let packet = udp("192.168.1.5", dst);
             let from_sim = sim.from_overlay(&packet, now);
-            let mut seen = Seen::default();
+            let mut seen = Outputs::default();
             let mut p = packet.clone();
             seen.up = ship
                 .from_overlay(&mut scratch, &mut p, now, &mut seen)
@@ -189,7 +170,7 @@ fn simulator_and_shipped_data_plane_decide_alike() {
     let mut gre = vec![0, 0, 0x08, 0x00];
     gre.extend_from_slice(&inner);
     let from_sim = sim.from_nbma(ip("192.0.2.33"), &gre, now);
-    let mut seen = Seen::default();
+    let mut seen = Outputs::default();
     let mut buf = PacketBuf::with_capacity(2048);
     buf.set(&gre).unwrap();
     seen.up = ship
@@ -198,7 +179,7 @@ fn simulator_and_shipped_data_plane_decide_alike() {
     assert_eq!(from_sim.up.as_deref(), Some(&inner[..]));
     assert_eq!((&from_sim.up, &from_sim.events), (&seen.up, &seen.events));
     let back_sim = sim.from_overlay(&inner, now + Duration::from_millis(1));
-    let mut back = Seen::default();
+    let mut back = Outputs::default();
     let mut p = inner.clone();
     ship.from_overlay(
         &mut scratch,
