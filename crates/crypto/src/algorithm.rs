@@ -205,7 +205,12 @@ pub enum Prf {
 
 impl Prf {
     /// All implemented PRFs, strongest first.
-    pub const ALL: [Prf; 4] = [Prf::HmacSha512, Prf::HmacSha384, Prf::HmacSha256, Prf::HmacSha1];
+    pub const ALL: [Prf; 4] = [
+        Prf::HmacSha512,
+        Prf::HmacSha384,
+        Prf::HmacSha256,
+        Prf::HmacSha1,
+    ];
 
     /// The IANA transform ID (type 2).
     pub fn transform_id(self) -> u16 {
@@ -348,7 +353,11 @@ pub struct Refused {
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} is refused ({}); use {} instead", self.name, self.reason, self.replacement)
+        write!(
+            f,
+            "{} is refused ({}); use {} instead",
+            self.name, self.reason, self.replacement
+        )
     }
 }
 
@@ -436,7 +445,12 @@ mod tests {
         let r = refused_keyword("esp-des").unwrap();
         assert!(r.to_string().contains("DES is refused"));
         assert!(r.to_string().contains("AES-GCM"));
-        assert!(refused_keyword("esp-md5-hmac").unwrap().to_string().contains("SHA-2"));
+        assert!(
+            refused_keyword("esp-md5-hmac")
+                .unwrap()
+                .to_string()
+                .contains("SHA-2")
+        );
         assert!(refused_dh_group(5).is_some());
         assert!(refused_dh_group(14).is_none());
         assert!(refused_keyword("esp-aes").is_none());

@@ -7,3 +7,6 @@
 pub mod algorithm;
 
 pub use algorithm::{DhGroup, Encryption, Integrity, Prf, Refused};
+pub mod random;
+
+pub use random::{Random, SeededRandom, SystemRandom};
