@@ -1,12 +1,16 @@
 //! IPsec cryptography for the DMVPN router: which algorithms exist and which are refused
-//! ([`algorithm`]), and the primitives IKEv2 (RFC 7296) and ESP (RFC 4303, 4106) build on.
+//! ([`algorithm`]), and the primitives IKEv2 (RFC 7296) and ESP (RFC 4303, 4106) build on:
+//! the per-SA [`Cipher`] (AES-GCM, AES-CBC + HMAC), and the error type.
 //!
 //! Every primitive comes from aws-lc-rs; this crate only composes them (prf+, the IKE key
 //! schedule, CBC+HMAC encrypt-then-MAC) and keeps key material zeroized.
 
 pub mod algorithm;
-
-pub use algorithm::{DhGroup, Encryption, Integrity, Prf, Refused};
+pub mod cipher;
+pub mod error;
 pub mod random;
 
+pub use algorithm::{DhGroup, Encryption, Integrity, Prf, Refused};
+pub use cipher::{Cipher, EspAad};
+pub use error::CryptoError;
 pub use random::{Random, SeededRandom, SystemRandom};
