@@ -11,13 +11,18 @@ use crate::LabError;
 use crate::spec::{LabSpec, Node, Phase};
 use crate::topology::Lab;
 
-/// Seed 003's IPsec profile, written before the tunnel when the spec asks for protection.
-const PROTECTION_PROFILE: [&str; 10] = [
+/// Seed 003's IPsec profile, written before the tunnel when the spec asks for protection,
+/// with today's algorithms instead of the seed's DES and MD5 (which the configuration
+/// refuses): AES-256, SHA-256 and group 14 for IKE, AES-256-GCM for ESP.
+const PROTECTION_PROFILE: [&str; 13] = [
     "crypto isakmp policy 1",
+    " encryption aes 256",
+    " hash sha256",
     " authentication pre-share",
+    " group 14",
     "crypto isakmp key cisco47 address 0.0.0.0",
     "!",
-    "crypto ipsec transform-set trans2 esp-des esp-md5-hmac",
+    "crypto ipsec transform-set trans2 esp-gcm 256",
     " mode transport",
     "!",
     "crypto ipsec profile vpnprof",
@@ -265,6 +270,9 @@ mod tests {
         for text in &c {
             assert!(has(text, "crypto ipsec profile vpnprof"));
             assert!(has(text, " tunnel protection ipsec profile vpnprof"));
+            assert!(has(text, "crypto ipsec transform-set trans2 esp-gcm 256"));
+            assert!(has(text, " encryption aes 256"));
+            assert!(!text.contains("des") && !text.contains("md5"), "{text}");
         }
     }
 
