@@ -293,7 +293,7 @@ impl ChildKeys {
 /// The key pad of shared-key authentication (RFC 7296 §2.15).
 pub const KEY_PAD: &[u8] = b"Key Pad for IKEv2";
 
-/// AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>) (RFC 7296 §2.15);
+/// AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), `<SignedOctets>`) (RFC 7296 §2.15);
 /// `signed_octets` are its parts (the first message, the peer's nonce, prf(SK_p, IDx')).
 pub fn psk_auth(p: Prf, psk: &[u8], signed_octets: &[&[u8]]) -> SecretBytes {
     let mut inner = prf(p, psk, &[KEY_PAD]);
