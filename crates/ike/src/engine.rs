@@ -188,6 +188,14 @@ impl IkeEngine {
         }
     }
 
+    /// Rekey the IKE SA with `peer` now (administratively; lifetimes do it by themselves).
+    pub fn rekey_ike(&mut self, now: Duration, peer: Ipv4Addr) {
+        self.enter(now);
+        if let Some(id) = self.live_sa(peer) {
+            self.request(id, Request::RekeyIke);
+        }
+    }
+
     /// Timers: call at (or after) [`IkeEngine::poll_timeout`].
     pub fn handle_timeout(&mut self, now: Duration) {
         self.enter(now);
