@@ -6,7 +6,7 @@
 use crate::proposal::{EspSuite, IkeSuite};
 use dmvpn_crypto::Random;
 use dmvpn_crypto::cipher::Cipher;
-use crate::dh_shim::KeyExchange;
+use dmvpn_crypto::dh::KeyExchange;
 use dmvpn_crypto::keys::SecretBytes;
 use dmvpn_crypto::prf::IkeKeys;
 use dmvpn_crypto::{DhGroup, Prf};

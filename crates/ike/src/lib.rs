@@ -24,7 +24,6 @@ mod codec;
 pub mod config;
 mod cookie;
 mod crypto;
-mod dh_shim;
 mod engine;
 mod exchange;
 mod msg;

@@ -74,8 +74,8 @@ fn every_ike_suite_and_group() {
         gcm(DhGroup::Ecp384),
         gcm(DhGroup::Ecp521),
         gcm(DhGroup::Curve25519),
-        // MODP groups come with dmvpn-crypto's dh module.
-        // gcm(DhGroup::Modp2048),
+        gcm(DhGroup::Modp2048),
+        cbc(DhGroup::Modp3072, Integrity::HmacSha256_128, Prf::HmacSha256),
         cbc(DhGroup::Ecp256, Integrity::HmacSha256_128, Prf::HmacSha256),
         cbc(DhGroup::Curve25519, Integrity::HmacSha384_192, Prf::HmacSha384),
         cbc(DhGroup::Ecp384, Integrity::HmacSha512_256, Prf::HmacSha512),
