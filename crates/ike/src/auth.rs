@@ -4,7 +4,7 @@
 //! for spoke-to-spoke SAs, and local and remote keys may differ). [`Authenticator`] is an
 //! enum so that certificates (RSA/ECDSA with RFC 7427 digital signatures) can join it.
 //!
-//! A successful check yields an [`Authenticated`] token; installing a Child SA from an
+//! A successful check yields an `Authenticated` token; installing a Child SA from an
 //! IKE_AUTH exchange requires one, so no path installs keys for an unauthenticated peer.
 
 use crate::config::ConfigError;
@@ -107,8 +107,9 @@ impl Keyring {
     /// Adds an entry (an entry with the same prefix is replaced).
     pub fn push(&mut self, e: KeyringEntry) {
         let m = e.mask();
-        self.entries
-            .retain(|x| !(x.prefix_len == e.prefix_len && u32::from(x.addr) & m == u32::from(e.addr) & m));
+        self.entries.retain(|x| {
+            !(x.prefix_len == e.prefix_len && u32::from(x.addr) & m == u32::from(e.addr) & m)
+        });
         self.entries.push(e);
     }
 

@@ -41,7 +41,11 @@ pub(crate) struct Child {
 
 impl Child {
     pub(crate) fn min_nonce(&self) -> &[u8] {
-        if self.ni <= self.nr { &self.ni } else { &self.nr }
+        if self.ni <= self.nr {
+            &self.ni
+        } else {
+            &self.nr
+        }
     }
 }
 

@@ -80,17 +80,26 @@ impl<'a> Cursor<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, DecodeError> {
-        let b: [u8; 2] = self.take(2)?.try_into().map_err(|_| DecodeError::Malformed)?;
+        let b: [u8; 2] = self
+            .take(2)?
+            .try_into()
+            .map_err(|_| DecodeError::Malformed)?;
         Ok(u16::from_be_bytes(b))
     }
 
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| DecodeError::Malformed)?;
+        let b: [u8; 4] = self
+            .take(4)?
+            .try_into()
+            .map_err(|_| DecodeError::Malformed)?;
         Ok(u32::from_be_bytes(b))
     }
 
     fn u64(&mut self) -> Result<u64, DecodeError> {
-        let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| DecodeError::Malformed)?;
+        let b: [u8; 8] = self
+            .take(8)?
+            .try_into()
+            .map_err(|_| DecodeError::Malformed)?;
         Ok(u64::from_be_bytes(b))
     }
 
@@ -289,11 +298,7 @@ fn parse_sa(body: &[u8]) -> Result<Vec<Proposal>, DecodeError> {
             }
             // A transform with an attribute we do not understand cannot be chosen (§3.3.6).
             if known {
-                transforms.push(Transform {
-                    ttype,
-                    id,
-                    key_len,
-                });
+                transforms.push(Transform { ttype, id, key_len });
             } else if !matches!(ttype, 1..=5) {
                 usable = false;
             }
@@ -553,7 +558,9 @@ fn seal_one(
     v.extend(std::iter::repeat_n(0u8, pad));
     v.push(u8::try_from(pad).map_err(|_| DecodeError::Malformed)?);
     v.extend(std::iter::repeat_n(0u8, cipher.icv_len()));
-    let (aad, region) = v.split_at_mut_checked(aad_len).ok_or(DecodeError::Malformed)?;
+    let (aad, region) = v
+        .split_at_mut_checked(aad_len)
+        .ok_or(DecodeError::Malformed)?;
     cipher
         .seal_region(aad, &[], region)
         .map_err(|_| DecodeError::Malformed)?;
@@ -628,7 +635,9 @@ pub(crate) fn decode_encrypted(
         return Err(DecodeError::Malformed);
     }
     let aad_len = HEADER_LEN + hdr_len;
-    let (aad, region) = bytes.split_at_checked(aad_len).ok_or(DecodeError::Malformed)?;
+    let (aad, region) = bytes
+        .split_at_checked(aad_len)
+        .ok_or(DecodeError::Malformed)?;
     let mut region = region.to_vec();
     if region.len() < cipher.iv_len() + cipher.icv_len() + 1 {
         return Err(DecodeError::Malformed);
@@ -710,8 +719,12 @@ mod tests {
             None,
             0xdead_beef,
         )));
-        m.push(Payload::TsI(vec![Ts::gre_host(Ipv4Addr::new(192, 0, 2, 1))]));
-        m.push(Payload::TsR(vec![Ts::gre_host(Ipv4Addr::new(192, 0, 2, 2))]));
+        m.push(Payload::TsI(vec![Ts::gre_host(Ipv4Addr::new(
+            192, 0, 2, 1,
+        ))]));
+        m.push(Payload::TsR(vec![Ts::gre_host(Ipv4Addr::new(
+            192, 0, 2, 2,
+        ))]));
         m.notify(notify::USE_TRANSPORT_MODE, vec![]);
         m.push(Payload::Delete {
             protocol: 3,

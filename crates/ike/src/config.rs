@@ -278,10 +278,10 @@ impl IkeConfig {
         if self.fragment_mtu < 576 {
             return Err(ConfigError::FragmentMtu(self.fragment_mtu));
         }
-        if let Some(d) = &self.dpd {
-            if d.interval.is_zero() || d.retry.is_zero() {
-                return Err(ConfigError::Dpd);
-            }
+        if let Some(d) = &self.dpd
+            && (d.interval.is_zero() || d.retry.is_zero())
+        {
+            return Err(ConfigError::Dpd);
         }
         if self.nat_keepalive.is_some_and(|k| k.is_zero()) {
             return Err(ConfigError::Keepalive);
@@ -369,7 +369,9 @@ mod tests {
         }];
         assert_eq!(c.validate(), Err(ConfigError::MissingIntegrity));
         let mut c = cfg();
-        c.proposals[0].encryption.push(Encryption::AesCbc { key_bits: 128 });
+        c.proposals[0]
+            .encryption
+            .push(Encryption::AesCbc { key_bits: 128 });
         c.proposals[0].integrity.push(Integrity::HmacSha256_128);
         assert_eq!(c.validate(), Err(ConfigError::MixedAead));
         let mut c = cfg();

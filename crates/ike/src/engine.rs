@@ -253,7 +253,9 @@ impl IkeEngine {
                 prf: sa.suite.map(|s| s.prf),
                 dh_group: sa.suite.map(|s| s.dh),
                 nat: sa.nat(),
-                age: self.now.saturating_sub(sa.established.unwrap_or(sa.created)),
+                age: self
+                    .now
+                    .saturating_sub(sa.established.unwrap_or(sa.created)),
                 lifetime: self.cfg.ike_lifetime,
                 peer_id: sa.peer_id.map(|i| i.to_string()),
                 children: self.children.values().filter(|c| c.sa == sa.id).count(),

@@ -84,7 +84,11 @@ pub(crate) fn ike_offer(cfg: &[IkeProposal], spi: &[u8]) -> Vec<Proposal> {
         .enumerate()
         .map(|(i, p)| {
             let mut t: Vec<Transform> = p.encryption.iter().map(|e| Transform::enc(*e)).collect();
-            t.extend(p.prf.iter().map(|x| Transform::plain(tt::PRF, x.transform_id())));
+            t.extend(
+                p.prf
+                    .iter()
+                    .map(|x| Transform::plain(tt::PRF, x.transform_id())),
+            );
             if p.encryption.iter().any(|e| !e.is_aead()) {
                 t.extend(
                     p.integrity
@@ -204,7 +208,10 @@ pub(crate) fn ike_accept(chosen: &[Proposal], cfg: &[IkeProposal]) -> Option<Ike
     }
     let c = cfg.get(usize::from(p.num).checked_sub(1)?)?;
     let single = |ty| of_type(p, ty).count() <= 1;
-    if ![tt::ENCR, tt::PRF, tt::INTEG, tt::DH].into_iter().all(single) {
+    if ![tt::ENCR, tt::PRF, tt::INTEG, tt::DH]
+        .into_iter()
+        .all(single)
+    {
         return None;
     }
     let s = ike_match(p, c, None)?;
@@ -378,7 +385,10 @@ pub(crate) fn esp_accept(
     let spi = u32::from_be_bytes(<[u8; 4]>::try_from(p.spi.as_slice()).ok()?);
     let c = cfg.get(usize::from(p.num).checked_sub(1)?)?;
     let single = |ty| of_type(p, ty).count() <= 1;
-    if ![tt::ENCR, tt::INTEG, tt::DH, tt::ESN].into_iter().all(single) {
+    if ![tt::ENCR, tt::INTEG, tt::DH, tt::ESN]
+        .into_iter()
+        .all(single)
+    {
         return None;
     }
     let pfs = match dh {

@@ -43,8 +43,7 @@ impl IkeEngine {
             return;
         };
         let their_spi = if sa.initiator { sa.spi_r } else { sa.spi_i };
-        if their_spi != theirs || hdr.from_initiator == sa.initiator || remote.ip() != &sa.peer
-        {
+        if their_spi != theirs || hdr.from_initiator == sa.initiator || remote.ip() != &sa.peer {
             return self.dropped(remote, DropReason::UnknownSpi);
         }
         // Window checks before the (costly) decryption.
@@ -56,7 +55,10 @@ impl IkeEngine {
         } else {
             let next = sa.peer_msg_id;
             let previous = next.wrapping_sub(1);
-            let resend = sa.last_response.as_ref().is_some_and(|(m, _)| *m == hdr.msg_id);
+            let resend = sa
+                .last_response
+                .as_ref()
+                .is_some_and(|(m, _)| *m == hdr.msg_id);
             if hdr.msg_id != next && !(hdr.msg_id == previous && resend) {
                 return self.dropped(remote, DropReason::MessageId);
             }

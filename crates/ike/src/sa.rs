@@ -230,12 +230,20 @@ impl IkeSa {
 
     /// Our SPI.
     pub(crate) fn our_spi(&self) -> u64 {
-        if self.initiator { self.spi_i } else { self.spi_r }
+        if self.initiator {
+            self.spi_i
+        } else {
+            self.spi_r
+        }
     }
 
     /// The smaller nonce of the two (RFC 7296 §2.8.1 compares these).
     pub(crate) fn min_nonce(&self) -> &[u8] {
-        if self.ni <= self.nr { &self.ni } else { &self.nr }
+        if self.ni <= self.nr {
+            &self.ni
+        } else {
+            &self.nr
+        }
     }
 
     pub(crate) fn is_established(&self) -> bool {

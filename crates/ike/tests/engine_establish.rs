@@ -1,7 +1,12 @@
 //! Two engines back to back: IKE_SA_INIT + IKE_AUTH with a PSK for each proposal kind and
 //! group, keys crosswise, authentication failures, INVALID_KE_PAYLOAD, cookies, proposal
 //! and mode mismatches.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod engine_support;
 
@@ -56,9 +61,24 @@ fn default_config_establishes_in_transport_mode() {
     assert_eq!(c.replay_window, 64);
     assert_eq!(c.hard_lifetime, secs(3600));
     assert!(c.soft_lifetime < c.hard_lifetime);
-    assert_eq!(net.nodes[0].log, vec![Rec::Install(c.spi_in), Rec::Up(addr(1))]);
-    assert!(net.has_event(0, |e| matches!(e, IkeEvent::SaUp { initiator: true, .. })));
-    assert!(net.has_event(1, |e| matches!(e, IkeEvent::SaUp { initiator: false, .. })));
+    assert_eq!(
+        net.nodes[0].log,
+        vec![Rec::Install(c.spi_in), Rec::Up(addr(1))]
+    );
+    assert!(net.has_event(0, |e| matches!(
+        e,
+        IkeEvent::SaUp {
+            initiator: true,
+            ..
+        }
+    )));
+    assert!(net.has_event(1, |e| matches!(
+        e,
+        IkeEvent::SaUp {
+            initiator: false,
+            ..
+        }
+    )));
     // Four datagrams: INIT and AUTH, each way.
     assert_eq!(net.nodes[0].sent + net.nodes[1].sent, 4);
     // Protecting again only repeats ProtectionUp.
@@ -75,9 +95,17 @@ fn every_ike_suite_and_group() {
         gcm(DhGroup::Ecp521),
         gcm(DhGroup::Curve25519),
         gcm(DhGroup::Modp2048),
-        cbc(DhGroup::Modp3072, Integrity::HmacSha256_128, Prf::HmacSha256),
+        cbc(
+            DhGroup::Modp3072,
+            Integrity::HmacSha256_128,
+            Prf::HmacSha256,
+        ),
         cbc(DhGroup::Ecp256, Integrity::HmacSha256_128, Prf::HmacSha256),
-        cbc(DhGroup::Curve25519, Integrity::HmacSha384_192, Prf::HmacSha384),
+        cbc(
+            DhGroup::Curve25519,
+            Integrity::HmacSha384_192,
+            Prf::HmacSha384,
+        ),
         cbc(DhGroup::Ecp384, Integrity::HmacSha512_256, Prf::HmacSha512),
         cbc(DhGroup::Ecp256, Integrity::HmacSha1_96, Prf::HmacSha1),
     ];
@@ -145,8 +173,14 @@ fn wrong_psk_fails_on_both_sides_without_child() {
     let mut net = Net::new(50, vec![psk_config(b"right"), psk_config(b"wrong")]);
     net.protect(0, 1);
     net.run_for(secs(5));
-    assert!(net.has_event(1, |e| matches!(e, IkeEvent::AuthFailed { by_peer: false, .. })));
-    assert!(net.has_event(0, |e| matches!(e, IkeEvent::AuthFailed { by_peer: true, .. })));
+    assert!(net.has_event(1, |e| matches!(
+        e,
+        IkeEvent::AuthFailed { by_peer: false, .. }
+    )));
+    assert!(net.has_event(0, |e| matches!(
+        e,
+        IkeEvent::AuthFailed { by_peer: true, .. }
+    )));
     for n in &net.nodes {
         assert!(n.installed.is_empty());
         assert!(!n.log.iter().any(|r| matches!(r, Rec::Install(_))));
@@ -155,7 +189,14 @@ fn wrong_psk_fails_on_both_sides_without_child() {
     // The initiator retries later (still wanted) and keeps failing; nothing comes up and
     // the responder's failed SAs go away.
     net.run_for(secs(200));
-    assert!(net.nodes[0].events.iter().filter(|e| matches!(e, IkeEvent::AuthFailed { .. })).count() > 2);
+    assert!(
+        net.nodes[0]
+            .events
+            .iter()
+            .filter(|e| matches!(e, IkeEvent::AuthFailed { .. }))
+            .count()
+            > 2
+    );
     assert_eq!(net.established(1), 0);
     assert!(net.nodes[1].engine.sas().len() <= 2);
     assert!(net.nodes[1].installed.is_empty());
@@ -168,7 +209,9 @@ fn initiator_detects_a_bad_responder_auth() {
     use dmvpn_ike::{Authenticator, Keyring, KeyringEntry};
     let ring = |local: &[u8], remote: &[u8]| {
         let mut k = Keyring::default();
-        k.push(KeyringEntry::asymmetric(std::net::Ipv4Addr::UNSPECIFIED, 0, local, remote).unwrap());
+        k.push(
+            KeyringEntry::asymmetric(std::net::Ipv4Addr::UNSPECIFIED, 0, local, remote).unwrap(),
+        );
         let mut c = psk_config(b"unused");
         c.auth = Authenticator::Psk(k);
         c
@@ -176,8 +219,14 @@ fn initiator_detects_a_bad_responder_auth() {
     let mut net = Net::new(51, vec![ring(b"a", b"b"), ring(b"x", b"a")]);
     net.protect(0, 1);
     net.run_for(secs(5));
-    assert!(net.has_event(0, |e| matches!(e, IkeEvent::AuthFailed { by_peer: false, .. })));
-    assert!(net.has_event(1, |e| matches!(e, IkeEvent::AuthFailed { by_peer: true, .. })));
+    assert!(net.has_event(0, |e| matches!(
+        e,
+        IkeEvent::AuthFailed { by_peer: false, .. }
+    )));
+    assert!(net.has_event(1, |e| matches!(
+        e,
+        IkeEvent::AuthFailed { by_peer: true, .. }
+    )));
     assert!(net.nodes[0].installed.is_empty());
     assert!(net.nodes[1].installed.is_empty());
     assert!(!net.protected(1, 0));
@@ -195,7 +244,10 @@ fn invalid_ke_payload_restarts_with_the_requested_group() {
     let mut net = Net::new(60, vec![a, b]);
     establish(&mut net);
     assert!(net.has_event(0, |e| matches!(e, IkeEvent::InvalidKe { group: 31, .. })));
-    assert_eq!(net.nodes[0].engine.sas()[0].dh_group, Some(DhGroup::Curve25519));
+    assert_eq!(
+        net.nodes[0].engine.sas()[0].dh_group,
+        Some(DhGroup::Curve25519)
+    );
 }
 
 const PSK_A: &[u8] = b"shared";
@@ -205,12 +257,22 @@ fn no_common_proposal() {
     let mut a = psk_config(PSK_A);
     let mut b = psk_config(PSK_A);
     a.proposals = vec![gcm(DhGroup::Ecp256)];
-    b.proposals = vec![cbc(DhGroup::Ecp256, Integrity::HmacSha256_128, Prf::HmacSha256)];
+    b.proposals = vec![cbc(
+        DhGroup::Ecp256,
+        Integrity::HmacSha256_128,
+        Prf::HmacSha256,
+    )];
     let mut net = Net::new(61, vec![a, b]);
     net.protect(0, 1);
     net.run_for(secs(3));
-    assert!(net.has_event(1, |e| matches!(e, IkeEvent::NoProposalChosen { by_peer: false, .. })));
-    assert!(net.has_event(0, |e| matches!(e, IkeEvent::NoProposalChosen { by_peer: true, .. })));
+    assert!(net.has_event(1, |e| matches!(
+        e,
+        IkeEvent::NoProposalChosen { by_peer: false, .. }
+    )));
+    assert!(net.has_event(0, |e| matches!(
+        e,
+        IkeEvent::NoProposalChosen { by_peer: true, .. }
+    )));
     assert!(net.nodes[1].engine.sas().is_empty());
 }
 
@@ -229,7 +291,10 @@ fn esp_mismatch_keeps_no_sa() {
     let mut net = Net::new(62, vec![a, b]);
     net.protect(0, 1);
     net.run_for(secs(3));
-    assert!(net.has_event(0, |e| matches!(e, IkeEvent::NoProposalChosen { by_peer: true, .. })));
+    assert!(net.has_event(0, |e| matches!(
+        e,
+        IkeEvent::NoProposalChosen { by_peer: true, .. }
+    )));
     assert!(!net.protected(0, 1));
     assert_eq!(net.established(0), 0);
     assert_eq!(net.established(1), 0);
@@ -243,7 +308,10 @@ fn tunnel_mode_fallback_and_transport_require() {
     b.mode = Mode::Tunnel;
     let mut net = Net::new(63, vec![a.clone(), b.clone()]);
     establish(&mut net);
-    assert_eq!(net.nodes[0].installed.values().next().unwrap().mode, Mode::Tunnel);
+    assert_eq!(
+        net.nodes[0].installed.values().next().unwrap().mode,
+        Mode::Tunnel
+    );
 
     a.transport_require = true;
     let mut net = Net::new(64, vec![a.clone(), b]);
@@ -257,7 +325,10 @@ fn tunnel_mode_fallback_and_transport_require() {
     let mut net = Net::new(65, vec![c, a]);
     net.protect(0, 1);
     net.run_for(secs(3));
-    assert!(net.has_event(1, |e| matches!(e, IkeEvent::NoProposalChosen { by_peer: false, .. })));
+    assert!(net.has_event(1, |e| matches!(
+        e,
+        IkeEvent::NoProposalChosen { by_peer: false, .. }
+    )));
     assert!(!net.protected(0, 1));
 }
 

@@ -1,7 +1,12 @@
 //! Two engines back to back over time: Child and IKE SA rekeys (make-before-break, and
 //! simultaneous), Delete, DPD, retransmission under loss, NAT traversal, a restarted peer
 //! and simultaneous initiation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod engine_support;
 
@@ -28,12 +33,19 @@ fn assert_make_before_break(net: &Net, i: usize) {
     for (k, r) in log.iter().enumerate() {
         if let Rec::Delete(_) = r {
             assert!(
-                log[..k].iter().filter(|x| matches!(x, Rec::Install(_))).count() >= 2,
+                log[..k]
+                    .iter()
+                    .filter(|x| matches!(x, Rec::Install(_)))
+                    .count()
+                    >= 2,
                 "delete before the replacement was installed: {log:?}"
             );
         }
     }
-    assert!(!log.iter().any(|r| matches!(r, Rec::Down(_))), "protection went down: {log:?}");
+    assert!(
+        !log.iter().any(|r| matches!(r, Rec::Down(_))),
+        "protection went down: {log:?}"
+    );
 }
 
 #[test]
@@ -86,7 +98,10 @@ fn ike_rekey_keeps_children() {
     assert_eq!(net.nodes[1].engine.sas().len(), 1);
     assert_eq!(sas[0].children, 1);
     // The Child SA did not change with the IKE rekey.
-    assert_eq!(net.nodes[0].installed.keys().copied().collect::<Vec<_>>(), child);
+    assert_eq!(
+        net.nodes[0].installed.keys().copied().collect::<Vec<_>>(),
+        child
+    );
     assert!(!net.has_event(0, |e| matches!(e, IkeEvent::SaDown { .. })));
     // Child rekeys and DPD work over the new IKE SA.
     let spi = child[0];
@@ -116,8 +131,18 @@ fn simultaneous_child_rekey_leaves_one_pair() {
         net.drain(0);
         net.drain(1);
         net.run_for(secs(5));
-        assert_eq!(net.nodes[0].installed.len(), 1, "seed {seed}: {:?}", net.nodes[0].log);
-        assert_eq!(net.nodes[1].installed.len(), 1, "seed {seed}: {:?}", net.nodes[1].log);
+        assert_eq!(
+            net.nodes[0].installed.len(),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[0].log
+        );
+        assert_eq!(
+            net.nodes[1].installed.len(),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[1].log
+        );
         net.assert_keys_match(0, 1);
         assert_make_before_break(&net, 0);
         assert_make_before_break(&net, 1);
@@ -145,15 +170,28 @@ fn simultaneous_ike_rekey_leaves_one_sa() {
         net.drain(0);
         net.drain(1);
         net.run_for(secs(5));
-        assert_eq!(net.established(0), 1, "seed {seed}: {:?}", net.nodes[0].engine.sas());
-        assert_eq!(net.established(1), 1, "seed {seed}: {:?}", net.nodes[1].engine.sas());
+        assert_eq!(
+            net.established(0),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[0].engine.sas()
+        );
+        assert_eq!(
+            net.established(1),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[1].engine.sas()
+        );
         assert_eq!(net.nodes[0].engine.sas().len(), 1);
         assert_eq!(net.nodes[1].engine.sas().len(), 1);
         let (a, b) = (&net.nodes[0].engine.sas()[0], &net.nodes[1].engine.sas()[0]);
         assert_eq!((a.spi_i, a.spi_r), (b.spi_i, b.spi_r));
         assert_eq!(a.children, 1);
         assert_eq!(b.children, 1);
-        assert_eq!(net.nodes[0].installed.keys().copied().collect::<Vec<_>>(), child);
+        assert_eq!(
+            net.nodes[0].installed.keys().copied().collect::<Vec<_>>(),
+            child
+        );
         for i in 0..2 {
             let rekeys = net.nodes[i]
                 .events
@@ -387,8 +425,18 @@ fn simultaneous_initiation_keeps_one_sa() {
         net.protect(0, 1);
         net.protect(1, 0);
         net.run_for(secs(10));
-        assert_eq!(net.established(0), 1, "seed {seed}: {:?}", net.nodes[0].engine.sas());
-        assert_eq!(net.established(1), 1, "seed {seed}: {:?}", net.nodes[1].engine.sas());
+        assert_eq!(
+            net.established(0),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[0].engine.sas()
+        );
+        assert_eq!(
+            net.established(1),
+            1,
+            "seed {seed}: {:?}",
+            net.nodes[1].engine.sas()
+        );
         net.assert_keys_match(0, 1);
         net.assert_keys_match(1, 0);
         assert!(net.protected(0, 1) && net.protected(1, 0));

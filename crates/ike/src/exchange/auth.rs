@@ -193,12 +193,12 @@ impl IkeEngine {
             self.remove_sa(id, DownReason::AuthFailed);
             return;
         }
-        if msg.auth().is_none() {
-            if let Some(err) = msg.error_notify() {
-                self.event(IkeEvent::PeerError { peer, notify: err });
-                self.remove_sa(id, DownReason::Failed);
-                return;
-            }
+        if msg.auth().is_none()
+            && let Some(err) = msg.error_notify()
+        {
+            self.event(IkeEvent::PeerError { peer, notify: err });
+            self.remove_sa(id, DownReason::Failed);
+            return;
         }
         let Some(sa) = self.sas.get(&id) else {
             return;
@@ -207,23 +207,21 @@ impl IkeEngine {
             return;
         };
         let verified = match (msg.id_r(), msg.auth()) {
-            (Some((t, d)), Some((method, data))) => {
-                Identity::from_payload(t, d).and_then(|pid| {
-                    let mut rest = vec![t, 0, 0, 0];
-                    rest.extend_from_slice(d);
-                    let maced = keys.prf(&keys.sk_p_peer, &[&rest]);
-                    let octets = SignedOctets {
-                        first_message: &sa.hs.init_response,
-                        other_nonce: &sa.ni,
-                        maced_id: &maced,
-                    };
-                    self.cfg
-                        .auth
-                        .verify(keys.prf, peer, Some(&pid), method, data, &octets)
-                        .ok()
-                        .map(|proof| (proof, pid))
-                })
-            }
+            (Some((t, d)), Some((method, data))) => Identity::from_payload(t, d).and_then(|pid| {
+                let mut rest = vec![t, 0, 0, 0];
+                rest.extend_from_slice(d);
+                let maced = keys.prf(&keys.sk_p_peer, &[&rest]);
+                let octets = SignedOctets {
+                    first_message: &sa.hs.init_response,
+                    other_nonce: &sa.ni,
+                    maced_id: &maced,
+                };
+                self.cfg
+                    .auth
+                    .verify(keys.prf, peer, Some(&pid), method, data, &octets)
+                    .ok()
+                    .map(|proof| (proof, pid))
+            }),
             _ => None,
         };
         let Some((proof, pid)) = verified else {
@@ -324,10 +322,10 @@ impl IkeEngine {
         let now = self.now;
         self.timers.set(TimerKey::IkeRekey(id), now + soft);
         self.timers.set(TimerKey::IkeExpire(id), now + life);
-        if let Some(d) = self.cfg.dpd {
-            if d.mode == crate::config::DpdMode::Periodic {
-                self.timers.set(TimerKey::Dpd(id), now + d.interval);
-            }
+        if let Some(d) = self.cfg.dpd
+            && d.mode == crate::config::DpdMode::Periodic
+        {
+            self.timers.set(TimerKey::Dpd(id), now + d.interval);
         }
         let behind = self.sas.get(&id).is_some_and(|s| s.nat_local);
         if let (Some(k), true) = (self.cfg.nat_keepalive, behind) {

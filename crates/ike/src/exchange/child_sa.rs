@@ -100,7 +100,10 @@ impl IkeEngine {
         let (ke, g_ir) = match suite.dh {
             None => (None, None),
             Some(g) => {
-                let invalid_ke = (notify::INVALID_KE_PAYLOAD, g.number().to_be_bytes().to_vec());
+                let invalid_ke = (
+                    notify::INVALID_KE_PAYLOAD,
+                    g.number().to_be_bytes().to_vec(),
+                );
                 let (kg, kd) = msg.ke().ok_or(invalid_ke.clone())?;
                 if kg != g.number() {
                     return Err(invalid_ke);

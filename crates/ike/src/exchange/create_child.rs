@@ -11,7 +11,7 @@ use crate::exchange::init::nonce_ok;
 use crate::msg::{Message, Payload, exchange, notify};
 use crate::output::IkeEvent;
 use crate::proposal::{self, PROTO_ESP, PROTO_IKE, PfsPolicy};
-use crate::sa::{IkeSa, Pending, PeerRekey, Phase, Request, SaId};
+use crate::sa::{IkeSa, PeerRekey, Pending, Phase, Request, SaId};
 use crate::timer::TimerKey;
 use dmvpn_crypto::DhGroup;
 use std::time::Duration;
@@ -30,10 +30,16 @@ impl IkeEngine {
 
     /// Send a CREATE_CHILD_SA rekeying Child SA `old_spi`. Returns whether it left.
     pub(crate) fn send_rekey_child(&mut self, id: SaId, old_spi: u32) -> bool {
-        let usable = self.children.get(&old_spi).is_some_and(|c| {
-            c.sa == id && !c.superseded && c.peer_rekey.is_none() && !c.rekeying
-        });
-        if !usable || !self.sas.get(&id).is_some_and(|s| s.is_established() && !s.superseded) {
+        let usable = self
+            .children
+            .get(&old_spi)
+            .is_some_and(|c| c.sa == id && !c.superseded && c.peer_rekey.is_none() && !c.rekeying);
+        if !usable
+            || !self
+                .sas
+                .get(&id)
+                .is_some_and(|s| s.is_established() && !s.superseded)
+        {
             return false;
         }
         let new_spi = self.new_esp_spi();
@@ -97,7 +103,11 @@ impl IkeEngine {
             match e {
                 notify::CHILD_SA_NOT_FOUND => {
                     // The peer no longer has it: neither should we.
-                    if self.children.get(&old_spi).is_some_and(|c| c.peer_rekey.is_none()) {
+                    if self
+                        .children
+                        .get(&old_spi)
+                        .is_some_and(|c| c.peer_rekey.is_none())
+                    {
                         self.remove_child(old_spi);
                     }
                 }
@@ -200,7 +210,12 @@ impl IkeEngine {
             .rekey_group
             .or(sa.suite.map(|s| s.dh))
             .filter(configured)
-            .or_else(|| self.cfg.proposals.first().and_then(|p| p.dh_groups.first().copied()));
+            .or_else(|| {
+                self.cfg
+                    .proposals
+                    .first()
+                    .and_then(|p| p.dh_groups.first().copied())
+            });
         let Some(group) = group else {
             return false;
         };
@@ -220,11 +235,7 @@ impl IkeEngine {
                 data: dh.public(),
             },
         ];
-        let what = Pending::RekeyIke {
-            new_spi,
-            nonce,
-            dh,
-        };
+        let what = Pending::RekeyIke { new_spi, nonce, dh };
         self.send_request(id, exchange::CREATE_CHILD_SA, p, what)
     }
 
@@ -299,7 +310,11 @@ impl IkeEngine {
             old_spi: self.sas.get(&id).map(IkeSa::our_spi).unwrap_or(0),
             new_spi,
         });
-        let theirs = self.sas.get(&id).and_then(|s| s.peer_rekey).map(|p| p.new_sa);
+        let theirs = self
+            .sas
+            .get(&id)
+            .and_then(|s| s.peer_rekey)
+            .map(|p| p.new_sa);
         let mine_loses = theirs
             .and_then(|t| self.sas.get(&t))
             .zip(self.sas.get(&new))
@@ -351,7 +366,11 @@ impl IkeEngine {
         self.seq += 1;
         self.insert_sa(sa);
         self.arm_sa_timers(id);
-        for k in [TimerKey::IkeRekey(old), TimerKey::Dpd(old), TimerKey::Keepalive(old)] {
+        for k in [
+            TimerKey::IkeRekey(old),
+            TimerKey::Dpd(old),
+            TimerKey::Keepalive(old),
+        ] {
             self.timers.cancel(k);
         }
         Some(id)

@@ -28,12 +28,7 @@ pub(crate) fn nonce_ok(n: &[u8]) -> bool {
 
 /// (we are behind a NAT, the peer is) from a message's NAT_DETECTION notifies, hashed with
 /// the message's SPIs. Without the notifies the peer does not do NAT traversal: no NAT.
-fn nat_check(
-    msg: &Message,
-    spi_r: u64,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
-) -> (bool, bool) {
+fn nat_check(msg: &Message, spi_r: u64, local: SocketAddrV4, remote: SocketAddrV4) -> (bool, bool) {
     let Some(dst) = msg.find_notify(notify::NAT_DETECTION_DESTINATION_IP) else {
         return (false, false);
     };
@@ -55,8 +50,14 @@ fn nat_payloads(spi_i: u64, spi_r: u64, local: SocketAddrV4, remote: SocketAddrV
         data: data.to_vec(),
     };
     [
-        n(notify::NAT_DETECTION_SOURCE_IP, nat_hash(spi_i, spi_r, local)),
-        n(notify::NAT_DETECTION_DESTINATION_IP, nat_hash(spi_i, spi_r, remote)),
+        n(
+            notify::NAT_DETECTION_SOURCE_IP,
+            nat_hash(spi_i, spi_r, local),
+        ),
+        n(
+            notify::NAT_DETECTION_DESTINATION_IP,
+            nat_hash(spi_i, spi_r, remote),
+        ),
     ]
 }
 
@@ -90,13 +91,7 @@ impl IkeEngine {
             return;
         };
         let id = SaId(self.next_seq());
-        let mut sa = IkeSa::new(
-            id,
-            local,
-            SocketAddrV4::new(peer, IKE_PORT),
-            true,
-            self.now,
-        );
+        let mut sa = IkeSa::new(id, local, SocketAddrV4::new(peer, IKE_PORT), true, self.now);
         sa.spi_i = self.new_ike_spi();
         sa.ni = self.new_nonce();
         sa.hs.dh = Some(dh);
@@ -273,7 +268,10 @@ impl IkeEngine {
         if sa.fragmentation {
             resp.push(status(notify::IKEV2_FRAGMENTATION_SUPPORTED, Vec::new()));
         }
-        resp.push(status(notify::SIGNATURE_HASH_ALGORITHMS, SIG_HASHES.to_vec()));
+        resp.push(status(
+            notify::SIGNATURE_HASH_ALGORITHMS,
+            SIG_HASHES.to_vec(),
+        ));
         let Ok(out) = codec::encode_plain(&resp) else {
             return;
         };

@@ -160,14 +160,18 @@ impl Net {
         if self.blackhole == Some(from) {
             return;
         }
-        assert_eq!(*local.ip(), self.nodes[from].addr, "sent from a foreign address");
+        assert_eq!(
+            *local.ip(),
+            self.nodes[from].addr,
+            "sent from a foreign address"
+        );
         let mut src = local;
-        if let Some(n) = self.nat {
-            if n.node == from {
-                src = SocketAddrV4::new(n.public, n.port_base + local.port());
-            }
+        if let Some(n) = self.nat
+            && n.node == from
+        {
+            src = SocketAddrV4::new(n.public, n.port_base + local.port());
         }
-        let (to, mut dst) = match self.nat {
+        let (to, dst) = match self.nat {
             Some(n) if *remote.ip() == n.public => {
                 let port = remote.port().wrapping_sub(n.port_base);
                 (n.node, SocketAddrV4::new(self.nodes[n.node].addr, port))
@@ -180,7 +184,6 @@ impl Net {
         if self.blackhole == Some(to) || self.chance(self.loss) {
             return;
         }
-        dst.set_port(dst.port());
         let mut at = self.now + self.latency;
         if self.chance(self.reorder) {
             at += Duration::from_millis(u64::from(self.rng.next_u32() % 50));
@@ -237,7 +240,11 @@ impl Net {
                 self.drain(p.to);
             } else {
                 for i in 0..self.nodes.len() {
-                    if self.nodes[i].engine.poll_timeout().is_some_and(|t| t <= next) {
+                    if self.nodes[i]
+                        .engine
+                        .poll_timeout()
+                        .is_some_and(|t| t <= next)
+                    {
                         let now = self.now;
                         self.nodes[i].engine.handle_timeout(now);
                         self.drain(i);
