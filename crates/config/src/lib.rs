@@ -7,23 +7,30 @@
 //!   gives the same model.
 //! * [`import`] converts VyOS `set` commands and Adtran AOS configurations
 //!   into this dialect.
+//! * [`crypto::resolve`] turns a tunnel's `tunnel protection ipsec profile` into a fully
+//!   typed IKEv2/ESP policy, with IOS-XE's smart defaults; [`Config::needs_ikev1`] tells
+//!   which tunnels need IKEv1 (not supported yet).
 //!
 //! The language is documented in `docs/config.md`.
 
+mod algs;
 mod args;
+pub mod crypto;
 pub mod diag;
 pub mod import;
 pub mod lexer;
 pub mod model;
 mod names;
 pub mod parse;
+mod secret;
 mod validate;
 mod writer;
 
 pub use diag::{Diagnostic, Severity, Span};
 pub use model::*;
 pub use names::{TUNNEL_NUMBER_MAX, normalise_interface_name, normalise_tunnel_name};
-pub use parse::{Parsed, SpanIndex, parse_syntax};
+pub use parse::{BlockKind, CryptoSpans, Parsed, SpanIndex, parse_syntax};
+pub use secret::Secret;
 pub use validate::validate;
 
 /// Parse and validate configuration text. The returned [`Parsed`] always has a

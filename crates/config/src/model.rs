@@ -9,6 +9,9 @@ use std::net::Ipv4Addr;
 pub use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+mod crypto;
+pub use crypto::*;
+
 /// Default NHRP holdtime in seconds (Cisco IOS and AOS).
 pub const DEFAULT_HOLDTIME: u16 = 7200;
 /// Default NHRP network-id when a tunnel configures NHRP without one.
@@ -258,137 +261,6 @@ pub struct MaxSend {
     pub every_secs: u16,
 }
 
-/// The IKE and IPsec configuration blocks.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Crypto {
-    pub isakmp_policies: Vec<IsakmpPolicy>,
-    pub isakmp_keys: Vec<IsakmpKey>,
-    pub transform_sets: Vec<TransformSet>,
-    pub ipsec_profiles: Vec<IpsecProfile>,
-    pub ikev2_keyrings: Vec<Ikev2Keyring>,
-    pub ikev2_profiles: Vec<Ikev2Profile>,
-    pub ikev2_proposals: Vec<Ikev2Proposal>,
-    pub ikev2_policies: Vec<Ikev2Policy>,
-}
-
-/// `crypto isakmp policy N` (1–10000) and its lines.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IsakmpPolicy {
-    pub priority: u16,
-    /// `encryption des|3des|aes [128|192|256]`, normalised (`aes 256`).
-    pub encryption: Option<String>,
-    /// `hash md5|sha|sha256|sha384|sha512`.
-    pub hash: Option<String>,
-    /// `authentication pre-share|rsa-sig|rsa-encr`.
-    pub authentication: Option<String>,
-    /// `group N` (Diffie-Hellman group).
-    pub group: Option<u8>,
-    /// `lifetime S` (60–86400).
-    pub lifetime: Option<u32>,
-}
-
-/// `crypto isakmp key KEY address ADDR [MASK]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IsakmpKey {
-    pub key: String,
-    pub address: Ipv4Addr,
-    pub mask: Option<Ipv4Addr>,
-}
-
-/// `crypto ipsec transform-set NAME T1 [T2 [T3]]` with `mode`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TransformSet {
-    pub name: String,
-    /// Transforms, normalised (`esp-aes 256`, `esp-sha-hmac`).
-    pub transforms: Vec<String>,
-    /// `mode tunnel|transport`; IOS default is tunnel.
-    pub mode: Option<IpsecMode>,
-}
-
-/// IPsec encapsulation mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IpsecMode {
-    Tunnel,
-    Transport,
-}
-
-/// `crypto ipsec profile NAME` and its `set …` lines.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpsecProfile {
-    pub name: String,
-    /// `set transform-set A [B …]`.
-    pub transform_sets: Vec<String>,
-    /// `set pfs [groupN]`: `Some(None)` is PFS with the default group.
-    pub pfs: Option<Option<String>>,
-    /// `set security-association lifetime seconds S`.
-    pub lifetime_seconds: Option<u32>,
-    /// `set security-association lifetime kilobytes K`.
-    pub lifetime_kilobytes: Option<u32>,
-    /// `set ikev2-profile NAME`.
-    pub ikev2_profile: Option<String>,
-}
-
-/// `crypto ikev2 keyring NAME`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ikev2Keyring {
-    pub name: String,
-    pub peers: Vec<Ikev2Peer>,
-}
-
-/// `peer NAME` inside a keyring.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ikev2Peer {
-    pub name: String,
-    /// `address A [MASK]`.
-    pub address: Option<(Ipv4Addr, Option<Ipv4Addr>)>,
-    /// `pre-shared-key KEY`.
-    pub pre_shared_key: Option<String>,
-}
-
-/// `crypto ikev2 profile NAME`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ikev2Profile {
-    pub name: String,
-    /// `match identity remote address A [MASK]` / `… fqdn NAME`, as words.
-    pub match_identity_remote: Vec<String>,
-    /// `identity local address A` / `fqdn NAME`, as words.
-    pub identity_local: Option<String>,
-    /// `authentication local pre-share|rsa-sig`.
-    pub authentication_local: Option<String>,
-    /// `authentication remote pre-share|rsa-sig`.
-    pub authentication_remote: Option<String>,
-    /// `keyring local NAME`.
-    pub keyring: Option<String>,
-    /// `lifetime S` (120–86400).
-    pub lifetime: Option<u32>,
-    /// `dpd INTERVAL RETRY on-demand|periodic`.
-    pub dpd: Option<Dpd>,
-}
-
-/// Dead peer detection settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dpd {
-    pub interval: u16,
-    pub retry: u16,
-    pub periodic: bool,
-}
-
-/// `crypto ikev2 proposal NAME`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ikev2Proposal {
-    pub name: String,
-    pub encryption: Vec<String>,
-    pub integrity: Vec<String>,
-    pub group: Vec<u8>,
-}
-
-/// `crypto ikev2 policy NAME`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ikev2Policy {
-    pub name: String,
-    pub proposals: Vec<String>,
-}
-
 /// `ip route PREFIX MASK NEXT-HOP|INTERFACE [DISTANCE]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaticRoute {
@@ -427,6 +299,29 @@ impl Config {
     /// The IPsec profile with this name.
     pub fn ipsec_profile(&self, name: &str) -> Option<&IpsecProfile> {
         self.crypto.ipsec_profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Whether `tunnel`'s protection is keyed with IKEv1, which is not supported yet: its
+    /// IPsec profile has no `set ikev2-profile` (IOS then negotiates with ISAKMP). The
+    /// daemon refuses to start such a tunnel with [`Config::ikev1_refusal`]'s message.
+    pub fn needs_ikev1(&self, tunnel: &Tunnel) -> bool {
+        tunnel
+            .protection
+            .as_ref()
+            .and_then(|p| self.ipsec_profile(&p.profile))
+            .is_some_and(|p| p.ikev2_profile.is_none())
+    }
+
+    /// The message that refuses a tunnel needing IKEv1 (see [`Config::needs_ikev1`]), the
+    /// same words `dmvpn config check` warns with; `None` when the tunnel does not need it.
+    pub fn ikev1_refusal(&self, iface: &str, tunnel: &Tunnel) -> Option<String> {
+        if !self.needs_ikev1(tunnel) {
+            return None;
+        }
+        let profile = tunnel.protection.as_ref().map(|p| p.profile.as_str())?;
+        Some(format!(
+            "{iface}: IPsec profile `{profile}` has no `set ikev2-profile`, so it needs IKEv1 (ISAKMP): {IKEV1_NOT_SUPPORTED}; this tunnel will not start. Use IKEv2: a `crypto ikev2 profile` and `set ikev2-profile NAME`"
+        ))
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::model::*;
-use crate::parse::{InterfaceSpans, SpanIndex};
+use crate::parse::{BlockKind, InterfaceSpans, SpanIndex};
 
 /// Check a configuration. `spans` may be `SpanIndex::default()` for a model
 /// built in code; messages then carry no position.
@@ -119,18 +119,22 @@ pub fn validate(cfg: &Config, spans: &SpanIndex) -> Vec<Diagnostic> {
             }
         }
 
-        if let Some(p) = &t.protection
-            && cfg.ipsec_profile(&p.profile).is_none()
-        {
-            out.push(Diagnostic::error(
-                sp.protection,
-                format!(
-                    "{name}: IPsec profile `{}` does not exist: expected a `crypto ipsec profile {}` block{}",
-                    p.profile,
-                    p.profile,
-                    did_you_mean(&p.profile, cfg.crypto.ipsec_profiles.iter().map(|p| p.name.as_str()))
-                ),
-            ));
+        if let Some(p) = &t.protection {
+            if cfg.ipsec_profile(&p.profile).is_none() {
+                out.push(Diagnostic::error(
+                    sp.protection,
+                    format!(
+                        "{name}: IPsec profile `{}` does not exist: expected a `crypto ipsec profile {}` block{}",
+                        p.profile,
+                        p.profile,
+                        did_you_mean(&p.profile, cfg.crypto.ipsec_profiles.iter().map(|p| p.name.as_str()))
+                    ),
+                ));
+            } else if let Some(msg) = cfg.ikev1_refusal(name, t) {
+                out.push(Diagnostic::warning(sp.protection, msg));
+            } else {
+                out.extend(crate::crypto::check_tunnel(cfg, spans, iface, t));
+            }
         }
 
         if t.mode == TunnelMode::GreMultipoint {
@@ -151,7 +155,9 @@ pub fn validate(cfg: &Config, spans: &SpanIndex) -> Vec<Diagnostic> {
     }
 
     for (profile, ts, at) in &spans.transform_set_refs {
-        if !cfg.crypto.transform_sets.iter().any(|t| t.name == *ts) {
+        if !cfg.crypto.transform_sets.iter().any(|t| t.name == *ts)
+            && !spans.crypto.is_rejected(BlockKind::TransformSet, ts)
+        {
             out.push(Diagnostic::error(
                 *at,
                 format!(
@@ -217,7 +223,80 @@ pub fn validate(cfg: &Config, spans: &SpanIndex) -> Vec<Diagnostic> {
             ));
         }
     }
+    crypto_warnings(cfg, spans, &mut out);
+    // Resolution and the reference checks may find the same missing block: say it once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|d| seen.insert((d.span, d.message.clone())));
     out
+}
+
+/// Settings that are accepted but probably not what was meant.
+fn crypto_warnings(cfg: &Config, spans: &SpanIndex, out: &mut Vec<Diagnostic>) {
+    let c = &cfg.crypto;
+    let cs = &spans.crypto;
+    for p in &c.ikev2_proposals {
+        let at = cs.block(BlockKind::Ikev2Proposal, &p.name);
+        if !c
+            .ikev2_policies
+            .iter()
+            .any(|pol| pol.proposals.contains(&p.name))
+        {
+            let why = if c.ikev2_policies.is_empty() {
+                "without a `crypto ikev2 policy`, the default proposal is used"
+            } else {
+                "no `crypto ikev2 policy` names it"
+            };
+            out.push(Diagnostic::warning(
+                at,
+                format!(
+                    "IKEv2 proposal `{}` is not used: {why}; add `proposal {}` to a `crypto ikev2 policy`",
+                    p.name, p.name
+                ),
+            ));
+        }
+        if p.encryption.iter().any(|e| e.is_aead()) && !p.integrity.is_empty() {
+            out.push(Diagnostic::warning(
+                at,
+                format!(
+                    "IKEv2 proposal `{}`: `integrity` is not used with AES-GCM, which authenticates by itself",
+                    p.name
+                ),
+            ));
+        }
+    }
+    for k in &c.ikev2_keyrings {
+        for peer in k.peers.iter().filter(|p| p.address.is_none()) {
+            let at = cs
+                .peers
+                .get(&(k.name.clone(), peer.name.clone()))
+                .copied()
+                .unwrap_or_default();
+            out.push(Diagnostic::warning(
+                at,
+                format!(
+                    "keyring `{}`, peer `{}` has no `address`: it is not used (dmvpn finds a peer's keys by its address)",
+                    k.name, peer.name
+                ),
+            ));
+        }
+    }
+    for p in &c.ipsec_profiles {
+        let modes: Vec<IpsecMode> = p
+            .transform_sets
+            .iter()
+            .filter_map(|n| c.transform_sets.iter().find(|t| t.name == *n))
+            .map(|t| t.mode.unwrap_or(IpsecMode::Transport))
+            .collect();
+        if modes.windows(2).any(|w| w.first() != w.get(1)) {
+            out.push(Diagnostic::warning(
+                cs.block(BlockKind::IpsecProfile, &p.name),
+                format!(
+                    "IPsec profile `{}`: its transform sets differ in `mode`; the first set's mode is preferred",
+                    p.name
+                ),
+            ));
+        }
+    }
 }
 
 fn find_nbma(sp: &InterfaceSpans, a: Ipv4Addr) -> Span {

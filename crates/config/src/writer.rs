@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::algs;
 use crate::model::*;
 
 fn mask(net: &Ipv4Net) -> String {
@@ -74,14 +75,23 @@ impl Config {
         let c = &self.crypto;
         for p in &c.isakmp_policies {
             let _ = writeln!(o, "crypto isakmp policy {}", p.priority);
-            opt_line(o, "encryption", &p.encryption);
-            opt_line(o, "hash", &p.hash);
+            if let Some(e) = p.encryption {
+                let _ = writeln!(o, " encryption {}", algs::isakmp_encryption_words(e));
+            }
+            if let Some(h) = p.hash {
+                let _ = writeln!(o, " hash {}", algs::isakmp_hash_name(h));
+            }
             opt_line(o, "authentication", &p.authentication);
-            opt_line(o, "group", &p.group);
+            opt_line(o, "group", &p.group.map(|g| g.number()));
             opt_line(o, "lifetime", &p.lifetime);
         }
         for k in &c.isakmp_keys {
-            let _ = write!(o, "crypto isakmp key {} address {}", k.key, k.address);
+            let _ = write!(
+                o,
+                "crypto isakmp key {} address {}",
+                k.key.expose(),
+                k.address
+            );
             if let Some(m) = k.mask {
                 let _ = write!(o, " {m}");
             }
@@ -90,38 +100,41 @@ impl Config {
         if !c.isakmp_policies.is_empty() || !c.isakmp_keys.is_empty() {
             o.push_str("!\n");
         }
+        let sa = &c.sa;
+        if let Some(w) = sa.replay_window {
+            let _ = writeln!(
+                o,
+                "crypto ipsec security-association replay window-size {w}"
+            );
+        }
+        if let Some(s) = sa.lifetime_seconds {
+            let _ = writeln!(o, "crypto ipsec security-association lifetime seconds {s}");
+        }
+        if let Some(k) = sa.lifetime_kilobytes {
+            let _ = writeln!(
+                o,
+                "crypto ipsec security-association lifetime kilobytes {k}"
+            );
+        }
+        if let Some(s) = sa.idle_time {
+            let _ = writeln!(o, "crypto ipsec security-association idle-time {s}");
+        }
+        if *sa != GlobalSa::default() {
+            o.push_str("!\n");
+        }
         for k in &c.ikev2_keyrings {
             let _ = writeln!(o, "crypto ikev2 keyring {}", k.name);
             for p in &k.peers {
-                let _ = writeln!(o, " peer {}", p.name);
-                if let Some((a, m)) = p.address {
-                    match m {
-                        Some(m) => {
-                            let _ = writeln!(o, "  address {a} {m}");
-                        }
-                        None => {
-                            let _ = writeln!(o, "  address {a}");
-                        }
-                    }
-                }
-                if let Some(k) = &p.pre_shared_key {
-                    let _ = writeln!(o, "  pre-shared-key {k}");
-                }
+                write_peer(o, p);
             }
             o.push_str("!\n");
         }
         for p in &c.ikev2_proposals {
             let _ = writeln!(o, "crypto ikev2 proposal {}", p.name);
-            if !p.encryption.is_empty() {
-                let _ = writeln!(o, " encryption {}", p.encryption.join(" "));
-            }
-            if !p.integrity.is_empty() {
-                let _ = writeln!(o, " integrity {}", p.integrity.join(" "));
-            }
-            if !p.group.is_empty() {
-                let g: Vec<String> = p.group.iter().map(u8::to_string).collect();
-                let _ = writeln!(o, " group {}", g.join(" "));
-            }
+            list_line(o, "encryption", p.encryption.iter().map(|e| e.ikev2_name()));
+            list_line(o, "integrity", p.integrity.iter().map(|i| i.ikev2_name()));
+            list_line(o, "prf", p.prf.iter().map(|i| i.ikev2_name()));
+            list_line(o, "group", p.group.iter().map(|g| g.number()));
             o.push_str("!\n");
         }
         for p in &c.ikev2_policies {
@@ -129,42 +142,35 @@ impl Config {
             for pr in &p.proposals {
                 let _ = writeln!(o, " proposal {pr}");
             }
+            for a in &p.match_address_local {
+                let _ = writeln!(o, " match address local {a}");
+            }
+            if p.match_fvrf_any {
+                o.push_str(" match fvrf any\n");
+            }
             o.push_str("!\n");
         }
         for p in &c.ikev2_profiles {
-            let _ = writeln!(o, "crypto ikev2 profile {}", p.name);
-            for m in &p.match_identity_remote {
-                let _ = writeln!(o, " match identity remote {m}");
-            }
-            if let Some(i) = &p.identity_local {
-                let _ = writeln!(o, " identity local {i}");
-            }
-            if let Some(a) = &p.authentication_remote {
-                let _ = writeln!(o, " authentication remote {a}");
-            }
-            if let Some(a) = &p.authentication_local {
-                let _ = writeln!(o, " authentication local {a}");
-            }
-            if let Some(k) = &p.keyring {
-                let _ = writeln!(o, " keyring local {k}");
-            }
-            opt_line(o, "lifetime", &p.lifetime);
-            if let Some(d) = &p.dpd {
-                let kind = if d.periodic { "periodic" } else { "on-demand" };
-                let _ = writeln!(o, " dpd {} {} {kind}", d.interval, d.retry);
-            }
-            o.push_str("!\n");
+            write_ikev2_profile(o, p);
         }
         for t in &c.transform_sets {
+            let mut words = Vec::new();
+            if let Some(e) = t.encryption {
+                words.push(algs::esp_encryption_words(e));
+            }
+            if let Some(i) = t.integrity {
+                words.push(i.esp_name().to_string());
+            }
             let _ = writeln!(
                 o,
                 "crypto ipsec transform-set {} {}",
                 t.name,
-                t.transforms.join(" ")
+                words.join(" ")
             );
             match t.mode {
                 Some(IpsecMode::Tunnel) => o.push_str(" mode tunnel\n"),
                 Some(IpsecMode::Transport) => o.push_str(" mode transport\n"),
+                Some(IpsecMode::TransportRequire) => o.push_str(" mode transport require\n"),
                 None => {}
             }
             o.push_str("!\n");
@@ -174,11 +180,11 @@ impl Config {
             if !p.transform_sets.is_empty() {
                 let _ = writeln!(o, " set transform-set {}", p.transform_sets.join(" "));
             }
-            match &p.pfs {
-                Some(Some(g)) => {
-                    let _ = writeln!(o, " set pfs {g}");
+            match p.pfs {
+                Some(Pfs::Group(g)) => {
+                    let _ = writeln!(o, " set pfs group{}", g.number());
                 }
-                Some(None) => o.push_str(" set pfs\n"),
+                Some(Pfs::Default) => o.push_str(" set pfs\n"),
                 None => {}
             }
             if let Some(s) = p.lifetime_seconds {
@@ -187,12 +193,121 @@ impl Config {
             if let Some(k) = p.lifetime_kilobytes {
                 let _ = writeln!(o, " set security-association lifetime kilobytes {k}");
             }
+            if let Some(s) = p.idle_time {
+                let _ = writeln!(o, " set security-association idle-time {s}");
+            }
+            match p.replay {
+                Some(Replay::Window(w)) => {
+                    let _ = writeln!(o, " set security-association replay window-size {w}");
+                }
+                Some(Replay::Disabled) => {
+                    o.push_str(" set security-association replay disable\n");
+                }
+                None => {}
+            }
             if let Some(v) = &p.ikev2_profile {
                 let _ = writeln!(o, " set ikev2-profile {v}");
             }
             o.push_str("!\n");
         }
     }
+}
+
+fn list_line<T: std::fmt::Display>(o: &mut String, kw: &str, items: impl Iterator<Item = T>) {
+    let words: Vec<String> = items.map(|i| i.to_string()).collect();
+    if !words.is_empty() {
+        let _ = writeln!(o, " {kw} {}", words.join(" "));
+    }
+}
+
+fn identity_words(i: &Identity) -> String {
+    match i {
+        Identity::Address(a) => format!("address {a}"),
+        Identity::Fqdn(n) => format!("fqdn {n}"),
+        Identity::Email(n) => format!("email {n}"),
+    }
+}
+
+fn write_peer(o: &mut String, p: &Ikev2Peer) {
+    let _ = writeln!(o, " peer {}", p.name);
+    match p.address {
+        Some((a, Some(m))) => {
+            let _ = writeln!(o, "  address {a} {m}");
+        }
+        Some((a, None)) => {
+            let _ = writeln!(o, "  address {a}");
+        }
+        None => {}
+    }
+    if let Some(i) = &p.identity {
+        let _ = writeln!(o, "  identity {}", identity_words(i));
+    }
+    if let Some(k) = &p.pre_shared_key {
+        let _ = writeln!(o, "  pre-shared-key {}", k.expose());
+    }
+    if let Some(k) = &p.pre_shared_key_local {
+        let _ = writeln!(o, "  pre-shared-key local {}", k.expose());
+    }
+    if let Some(k) = &p.pre_shared_key_remote {
+        let _ = writeln!(o, "  pre-shared-key remote {}", k.expose());
+    }
+}
+
+fn auth_words(m: &AuthMethod) -> String {
+    match m {
+        AuthMethod::PreShare { key: Some(k) } => format!("pre-share key {}", k.expose()),
+        AuthMethod::PreShare { key: None } => "pre-share".to_string(),
+        AuthMethod::RsaSig => "rsa-sig".to_string(),
+        AuthMethod::EcdsaSig => "ecdsa-sig".to_string(),
+    }
+}
+
+fn write_ikev2_profile(o: &mut String, p: &Ikev2Profile) {
+    let _ = writeln!(o, "crypto ikev2 profile {}", p.name);
+    for m in &p.match_identity_remote {
+        let words = match m {
+            IdentityMatch::Address {
+                address,
+                mask: Some(mask),
+            } => format!("address {address} {mask}"),
+            IdentityMatch::Address {
+                address,
+                mask: None,
+            } => format!("address {address}"),
+            IdentityMatch::Fqdn { domain, name } | IdentityMatch::Email { domain, name } => {
+                let kind = if matches!(m, IdentityMatch::Fqdn { .. }) {
+                    "fqdn"
+                } else {
+                    "email"
+                };
+                let dom = if *domain { "domain " } else { "" };
+                format!("{kind} {dom}{name}")
+            }
+        };
+        let _ = writeln!(o, " match identity remote {words}");
+    }
+    if p.match_fvrf_any {
+        o.push_str(" match fvrf any\n");
+    }
+    if let Some(i) = &p.identity_local {
+        let _ = writeln!(o, " identity local {}", identity_words(i));
+    }
+    for a in &p.authentication_remote {
+        let _ = writeln!(o, " authentication remote {}", auth_words(a));
+    }
+    if let Some(a) = &p.authentication_local {
+        let _ = writeln!(o, " authentication local {}", auth_words(a));
+    }
+    if let Some(k) = &p.keyring {
+        let _ = writeln!(o, " keyring local {k}");
+    }
+    opt_line(o, "lifetime", &p.lifetime);
+    if let Some(d) = &p.dpd {
+        let kind = if d.periodic { "periodic" } else { "on-demand" };
+        let _ = writeln!(o, " dpd {} {} {kind}", d.interval, d.retry);
+    }
+    opt_line(o, "nat keepalive", &p.nat_keepalive);
+    o.push_str("!\n");
 }
 
 fn opt_line<T: std::fmt::Display>(o: &mut String, kw: &str, v: &Option<T>) {

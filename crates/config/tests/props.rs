@@ -13,6 +13,7 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use dmvpn_config::crypto::{DhGroup, Encryption, Integrity, Prf};
 use dmvpn_config::import::{Dialect, import};
 use dmvpn_config::*;
 use proptest::prelude::*;
@@ -382,16 +383,207 @@ fn interface() -> impl Strategy<Value = Interface> {
         )
 }
 
+fn mask() -> impl Strategy<Value = Ipv4Addr> {
+    (0u8..=32).prop_map(|l| {
+        Ipv4Net::new(Ipv4Addr::UNSPECIFIED, l)
+            .map(|n| n.netmask())
+            .unwrap_or(Ipv4Addr::BROADCAST)
+    })
+}
+
+fn secret() -> impl Strategy<Value = Secret> {
+    "[A-Za-z0-9]{1,10}".prop_map(Secret::new)
+}
+
+fn dh() -> impl Strategy<Value = DhGroup> {
+    select(DhGroup::ALL.to_vec())
+}
+
+fn integrity() -> impl Strategy<Value = Integrity> {
+    select(Integrity::ALL.to_vec())
+}
+
+fn identity() -> impl Strategy<Value = Identity> {
+    prop_oneof![
+        ip().prop_map(Identity::Address),
+        name().prop_map(Identity::Fqdn),
+        name().prop_map(|n| Identity::Email(format!("{n}@example.net"))),
+    ]
+}
+
+fn auth() -> impl Strategy<Value = AuthMethod> {
+    prop_oneof![
+        prop::option::of(secret()).prop_map(|key| AuthMethod::PreShare { key }),
+        Just(AuthMethod::RsaSig),
+        Just(AuthMethod::EcdsaSig),
+    ]
+}
+
+fn transform_set() -> impl Strategy<Value = TransformSet> {
+    let pair = prop_oneof![
+        select(vec![128u16, 256]).prop_map(|key_bits| (Encryption::AesGcm16 { key_bits }, None)),
+        (select(vec![128u16, 192, 256]), integrity())
+            .prop_map(|(key_bits, i)| (Encryption::AesCbc { key_bits }, Some(i))),
+    ];
+    (
+        name(),
+        pair,
+        prop::option::of(select(vec![
+            IpsecMode::Tunnel,
+            IpsecMode::Transport,
+            IpsecMode::TransportRequire,
+        ])),
+    )
+        .prop_map(|(name, (e, i), mode)| TransformSet {
+            name,
+            encryption: Some(e),
+            integrity: i,
+            mode,
+        })
+}
+
+fn ipsec_profile() -> impl Strategy<Value = IpsecProfile> {
+    (
+        name(),
+        prop::collection::vec(name(), 0..3),
+        prop::option::of(prop_oneof![Just(Pfs::Default), dh().prop_map(Pfs::Group)]),
+        (
+            prop::option::of(120u32..=2_592_000),
+            prop::option::of(2560u32..),
+            prop::option::of(60u32..=86_400),
+        ),
+        prop::option::of(prop_oneof![
+            Just(Replay::Disabled),
+            select(REPLAY_WINDOW_SIZES.to_vec()).prop_map(Replay::Window)
+        ]),
+        prop::option::of(name()),
+    )
+        .prop_map(
+            |(name, sets, pfs, (lifetime_seconds, lifetime_kilobytes, idle_time), replay, v2)| {
+                IpsecProfile {
+                    name,
+                    transform_sets: dedup(sets, |a, b| a == b),
+                    pfs,
+                    lifetime_seconds,
+                    lifetime_kilobytes,
+                    idle_time,
+                    replay,
+                    ikev2_profile: v2,
+                }
+            },
+        )
+}
+
+fn keyring() -> impl Strategy<Value = Ikev2Keyring> {
+    let peer = (
+        name(),
+        prop::option::of((ip(), prop::option::of(mask()))),
+        prop::option::of(identity()),
+        (
+            prop::option::of(secret()),
+            prop::option::of(secret()),
+            prop::option::of(secret()),
+        ),
+    )
+        .prop_map(
+            |(name, address, identity, (both, local, remote))| Ikev2Peer {
+                name,
+                address,
+                identity,
+                pre_shared_key: both,
+                pre_shared_key_local: local,
+                pre_shared_key_remote: remote,
+            },
+        );
+    (name(), prop::collection::vec(peer, 0..3)).prop_map(|(name, peers)| Ikev2Keyring {
+        name,
+        peers: dedup(peers, |a, b| a.name == b.name),
+    })
+}
+
+fn ikev2_profile() -> impl Strategy<Value = Ikev2Profile> {
+    let m = prop_oneof![
+        (ip(), prop::option::of(mask()))
+            .prop_map(|(address, mask)| IdentityMatch::Address { address, mask }),
+        (any::<bool>(), name()).prop_map(|(domain, name)| IdentityMatch::Fqdn { domain, name }),
+        (any::<bool>(), name()).prop_map(|(domain, name)| IdentityMatch::Email { domain, name }),
+    ];
+    (
+        name(),
+        prop::collection::vec(m, 0..3),
+        any::<bool>(),
+        prop::option::of(identity()),
+        prop::option::of(auth()),
+        prop::collection::vec(auth(), 0..3),
+        prop::option::of(name()),
+        (
+            prop::option::of(120u32..=86400),
+            prop::option::of((10u16..=3600, 2u16..=60, any::<bool>()).prop_map(
+                |(interval, retry, periodic)| Dpd {
+                    interval,
+                    retry,
+                    periodic,
+                },
+            )),
+            prop::option::of(5u16..=3600),
+        ),
+    )
+        .prop_map(
+            |(name, m, fvrf, identity_local, local, remote, keyring, (lifetime, dpd, nat))| {
+                Ikev2Profile {
+                    name,
+                    match_identity_remote: dedup(m, |a, b| a == b),
+                    match_fvrf_any: fvrf,
+                    identity_local,
+                    authentication_local: local,
+                    authentication_remote: dedup(remote, |a, b| {
+                        std::mem::discriminant(a) == std::mem::discriminant(b)
+                    }),
+                    keyring,
+                    lifetime,
+                    dpd,
+                    nat_keepalive: nat,
+                }
+            },
+        )
+}
+
+fn proposal() -> impl Strategy<Value = Ikev2Proposal> {
+    let enc = prop_oneof![
+        prop::collection::vec(select(vec![128u16, 256]), 0..3).prop_map(|v| v
+            .into_iter()
+            .map(|key_bits| Encryption::AesGcm16 { key_bits })
+            .collect::<Vec<_>>()),
+        prop::collection::vec(select(vec![128u16, 192, 256]), 0..3).prop_map(|v| v
+            .into_iter()
+            .map(|key_bits| Encryption::AesCbc { key_bits })
+            .collect::<Vec<_>>()),
+    ];
+    (
+        name(),
+        enc,
+        prop::collection::vec(integrity(), 0..3),
+        prop::collection::vec(select(Prf::ALL.to_vec()), 0..3),
+        prop::collection::vec(dh(), 0..3),
+    )
+        .prop_map(|(name, encryption, integrity, prf, group)| Ikev2Proposal {
+            name,
+            encryption: dedup(encryption, |a, b| a == b),
+            integrity: dedup(integrity, |a, b| a == b),
+            prf: dedup(prf, |a, b| a == b),
+            group: dedup(group, |a, b| a == b),
+        })
+}
+
 fn crypto() -> impl Strategy<Value = Crypto> {
-    let dh = select(vec![1u8, 2, 5, 14, 15, 16, 19, 20, 21, 24]);
     let policy = (
         1u16..=10000,
         prop::option::of(
-            select(vec!["des", "3des", "aes", "aes 128", "aes 256"]).prop_map(str::to_string),
+            select(vec![128u16, 192, 256]).prop_map(|key_bits| Encryption::AesCbc { key_bits }),
         ),
-        prop::option::of(select(vec!["md5", "sha", "sha256"]).prop_map(str::to_string)),
+        prop::option::of(integrity()),
         prop::option::of(select(vec!["pre-share", "rsa-sig"]).prop_map(str::to_string)),
-        prop::option::of(dh.clone()),
+        prop::option::of(dh()),
         prop::option::of(60u32..=86400),
     )
         .prop_map(
@@ -404,147 +596,46 @@ fn crypto() -> impl Strategy<Value = Crypto> {
                 lifetime,
             },
         );
-    let key = ("[A-Za-z0-9]{1,10}", ip(), prop::option::of(ip()))
+    let key = (secret(), ip(), prop::option::of(mask()))
         .prop_map(|(key, address, mask)| IsakmpKey { key, address, mask });
-    let ts = (
-        name(),
-        prop::collection::vec(
-            select(vec![
-                "esp-des",
-                "esp-3des",
-                "esp-aes",
-                "esp-aes 256",
-                "esp-gcm 128",
-                "esp-sha-hmac",
-                "esp-md5-hmac",
-            ])
-            .prop_map(str::to_string),
-            1..3,
-        ),
-        prop::option::of(prop_oneof![
-            Just(IpsecMode::Tunnel),
-            Just(IpsecMode::Transport)
-        ]),
+    let sa = (
+        prop::option::of(select(REPLAY_WINDOW_SIZES.to_vec())),
+        prop::option::of(120u32..=86_400),
+        prop::option::of(2560u32..),
+        prop::option::of(60u32..=86_400),
     )
-        .prop_map(|(name, transforms, mode)| TransformSet {
-            name,
-            transforms,
-            mode,
-        });
-    let profile = (
+        .prop_map(
+            |(replay_window, lifetime_seconds, lifetime_kilobytes, idle_time)| GlobalSa {
+                replay_window,
+                lifetime_seconds,
+                lifetime_kilobytes,
+                idle_time,
+            },
+        );
+    let policy2 = (
         name(),
         prop::collection::vec(name(), 0..3),
-        prop::option::of(prop::option::of(
-            select(vec!["group2", "group14"]).prop_map(str::to_string),
-        )),
-        prop::option::of(120u32..=2_592_000),
-        prop::option::of(2560u32..),
-        prop::option::of(name()),
+        prop::collection::vec(ip(), 0..2),
+        any::<bool>(),
     )
-        .prop_map(
-            |(name, transform_sets, pfs, lifetime_seconds, lifetime_kilobytes, ikev2_profile)| {
-                IpsecProfile {
-                    name,
-                    transform_sets,
-                    pfs,
-                    lifetime_seconds,
-                    lifetime_kilobytes,
-                    ikev2_profile,
-                }
-            },
-        );
-    let peer = (
-        name(),
-        prop::option::of((ip(), prop::option::of(ip()))),
-        prop::option::of("[A-Za-z0-9]{1,10}"),
-    )
-        .prop_map(|(name, address, pre_shared_key)| Ikev2Peer {
-            name,
-            address,
-            pre_shared_key,
-        });
-    let keyring =
-        (name(), prop::collection::vec(peer, 0..3)).prop_map(|(name, peers)| Ikev2Keyring {
-            name,
-            peers: dedup(peers, |a, b| a.name == b.name),
-        });
-    let v2profile = (
-        name(),
-        prop::collection::vec(
-            prop_oneof![
-                ip().prop_map(|a| format!("address {a}")),
-                name().prop_map(|n| format!("fqdn {n}"))
-            ],
-            0..3,
-        ),
-        prop::option::of(name().prop_map(|n| format!("fqdn {n}"))),
-        prop::option::of(select(vec!["pre-share", "rsa-sig"]).prop_map(str::to_string)),
-        prop::option::of(select(vec!["pre-share", "eap"]).prop_map(str::to_string)),
-        prop::option::of(name()),
-        prop::option::of(120u32..=86400),
-        prop::option::of((10u16..=3600, 2u16..=60, any::<bool>()).prop_map(
-            |(interval, retry, periodic)| Dpd {
-                interval,
-                retry,
-                periodic,
-            },
-        )),
-    )
-        .prop_map(
-            |(
-                name,
-                m,
-                identity_local,
-                authentication_local,
-                authentication_remote,
-                keyring,
-                lifetime,
-                dpd,
-            )| Ikev2Profile {
-                name,
-                match_identity_remote: dedup(m, |a, b| a == b),
-                identity_local,
-                authentication_local,
-                authentication_remote,
-                keyring,
-                lifetime,
-                dpd,
-            },
-        );
-    let proposal = (
-        name(),
-        prop::collection::vec(
-            select(vec!["aes-cbc-256", "aes-gcm-128", "3des"]).prop_map(str::to_string),
-            0..3,
-        ),
-        prop::collection::vec(
-            select(vec!["sha1", "sha256"]).prop_map(str::to_string),
-            0..3,
-        ),
-        prop::collection::vec(dh, 0..3),
-    )
-        .prop_map(|(name, encryption, integrity, group)| Ikev2Proposal {
-            name,
-            encryption,
-            integrity,
-            group,
-        });
-    let policy2 =
-        (name(), prop::collection::vec(name(), 0..3)).prop_map(|(name, proposals)| Ikev2Policy {
+        .prop_map(|(name, proposals, local, fvrf)| Ikev2Policy {
             name,
             proposals: dedup(proposals, |a, b| a == b),
+            match_address_local: dedup(local, |a, b| a == b),
+            match_fvrf_any: fvrf,
         });
     (
         prop::collection::vec(policy, 0..3),
         prop::collection::vec(key, 0..3),
-        prop::collection::vec(ts, 0..3),
-        prop::collection::vec(profile, 0..3),
-        prop::collection::vec(keyring, 0..2),
-        prop::collection::vec(v2profile, 0..2),
-        prop::collection::vec(proposal, 0..2),
+        prop::collection::vec(transform_set(), 0..3),
+        prop::collection::vec(ipsec_profile(), 0..3),
+        prop::collection::vec(keyring(), 0..2),
+        prop::collection::vec(ikev2_profile(), 0..2),
+        prop::collection::vec(proposal(), 0..2),
         prop::collection::vec(policy2, 0..2),
+        sa,
     )
-        .prop_map(|(p, k, t, pr, kr, v2, prop, pol)| Crypto {
+        .prop_map(|(p, k, t, pr, kr, v2, prop, pol, sa)| Crypto {
             isakmp_policies: dedup(p, |a, b| a.priority == b.priority),
             isakmp_keys: dedup(k, |a, b| a.address == b.address && a.mask == b.mask),
             transform_sets: dedup(t, |a, b| a.name == b.name),
@@ -553,6 +644,7 @@ fn crypto() -> impl Strategy<Value = Crypto> {
             ikev2_profiles: dedup(v2, |a, b| a.name == b.name),
             ikev2_proposals: dedup(prop, |a, b| a.name == b.name),
             ikev2_policies: dedup(pol, |a, b| a.name == b.name),
+            sa,
         })
 }
 

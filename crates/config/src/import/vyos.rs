@@ -1,14 +1,26 @@
 //! VyOS → our dialect. Reads `set interfaces …`, `set protocols nhrp …`,
 //! `set vpn ipsec …`, `set system host-name` and `set protocols static`
 //! lines (seed 004), builds the equivalent IOS text (mGRE tunnel, NHRP maps
-//! and NHS, ISAKMP policies from IKE groups, transform-sets from ESP groups,
-//! an IPsec profile per VyOS profile) and parses it.
-
-use std::fmt::Write as _;
+//! and NHS, IKE groups as IKEv2 proposals and policies — or ISAKMP policies for
+//! IKEv1, VyOS's default key exchange —, transform-sets from ESP groups, a keyring,
+//! an IKEv2 profile and an IPsec profile per VyOS profile) and parses it.
+//!
+//! Diagnostics of the converted text point at the VyOS line the converted line came
+//! from, and quote the converted line with its keys redacted.
 
 use super::Imported;
 use crate::diag::{Diagnostic, Span};
 use crate::model::Ipv4Net;
+
+mod emit;
+mod ipsec;
+
+/// A value and the line of the VyOS file that set it.
+#[derive(Clone, Debug, Default)]
+struct At {
+    v: String,
+    line: u32,
+}
 
 #[derive(Default)]
 struct Eth {
@@ -36,26 +48,35 @@ struct Tun {
     maps: Vec<(String, Option<String>, bool)>,
 }
 
-/// (number, encryption, hash, dh-group)
-type Proposal = (u32, Option<String>, Option<String>, Option<String>);
+/// One numbered proposal of an ESP or IKE group.
+#[derive(Default)]
+struct Proposal {
+    num: u32,
+    encryption: Option<At>,
+    hash: Option<At>,
+    dh_group: Option<At>,
+    line: u32,
+}
 
 #[derive(Default)]
 struct Group {
     name: String,
     proposals: Vec<Proposal>,
-    lifetime: Option<String>,
-    pfs: Option<String>,
-    mode: Option<String>,
-    key_exchange: Option<String>,
+    lifetime: Option<At>,
+    pfs: Option<At>,
+    mode: Option<At>,
+    key_exchange: Option<At>,
+    line: u32,
 }
 
 #[derive(Default)]
 struct Profile {
     name: String,
-    psk: Option<String>,
+    psk: Option<At>,
     bind: Vec<String>,
-    esp_group: Option<String>,
-    ike_group: Option<String>,
+    esp_group: Option<At>,
+    ike_group: Option<At>,
+    line: u32,
 }
 
 #[derive(Default)]
@@ -68,6 +89,8 @@ struct Vy {
     profiles: Vec<Profile>,
     ipsec_ifaces: Vec<String>,
     routes: Vec<(String, String)>,
+    /// The line being applied.
+    line: u32,
 }
 
 fn entry<'a, T: Default>(
@@ -140,73 +163,20 @@ fn ios_addr(cidr: &str) -> Option<String> {
     Some(format!("{} {}", net.addr(), net.netmask()))
 }
 
-fn ike_enc(e: &str) -> Option<&'static str> {
-    Some(match e {
-        "aes256" => "aes 256",
-        "aes192" => "aes 192",
-        "aes128" => "aes 128",
-        "3des" => "3des",
-        "des" => "des",
-        _ => return None,
-    })
-}
-
-fn ike_hash(h: &str) -> Option<&'static str> {
-    Some(match h {
-        "sha1" => "sha",
-        "md5" => "md5",
-        "sha256" => "sha256",
-        "sha384" => "sha384",
-        "sha512" => "sha512",
-        _ => return None,
-    })
-}
-
-fn esp_enc(e: &str) -> Option<&'static str> {
-    Some(match e {
-        "aes256" => "esp-aes 256",
-        "aes192" => "esp-aes 192",
-        "aes128" => "esp-aes 128",
-        "3des" => "esp-3des",
-        "des" => "esp-des",
-        "aes256gcm128" => "esp-gcm 256",
-        "aes128gcm128" => "esp-gcm 128",
-        _ => return None,
-    })
-}
-
-fn esp_hash(h: &str) -> Option<&'static str> {
-    Some(match h {
-        "sha1" => "esp-sha-hmac",
-        "md5" => "esp-md5-hmac",
-        "sha256" => "esp-sha256-hmac",
-        "sha384" => "esp-sha384-hmac",
-        "sha512" => "esp-sha512-hmac",
-        _ => return None,
-    })
-}
-
-fn dh(g: &str) -> Option<String> {
-    g.strip_prefix("dh-group")
-        .map(str::to_string)
-        .or_else(|| g.parse::<u8>().ok().map(|n| n.to_string()))
-}
-
 pub fn import(text: &str) -> Imported {
     let mut vy = Vy::default();
     let mut warns = Vec::new();
+    let mut source_lines = Vec::new();
     for (idx, raw) in text.lines().enumerate() {
         let line_no = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        source_lines.push(raw.trim_end());
         let w = split(raw);
         let ws: Vec<&str> = w.iter().map(String::as_str).collect();
-        let at = Span::new(
-            line_no,
-            1,
-            u32::try_from(raw.trim_end().len()).unwrap_or(1).max(1),
-        );
+        let at = whole_line(line_no, raw);
         if ws.first().is_none_or(|w| w.starts_with('#')) {
             continue;
         }
+        vy.line = line_no;
         let ok = apply(&mut vy, &ws);
         if !ok {
             warns.push(Diagnostic::warning(
@@ -215,26 +185,72 @@ pub fn import(text: &str) -> Imported {
             ));
         }
     }
-    let (text, more) = emit(&vy);
-    warns.extend(more);
-    let p = crate::parse(&text);
-    for d in p.diagnostics {
-        let (line, mut d) = (d.span.line, d);
-        let src = text
-            .lines()
-            .nth(usize::try_from(line).unwrap_or(0).saturating_sub(1))
-            .unwrap_or("")
-            .trim();
-        if line > 0 {
-            d.message = format!("in converted line `{src}`: {}", d.message);
+    let out = emit::emit(&vy, &mut warns);
+    // Diagnostics the emitter placed at a VyOS line cover the whole line.
+    for d in &mut warns {
+        if d.span.line > 0 && d.span.len == 0 {
+            let raw = source_lines
+                .get(usize::try_from(d.span.line).unwrap_or(0).saturating_sub(1))
+                .copied()
+                .unwrap_or("");
+            d.span = whole_line(d.span.line, raw);
         }
-        d.span = Span::default();
+    }
+    let converted = out.text();
+    let p = crate::parse(&converted);
+    for mut d in p.diagnostics {
+        let idx = usize::try_from(d.span.line).unwrap_or(0).saturating_sub(1);
+        let (conv, src) = out.lines.get(idx).cloned().unwrap_or_default();
+        if d.span.line > 0 {
+            let conv = redact(&conv);
+            if !d.message.contains(&format!("`{conv}`")) {
+                d.message = format!("in converted line `{conv}`: {}", d.message);
+            }
+        }
+        d.span = match src {
+            Some(l) => whole_line(
+                l,
+                source_lines
+                    .get(usize::try_from(l).unwrap_or(0).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(""),
+            ),
+            None => Span::default(),
+        };
         warns.push(d);
     }
+    warns.sort_by_key(|d| (d.span.line == 0, d.span.line));
     Imported {
         config: p.config,
         diagnostics: warns,
     }
+}
+
+/// A span over a whole VyOS line.
+fn whole_line(line: u32, raw: &str) -> Span {
+    Span::new(
+        line,
+        1,
+        u32::try_from(raw.trim_end().chars().count())
+            .unwrap_or(1)
+            .max(1),
+    )
+}
+
+/// A converted line with its keys replaced by `<redacted>` (for messages).
+fn redact(line: &str) -> String {
+    let mut out = Vec::new();
+    let mut hide = false;
+    for w in line.split_whitespace() {
+        if hide && !matches!(w, "local" | "remote" | "0") {
+            out.push("<redacted>");
+            hide = false;
+            continue;
+        }
+        hide = matches!(w, "key" | "pre-shared-key");
+        out.push(w);
+    }
+    out.join(" ")
 }
 
 /// Record one `set` line; false when it is not understood.
@@ -308,6 +324,7 @@ fn apply(vy: &mut Vy, ws: &[&str]) -> bool {
             n,
             rest @ ..,
         ] => {
+            let line = vy.line;
             let list = if *kind == "esp-group" {
                 &mut vy.esp
             } else {
@@ -316,42 +333,67 @@ fn apply(vy: &mut Vy, ws: &[&str]) -> bool {
             let Some(g) = entry(list, n, |g| &g.name, |g, s| g.name = s) else {
                 return false;
             };
+            if g.line == 0 {
+                g.line = line;
+            }
+            let at = |v: &str| {
+                Some(At {
+                    v: v.to_string(),
+                    line,
+                })
+            };
             match rest {
                 ["proposal", num, rest @ ..] => {
                     let Ok(num) = num.parse::<u32>() else {
                         return false;
                     };
-                    let Some(p) =
-                        upsert(&mut g.proposals, |p| p.0 == num, || (num, None, None, None))
-                    else {
+                    let Some(p) = upsert(
+                        &mut g.proposals,
+                        |p| p.num == num,
+                        || Proposal {
+                            num,
+                            line,
+                            ..Proposal::default()
+                        },
+                    ) else {
                         return false;
                     };
                     match rest {
                         [] => {}
-                        ["encryption", e] => p.1 = Some(e.to_string()),
-                        ["hash", h] => p.2 = Some(h.to_string()),
-                        ["dh-group", d] => p.3 = Some(d.to_string()),
+                        ["encryption", e] => p.encryption = at(e),
+                        ["hash", h] => p.hash = at(h),
+                        ["dh-group", d] => p.dh_group = at(d),
                         _ => return false,
                     }
                 }
-                ["lifetime", l] => g.lifetime = Some(l.to_string()),
-                ["pfs", p] => g.pfs = Some(p.to_string()),
-                ["mode", m] => g.mode = Some(m.to_string()),
-                ["key-exchange", k] => g.key_exchange = Some(k.to_string()),
+                ["lifetime", l] => g.lifetime = at(l),
+                ["pfs", p] => g.pfs = at(p),
+                ["mode", m] => g.mode = at(m),
+                ["key-exchange", k] => g.key_exchange = at(k),
                 [] => {}
                 _ => return false,
             }
         }
         ["set", "vpn", "ipsec", "profile", n, rest @ ..] => {
+            let line = vy.line;
             let Some(p) = entry(&mut vy.profiles, n, |p| &p.name, |p, s| p.name = s) else {
                 return false;
             };
+            if p.line == 0 {
+                p.line = line;
+            }
+            let at = |v: &str| {
+                Some(At {
+                    v: v.to_string(),
+                    line,
+                })
+            };
             match rest {
                 [] | ["authentication", "mode", "pre-shared-secret"] => {}
-                ["authentication", "pre-shared-secret", s] => p.psk = Some(s.to_string()),
+                ["authentication", "pre-shared-secret", s] => p.psk = at(s),
                 ["bind", "tunnel", t] => p.bind.push(t.to_string()),
-                ["esp-group", g] => p.esp_group = Some(g.to_string()),
-                ["ike-group", g] => p.ike_group = Some(g.to_string()),
+                ["esp-group", g] => p.esp_group = at(g),
+                ["ike-group", g] => p.ike_group = at(g),
                 _ => return false,
             }
         }
@@ -369,243 +411,4 @@ fn apply(vy: &mut Vy, ws: &[&str]) -> bool {
         _ => return false,
     }
     true
-}
-
-fn emit(vy: &Vy) -> (String, Vec<Diagnostic>) {
-    let mut o = String::new();
-    let mut warns = Vec::new();
-    let mut warn = |m: String| warns.push(Diagnostic::warning(Span::default(), m));
-    if let Some(h) = &vy.hostname {
-        let _ = writeln!(o, "hostname {h}");
-    }
-    let mut prio = 10;
-    for g in &vy.ike {
-        if g.key_exchange.as_deref() == Some("ikev2") {
-            warn(format!(
-                "IKE group `{}` uses IKEv2: converted to ISAKMP (IKEv1) policies; review them",
-                g.name
-            ));
-        }
-        for (_, enc, hash, group) in &g.proposals {
-            let _ = writeln!(o, "crypto isakmp policy {prio}");
-            prio += 10;
-            if let Some(e) = enc {
-                match ike_enc(e) {
-                    Some(x) => {
-                        let _ = writeln!(o, " encryption {x}");
-                    }
-                    None => warn(format!(
-                        "IKE group `{}`: encryption `{e}` not converted",
-                        g.name
-                    )),
-                }
-            }
-            if let Some(h) = hash {
-                match ike_hash(h) {
-                    Some(x) => {
-                        let _ = writeln!(o, " hash {x}");
-                    }
-                    None => warn(format!("IKE group `{}`: hash `{h}` not converted", g.name)),
-                }
-            }
-            o.push_str(" authentication pre-share\n");
-            if let Some(d) = group.as_deref().and_then(dh) {
-                let _ = writeln!(o, " group {d}");
-            }
-            if let Some(l) = &g.lifetime {
-                let _ = writeln!(o, " lifetime {l}");
-            }
-        }
-    }
-    let mut keys = Vec::new();
-    for p in &vy.profiles {
-        if let Some(k) = &p.psk
-            && !keys.contains(k)
-        {
-            keys.push(k.clone());
-            let _ = writeln!(o, "crypto isakmp key {k} address 0.0.0.0 0.0.0.0");
-        }
-    }
-    for g in &vy.esp {
-        for (n, enc, hash, _) in &g.proposals {
-            let mut ts = Vec::new();
-            if let Some(e) = enc {
-                match esp_enc(e) {
-                    Some(x) => ts.push(x),
-                    None => warn(format!(
-                        "ESP group `{}`: encryption `{e}` not converted",
-                        g.name
-                    )),
-                }
-            }
-            if let Some(h) = hash {
-                match esp_hash(h) {
-                    Some(x) => ts.push(x),
-                    None => warn(format!("ESP group `{}`: hash `{h}` not converted", g.name)),
-                }
-            }
-            if ts.is_empty() {
-                continue;
-            }
-            let _ = writeln!(
-                o,
-                "crypto ipsec transform-set {}-{n} {}",
-                g.name,
-                ts.join(" ")
-            );
-            if let Some(m) = &g.mode {
-                let _ = writeln!(o, " mode {m}");
-            }
-        }
-    }
-    for p in &vy.profiles {
-        let _ = writeln!(o, "crypto ipsec profile {}", p.name);
-        if let Some(g) = p
-            .esp_group
-            .as_ref()
-            .and_then(|g| vy.esp.iter().find(|e| e.name == *g))
-        {
-            let names: Vec<String> = g
-                .proposals
-                .iter()
-                .map(|(n, ..)| format!("{}-{n}", g.name))
-                .collect();
-            if !names.is_empty() {
-                let _ = writeln!(o, " set transform-set {}", names.join(" "));
-            }
-            match g.pfs.as_deref() {
-                Some("enable") => o.push_str(" set pfs\n"),
-                Some("disable") | None => {}
-                Some(x) => match dh(x) {
-                    Some(n) => {
-                        let _ = writeln!(o, " set pfs group{n}");
-                    }
-                    None => warn(format!("ESP group `{}`: pfs `{x}` not converted", g.name)),
-                },
-            }
-            if let Some(l) = &g.lifetime {
-                let _ = writeln!(o, " set security-association lifetime seconds {l}");
-            }
-        } else if let Some(g) = &p.esp_group {
-            warn(format!(
-                "profile `{}` names ESP group `{g}`, which is not defined",
-                p.name
-            ));
-        }
-    }
-    for e in &vy.eths {
-        let _ = writeln!(o, "interface {}", e.name);
-        if let Some(d) = &e.description {
-            let _ = writeln!(o, " description {d}");
-        }
-        for a in &e.addresses {
-            if a == "dhcp" {
-                o.push_str(" ip address dhcp\n");
-            } else {
-                match ios_addr(a) {
-                    Some(x) => {
-                        let _ = writeln!(o, " ip address {x}");
-                    }
-                    None => warn(format!("interface {}: address `{a}` not converted", e.name)),
-                }
-            }
-        }
-    }
-    for t in &vy.tuns {
-        let Some(num) = tunnel_number(&t.name) else {
-            warn(format!(
-                "tunnel `{}` not converted: expected a name such as tun0",
-                t.name
-            ));
-            continue;
-        };
-        let _ = writeln!(o, "interface Tunnel{num}");
-        if let Some(d) = &t.description {
-            let _ = writeln!(o, " description {d}");
-        }
-        if let Some(a) = &t.address {
-            match ios_addr(a) {
-                Some(x) => {
-                    let _ = writeln!(o, " ip address {x}");
-                }
-                None => warn(format!("tunnel {}: address `{a}` not converted", t.name)),
-            }
-        }
-        if let Some(m) = &t.mtu {
-            let _ = writeln!(o, " ip mtu {m}");
-        }
-        if let Some(a) = &t.auth {
-            let _ = writeln!(o, " ip nhrp authentication {a}");
-        }
-        if let Some(h) = &t.holdtime {
-            let _ = writeln!(o, " ip nhrp holdtime {h}");
-        }
-        if t.multicast_dynamic {
-            o.push_str(" ip nhrp map multicast dynamic\n");
-        }
-        for (proto, nbma, register) in &t.maps {
-            match (nbma, register) {
-                (Some(n), true) => {
-                    let mc = if t.multicast_nhs { " multicast" } else { "" };
-                    let _ = writeln!(o, " ip nhrp nhs {proto} nbma {n}{mc}");
-                }
-                (Some(n), false) => {
-                    let _ = writeln!(o, " ip nhrp map {proto} {n}");
-                }
-                (None, _) => warn(format!(
-                    "tunnel {}: NHRP map {proto} has no nbma-address",
-                    t.name
-                )),
-            }
-        }
-        if t.redirect {
-            o.push_str(" ip nhrp redirect\n");
-        }
-        if t.shortcut {
-            o.push_str(" ip nhrp shortcut\n");
-        }
-        match t.local_ip.as_deref() {
-            Some("0.0.0.0") | None => {
-                let dhcp_eth = vy
-                    .eths
-                    .iter()
-                    .find(|e| e.addresses.iter().any(|a| a == "dhcp"))
-                    .map(|e| e.name.clone());
-                match vy.ipsec_ifaces.first().cloned().or(dhcp_eth) {
-                    Some(i) => {
-                        let _ = writeln!(o, " tunnel source {i}");
-                    }
-                    None => warn(format!(
-                        "tunnel {}: no local-ip; add `tunnel source <interface>`",
-                        t.name
-                    )),
-                }
-            }
-            Some(a) => {
-                let _ = writeln!(o, " tunnel source {a}");
-            }
-        }
-        match &t.remote_ip {
-            Some(r) => {
-                let _ = writeln!(o, " tunnel destination {r}");
-                o.push_str(" tunnel mode gre ip\n");
-            }
-            None => o.push_str(" tunnel mode gre multipoint\n"),
-        }
-        if let Some(k) = &t.key {
-            let _ = writeln!(o, " tunnel key {k}");
-        }
-        if let Some(p) = vy.profiles.iter().find(|p| p.bind.contains(&t.name)) {
-            let _ = writeln!(o, " tunnel protection ipsec profile {}", p.name);
-        }
-    }
-    for (prefix, nh) in &vy.routes {
-        match prefix.parse::<Ipv4Net>() {
-            Ok(net) => {
-                let _ = writeln!(o, "ip route {} {} {nh}", net.addr(), net.netmask());
-            }
-            Err(_) => warn(format!("static route `{prefix}` not converted")),
-        }
-    }
-    (o, warns)
 }
