@@ -152,10 +152,12 @@ impl IkeEngine {
     pub fn protect(&mut self, now: Duration, local: Ipv4Addr, peer: Ipv4Addr) {
         self.enter(now);
         let backoff = self.cfg.reconnect;
-        self.wanted
-            .entry(peer)
-            .and_modify(|w| w.local = local)
-            .or_insert(Wanted { local, backoff });
+        if self.wanted.len() < self.cfg.limits.max_sas || self.wanted.contains_key(&peer) {
+            self.wanted
+                .entry(peer)
+                .and_modify(|w| w.local = local)
+                .or_insert(Wanted { local, backoff });
+        }
         if self.protected.contains(&peer) {
             self.push(Output::ProtectionUp { peer });
             return;
@@ -466,8 +468,26 @@ impl IkeEngine {
         self.pump(id);
     }
 
+    /// The hard lifetime ran out before a rekey replaced the SA: delete it (with a Delete
+    /// to the peer); a wanted peer is negotiated again.
     fn on_ike_expire(&mut self, id: SaId) {
-        self.remove_sa(id, DownReason::Expired);
+        let Some(sa) = self.sas.get(&id) else {
+            return;
+        };
+        let (peer, spi) = (sa.peer, sa.our_spi());
+        if sa.is_established() && !sa.superseded {
+            self.event(IkeEvent::SaDown {
+                peer,
+                spi,
+                reason: DownReason::Expired,
+            });
+            if let Some(sa) = self.sas.get_mut(&id) {
+                sa.superseded = true;
+            }
+            self.begin_delete(id);
+        } else {
+            self.remove_sa(id, DownReason::Expired);
+        }
     }
 
     /// The negotiation (or the post-failure grace period) ran out.

@@ -305,7 +305,6 @@ impl IkeEngine {
         sa.last_rx = now;
         sa.hs = Default::default();
         let (peer, spi, initiator) = (sa.peer, sa.our_spi(), sa.initiator);
-        self.by_init.retain(|_, v| *v != id);
         self.timers.cancel(TimerKey::Negotiation(id));
         self.event(IkeEvent::SaUp {
             peer,
