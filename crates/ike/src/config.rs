@@ -6,7 +6,7 @@
 //! SA 3600 s / 4,608,000 KB, no PFS, transport mode preferred, replay window 64, DPD and NAT
 //! keepalives off, retransmissions starting at 2 s doubling five times.
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Identity};
 use dmvpn_crypto::{DhGroup, Encryption, Integrity, Prf};
 use std::time::Duration;
 
@@ -179,6 +179,9 @@ pub struct IkeConfig {
     pub reconnect_max: Duration,
     /// How this node authenticates and checks its peers.
     pub auth: Authenticator,
+    /// Our IKE identity; `None` (the default) is ID_IPV4_ADDR of the local NBMA address
+    /// the SA runs over.
+    pub local_id: Option<Identity>,
 }
 
 /// Default IKE SA lifetime (IOS).
@@ -243,6 +246,7 @@ impl IkeConfig {
             reconnect: Duration::from_secs(5),
             reconnect_max: Duration::from_secs(60),
             auth,
+            local_id: None,
         }
     }
 

@@ -31,7 +31,7 @@ impl IkeEngine {
             return;
         };
         let peer = sa.peer;
-        let ours = Identity::Ipv4(*sa.local.ip());
+        let ours = self.cfg.local_id.unwrap_or(Identity::Ipv4(*sa.local.ip()));
         let maced = keys.prf(&keys.sk_p_ours, &[&ours.rest_of_payload()]);
         let octets = SignedOctets {
             first_message: &sa.hs.init_request,
@@ -109,7 +109,7 @@ impl IkeEngine {
             self.linger(id);
             return;
         };
-        let ours = Identity::Ipv4(*sa.local.ip());
+        let ours = self.cfg.local_id.unwrap_or(Identity::Ipv4(*sa.local.ip()));
         let maced = keys.prf(&keys.sk_p_ours, &[&ours.rest_of_payload()]);
         let octets = SignedOctets {
             first_message: &sa.hs.init_response,
