@@ -368,7 +368,26 @@ impl Resolver<'_> {
         for n in names {
             // A missing proposal is reported where the policy names it (validate).
             let Some(p) = self.cfg.crypto.ikev2_proposals.iter().find(|p| p.name == n) else {
-                self.silent_failure();
+                let (policy, at) = self
+                    .spans
+                    .proposal_refs
+                    .iter()
+                    .find(|(_, prop, _)| prop == n)
+                    .map(|(pol, _, s)| (pol.clone(), *s))
+                    .or_else(|| {
+                        policies
+                            .iter()
+                            .find(|p| p.proposals.iter().any(|x| x == n))
+                            .map(|p| (p.name.clone(), Span::default()))
+                    })
+                    .unwrap_or_default();
+                self.error(
+                    at,
+                    format!(
+                        "IKEv2 policy `{policy}`: proposal `{n}` does not exist: expected a `crypto ikev2 proposal {n}` block{}",
+                        did_you_mean(n, self.cfg.crypto.ikev2_proposals.iter().map(|p| p.name.as_str()))
+                    ),
+                );
                 continue;
             };
             if let Some(r) = self.proposal(p) {
@@ -540,8 +559,21 @@ impl Resolver<'_> {
             .iter()
             .find(|x| x.name == *kname)
         else {
-            // Reported where the profile names it (validate).
-            self.silent_failure();
+            let at = self
+                .spans
+                .keyring_refs
+                .iter()
+                .find(|(p, k, _)| *p == v2.name && k == kname)
+                .map(|(_, _, s)| *s)
+                .unwrap_or_default();
+            self.error(
+                at,
+                format!(
+                    "IKEv2 profile `{}`: keyring `{kname}` does not exist: expected a `crypto ikev2 keyring {kname}` block{}",
+                    v2.name,
+                    did_you_mean(kname, self.cfg.crypto.ikev2_keyrings.iter().map(|k| k.name.as_str()))
+                ),
+            );
             return None;
         };
         if self.rejected(BlockKind::Ikev2Keyring, &kr.name) {
@@ -632,8 +664,25 @@ impl Resolver<'_> {
                         mode: ts.mode.unwrap_or(IpsecMode::Transport),
                     });
                 }
-                // Missing or refused: reported at the reference or at the set (validate).
-                None => self.silent_failure(),
+                // A refused set is reported at its token by the parser.
+                None if self.rejected(BlockKind::TransformSet, n) => self.silent_failure(),
+                None => {
+                    let at = self
+                        .spans
+                        .transform_set_refs
+                        .iter()
+                        .find(|(p, t, _)| *p == profile.name && t == n)
+                        .map(|(_, _, s)| *s)
+                        .unwrap_or_default();
+                    self.error(
+                        at,
+                        format!(
+                            "IPsec profile `{}`: transform-set `{n}` does not exist: expected a `crypto ipsec transform-set {n} …` line{}",
+                            profile.name,
+                            did_you_mean(n, self.cfg.crypto.transform_sets.iter().map(|t| t.name.as_str()))
+                        ),
+                    );
+                }
             }
         }
         if profile.transform_sets.is_empty() {

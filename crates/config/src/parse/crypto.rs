@@ -580,9 +580,10 @@ impl Parser {
                         a.pos -= 1;
                         a.keyword(&["aes"])?;
                     }
-                    let bits = match a.opt_keyword(&["128", "192", "256"]) {
-                        Some(b) => b.parse().unwrap_or(128),
-                        None => 128,
+                    let bits = if a.is_done() {
+                        128
+                    } else {
+                        a.keyword(&["128", "192", "256"])?.parse().unwrap_or(128)
                     };
                     Some(Encryption::AesCbc { key_bits: bits })
                 };
@@ -703,6 +704,12 @@ impl Parser {
                 p.pfs = if neg {
                     None
                 } else if a.is_done() {
+                    self.diags.push(Diagnostic::warning(
+                        first,
+                        format!(
+                            "IPsec profile `{pname}`: `set pfs` without a group: IOS's default, group 1, is refused; the first DH group of the IKE proposal is used (19 with the default proposal); write the group, e.g. `set pfs group19`"
+                        ),
+                    ));
                     Some(Pfs::Default)
                 } else {
                     Some(Pfs::Group(algs::pfs_group(a.word("a PFS group")?)?))
