@@ -67,17 +67,64 @@ fn check_reports_every_error_with_file_line_column() {
     assert!(stderr.contains(&format!("{name}: 9 errors")), "{stderr}");
 }
 
+/// A temporary copy of a fixture with its seed-era `esp-des esp-md5-hmac` replaced.
+fn strong_copy(rel: &str) -> PathBuf {
+    let text = std::fs::read_to_string(fixture(rel)).expect("fixture");
+    let dir = std::env::temp_dir().join(format!("dmvpn-config-cli-strong-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let name = Path::new(rel).file_name().expect("file name");
+    let f = dir.join(name);
+    std::fs::write(
+        &f,
+        text.replace("esp-des esp-md5-hmac", "esp-aes 256 esp-sha256-hmac"),
+    )
+    .expect("write");
+    f
+}
+
 #[test]
 fn check_prints_warnings_but_succeeds() {
-    let f = fixture("ios/s001-hub.conf");
+    let f = strong_copy("ios/s001-hub.conf");
     let out = dmvpn(&["config", "check", s(&f)]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(":40:1: warning: `router eigrp 1` ignored"),
         "{stderr}"
     );
     assert!(stderr.contains("configure your routing daemon"));
+    // IKEv1 is accepted with a warning, never silently.
+    assert!(
+        stderr.contains(":3:1: warning: `crypto isakmp policy 1`: IKEv1 is not supported yet"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_refuses_the_seeds_des_and_md5_at_the_token() {
+    let f = fixture("ios/s001-hub.conf");
+    let out = dmvpn(&["config", "check", s(&f)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = s(&f);
+    assert!(
+        stderr.contains(&format!(
+            "{name}:7:35: error: transform `esp-des`: DES is refused (56-bit key, broken); use AES-GCM (`esp-gcm 256`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{name}:7:43: error: transform `esp-md5-hmac`: MD5 is refused (broken hash, deprecated by RFC 8221 and RFC 8247); use SHA-2 (`esp-sha256-hmac`"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{name}: 2 errors")), "{stderr}");
 }
 
 #[test]
@@ -89,20 +136,25 @@ fn check_of_a_missing_file_is_a_usage_error() {
 
 #[test]
 fn import_vyos_and_aos_match_golden_outputs() {
-    for (dialect, input) in [
-        ("vyos", "vyos/s004-hub.vyos"),
-        ("vyos", "vyos/s004-spoke1.vyos"),
-        ("aos", "aos/s000-phase2-mgre.aos"),
-        ("aos", "aos/s000-phase1-cryptomap.aos"),
+    for (dialect, input, code) in [
+        ("vyos", "vyos/ikev2-hub.vyos", 0),
+        ("aos", "aos/s000-phase2-mgre.aos", 0),
+        ("aos", "aos/s000-phase1-cryptomap.aos", 0),
+        ("aos", "aos/weak-next-to-strong.aos", 0),
+        // Seed 004 offers only `pfs dh-group2`: refused, exit 1, the text still printed.
+        ("vyos", "vyos/s004-hub.vyos", 1),
+        ("vyos", "vyos/s004-spoke1.vyos", 1),
     ] {
         let f = fixture(input);
         let out = dmvpn(&["config", "import", "--from", dialect, s(&f)]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{input}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{input}: {stderr}");
+        if code == 1 {
+            assert!(
+                stderr.contains(":1: error: `set pfs group2`: DH group 2 is refused"),
+                "{input}: {stderr}"
+            );
+        }
         let golden = std::fs::read_to_string(f.with_extension("golden")).expect("golden");
         assert_eq!(String::from_utf8_lossy(&out.stdout), golden, "{input}");
     }
@@ -110,7 +162,7 @@ fn import_vyos_and_aos_match_golden_outputs() {
 
 #[test]
 fn import_from_stdin_and_ios_normalisation_is_stable() {
-    let text = std::fs::read_to_string(fixture("ios/s003-dmvpn-hub.conf")).expect("fixture");
+    let text = std::fs::read_to_string(strong_copy("ios/s003-dmvpn-hub.conf")).expect("fixture");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dmvpn"))
         .args(["config", "import", "--from", "ios", "-"])
         .stdin(Stdio::piped())
