@@ -98,7 +98,7 @@ impl IkeEngine {
                 mode: c.mode,
                 encap,
                 created: now,
-                hard_at: now + hard,
+                hard_at: now.saturating_add(hard),
                 ni: c.ni,
                 nr: c.nr,
                 rekeying: false,
@@ -106,8 +106,10 @@ impl IkeEngine {
                 peer_rekey: None,
             },
         );
-        self.timers.set(TimerKey::ChildRekey(c.spi_in), now + soft);
-        self.timers.set(TimerKey::ChildExpire(c.spi_in), now + hard);
+        self.timers
+            .set(TimerKey::ChildRekey(c.spi_in), now.saturating_add(soft));
+        self.timers
+            .set(TimerKey::ChildExpire(c.spi_in), now.saturating_add(hard));
         self.push(Output::InstallChild(ChildSa {
             peer,
             local,

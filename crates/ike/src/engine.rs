@@ -201,7 +201,16 @@ impl IkeEngine {
     /// Timers: call at (or after) [`IkeEngine::poll_timeout`].
     pub fn handle_timeout(&mut self, now: Duration) {
         self.enter(now);
+        // Only what is due now: a handler that re-arms a timer at (or, saturated, before)
+        // `now` is served on the next call, never in a loop here.
+        let mut due = Vec::new();
         while let Some(key) = self.timers.pop_due(self.now) {
+            due.push(key);
+        }
+        for key in due {
+            if self.timers.get(&key).is_some() {
+                continue; // re-armed by an earlier handler of this batch
+            }
             match key {
                 TimerKey::Retransmit(id) => self.on_retransmit(id),
                 TimerKey::Negotiation(id) => self.on_negotiation_timeout(id),
@@ -402,8 +411,8 @@ impl IkeEngine {
         let Some(w) = self.wanted.get_mut(&peer) else {
             return;
         };
-        let at = self.now + w.backoff;
-        w.backoff = (w.backoff * 2).min(self.cfg.reconnect_max);
+        let at = self.now.saturating_add(w.backoff);
+        w.backoff = w.backoff.saturating_mul(2).min(self.cfg.reconnect_max);
         if self.timers.get(&TimerKey::Reconnect(peer)).is_none() {
             self.timers.set(TimerKey::Reconnect(peer), at);
         }
@@ -527,6 +536,7 @@ impl IkeEngine {
     pub(crate) fn jitter(&mut self, d: Duration, lo: u32, hi: u32) -> Duration {
         let span = hi.saturating_sub(lo).max(1);
         let pm = lo + self.rng.next_u32() % span;
-        d * pm / 1000
+        d.checked_mul(pm)
+            .map_or_else(|| (d / 1000).saturating_mul(pm), |x| x / 1000)
     }
 }

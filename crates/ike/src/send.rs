@@ -131,7 +131,8 @@ impl IkeEngine {
             wait,
             what,
         });
-        self.timers.set(TimerKey::Retransmit(id), self.now + wait);
+        self.timers
+            .set(TimerKey::Retransmit(id), self.now.saturating_add(wait));
         self.send_datagrams(local, remote, dgrams);
     }
 
@@ -231,7 +232,8 @@ impl IkeEngine {
             _ => o.wait.saturating_mul(backoff),
         };
         let (count, wait, dgrams) = (o.retries, o.wait, o.datagrams.clone());
-        self.timers.set(TimerKey::Retransmit(id), self.now + wait);
+        self.timers
+            .set(TimerKey::Retransmit(id), self.now.saturating_add(wait));
         self.event(IkeEvent::Retransmit { peer, count });
         self.send_datagrams(local, remote, dgrams);
     }
@@ -277,6 +279,7 @@ impl IkeEngine {
             sa.queue.clear();
         }
         self.timers.cancel(TimerKey::Retransmit(id));
-        self.timers.set(TimerKey::Negotiation(id), self.now + grace);
+        self.timers
+            .set(TimerKey::Negotiation(id), self.now.saturating_add(grace));
     }
 }

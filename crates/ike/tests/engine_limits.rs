@@ -204,3 +204,22 @@ fn show_views() {
     let child = format!("{:?}", net.nodes[0].installed.values().next().unwrap());
     assert!(child.contains("redacted"));
 }
+
+#[test]
+fn extreme_times_and_lifetimes_do_not_panic() {
+    let mut net = Net::pair(340, |c| {
+        c.ike_lifetime = Duration::MAX;
+        c.child_lifetime = Duration::MAX;
+        c.reconnect = Duration::MAX;
+        c.reconnect_max = Duration::MAX;
+    });
+    net.now = Duration::MAX - secs(100);
+    net.protect(0, 1);
+    net.run_until(Duration::MAX - secs(1));
+    assert!(net.protected(0, 1));
+    let now = net.now;
+    net.nodes[0].engine.handle_timeout(now);
+    net.nodes[0].engine.clear(now, None);
+    net.nodes[0].engine.handle_timeout(Duration::MAX);
+    net.drain(0);
+}

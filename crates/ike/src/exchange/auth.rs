@@ -319,16 +319,20 @@ impl IkeEngine {
         let life = self.cfg.ike_lifetime;
         let soft = self.jitter(life, 900, 980);
         let now = self.now;
-        self.timers.set(TimerKey::IkeRekey(id), now + soft);
-        self.timers.set(TimerKey::IkeExpire(id), now + life);
+        self.timers
+            .set(TimerKey::IkeRekey(id), now.saturating_add(soft));
+        self.timers
+            .set(TimerKey::IkeExpire(id), now.saturating_add(life));
         if let Some(d) = self.cfg.dpd
             && d.mode == crate::config::DpdMode::Periodic
         {
-            self.timers.set(TimerKey::Dpd(id), now + d.interval);
+            self.timers
+                .set(TimerKey::Dpd(id), now.saturating_add(d.interval));
         }
         let behind = self.sas.get(&id).is_some_and(|s| s.nat_local);
         if let (Some(k), true) = (self.cfg.nat_keepalive, behind) {
-            self.timers.set(TimerKey::Keepalive(id), now + k);
+            self.timers
+                .set(TimerKey::Keepalive(id), now.saturating_add(k));
         }
     }
 

@@ -191,7 +191,8 @@ impl IkeEngine {
             .is_some_and(|c| !c.superseded && c.peer_rekey.is_none())
         {
             let d = self.jitter(Duration::from_secs(10), 200, 1000);
-            self.timers.set(TimerKey::ChildRekey(spi), self.now + d);
+            self.timers
+                .set(TimerKey::ChildRekey(spi), self.now.saturating_add(d));
         }
     }
 
@@ -266,7 +267,8 @@ impl IkeEngine {
             }
             let d = self.jitter(Duration::from_secs(10), 200, 1000);
             if self.sas.get(&id).is_some_and(|s| s.peer_rekey.is_none()) {
-                self.timers.set(TimerKey::IkeRekey(id), self.now + d);
+                self.timers
+                    .set(TimerKey::IkeRekey(id), self.now.saturating_add(d));
             }
             return;
         }

@@ -126,9 +126,10 @@ impl IkeEngine {
         let idle = self.now.saturating_sub(sa.last_rx);
         if idle >= d.interval {
             self.request(id, crate::sa::Request::Dpd);
-            self.timers.set(TimerKey::Dpd(id), self.now + d.interval);
+            self.timers
+                .set(TimerKey::Dpd(id), self.now.saturating_add(d.interval));
         } else {
-            let at = sa.last_rx + d.interval;
+            let at = sa.last_rx.saturating_add(d.interval);
             self.timers.set(TimerKey::Dpd(id), at);
         }
     }
@@ -168,7 +169,8 @@ impl IkeEngine {
             remote,
             bytes: vec![0xFF],
         });
-        self.timers.set(TimerKey::Keepalive(id), self.now + k);
+        self.timers
+            .set(TimerKey::Keepalive(id), self.now.saturating_add(k));
     }
 
     /// ESP with an SPI we do not know came from `peer`: without an IKE SA to it, start

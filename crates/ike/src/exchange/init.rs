@@ -96,7 +96,9 @@ impl IkeEngine {
         sa.ni = self.new_nonce();
         sa.hs.dh = Some(dh);
         self.insert_sa(sa);
-        let deadline = self.now + self.give_up_after() * 2;
+        let deadline = self
+            .now
+            .saturating_add(self.give_up_after().saturating_mul(2));
         self.timers.set(TimerKey::Negotiation(id), deadline);
         self.send_init(id);
     }
@@ -281,7 +283,7 @@ impl IkeEngine {
         sa.peer_msg_id = 1;
         self.insert_sa(sa);
         self.by_init.insert((remote, msg.spi_i), id);
-        let deadline = self.now + self.give_up_after();
+        let deadline = self.now.saturating_add(self.give_up_after());
         self.timers.set(TimerKey::Negotiation(id), deadline);
         if nat_local || nat_remote {
             self.event(IkeEvent::NatDetected {
