@@ -1,6 +1,7 @@
-//! `dmvpn lab [--spokes N] [--phase 1|2|3] [--keep | --down] [--json] [--name NAME]`: builds a
-//! hub and N spokes in network namespaces (each with a LAN host behind it), starts
-//! `dmvpn daemon` in each, walks through seed 003's spoke-to-spoke scenario (the host behind
+//! `dmvpn lab [--spokes N] [--phase 1|2|3] [--routing static|bgp|ospf] [--keep | --down]
+//! [--json] [--name NAME]`: builds a hub and N spokes in network namespaces (each with a LAN
+//! host behind it), starts `dmvpn daemon` in each (and FRR's BGP or OSPF over the tunnel with
+//! `--routing bgp|ospf`), walks through seed 003's spoke-to-spoke scenario (the host behind
 //! spoke 1 pings the host behind spoke 2) and reports what happened, then removes everything.
 //!
 //! The namespaces, the walk-through and its report are the `dmvpn-lab` crate; this module
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use dmvpn_lab::{LabSpec, Phase};
+use dmvpn_lab::{LabSpec, Phase, Routing};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,6 +25,11 @@ pub struct Args {
     /// resolve each other on demand) or 3 (the hub redirects, spokes install shortcuts).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub phase: u8,
+    /// What carries the routes between the LANs: static routes, or FRR's BGP (the hub is a
+    /// route reflector; phase 3 hubs send only a summary) or OSPF (broadcast, the hub is the
+    /// DR) over the tunnel. BGP and OSPF need FRR installed (Debian package `frr`).
+    #[arg(long, default_value = "static", value_parser = ["static", "bgp", "ospf"])]
+    pub routing: String,
     /// Leave the lab up after the walk-through and print each node's control socket.
     #[arg(long, conflicts_with = "down")]
     pub keep: bool,
@@ -66,6 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the dmvpn binary")?;
     let mut spec = LabSpec::new(&args.name, usize::from(args.spokes), phase, exe);
     spec.state_dir = state_dir.clone();
+    spec.routing =
+        Routing::from_name(&args.routing).context("routing must be static, bgp or ospf")?;
     // A kept lab's daemons outlive this process; otherwise they end with it.
     spec.bind_daemons = !args.keep;
 

@@ -8,7 +8,7 @@ use std::fs;
 use std::net::Ipv4Addr;
 
 use crate::LabError;
-use crate::spec::{LabSpec, Node, Phase};
+use crate::spec::{LabSpec, Node, Phase, Routing};
 use crate::topology::Lab;
 
 /// Seed 003's IPsec profile, written before the tunnel when the spec asks for protection,
@@ -37,21 +37,19 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
     let (Some(hub), Some(node)) = (nodes.first(), nodes.get(index)) else {
         return c;
     };
+    let hub2 = spec.hub2_index().and_then(|i| nodes.get(i));
     let _ = writeln!(
         c,
         "! dmvpn lab, phase {}, {}",
         spec.phase.number(),
         node.name
     );
-    let _ = writeln!(
-        c,
-        "hostname {}",
-        if index == 0 {
-            "Hub".to_string()
-        } else {
-            format!("Spoke{index}")
-        }
-    );
+    let hostname = match (index, node.hub) {
+        (0, _) => "Hub".to_string(),
+        (_, true) => "Hub2".to_string(),
+        _ => format!("Spoke{index}"),
+    };
+    let _ = writeln!(c, "hostname {hostname}");
     let _ = writeln!(c, "!");
     if spec.protection {
         for line in PROTECTION_PROFILE {
@@ -65,10 +63,18 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         let _ = writeln!(c, " ip tcp adjust-mss {mss}");
     }
     let _ = writeln!(c, " ip nhrp authentication test");
-    if index == 0 {
+    if node.hub {
+        if index != 0 {
+            // Seed 003: the second hub is also a client of the first.
+            let _ = writeln!(c, " ip nhrp map {} {}", hub.tunnel, hub.nbma);
+            let _ = writeln!(c, " ip nhrp map multicast {}", hub.nbma);
+        }
         let _ = writeln!(c, " ip nhrp map multicast dynamic");
         let _ = writeln!(c, " ip nhrp network-id 100000");
         let _ = writeln!(c, " ip nhrp holdtime {}", spec.holdtime.saturating_mul(2));
+        if index != 0 {
+            let _ = writeln!(c, " ip nhrp nhs {}", hub.tunnel);
+        }
         if spec.phase == Phase::Three {
             let _ = writeln!(c, " ip nhrp redirect");
         }
@@ -79,9 +85,21 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         if spec.phase != Phase::One {
             let _ = writeln!(c, " ip nhrp map multicast {}", hub.nbma);
         }
+        if let Some(h2) = hub2 {
+            let _ = writeln!(c, " ip nhrp map {} {}", h2.tunnel, h2.nbma);
+            let _ = writeln!(c, " ip nhrp map multicast {}", h2.nbma);
+        }
         let _ = writeln!(c, " ip nhrp network-id 100000");
         let _ = writeln!(c, " ip nhrp holdtime {}", spec.holdtime);
-        let _ = writeln!(c, " ip nhrp nhs {}", hub.tunnel);
+        match hub2 {
+            Some(h2) => {
+                let _ = writeln!(c, " ip nhrp nhs {} priority 1", hub.tunnel);
+                let _ = writeln!(c, " ip nhrp nhs {} priority 2", h2.tunnel);
+            }
+            None => {
+                let _ = writeln!(c, " ip nhrp nhs {}", hub.tunnel);
+            }
+        }
         if let Some(t) = spec.registration_timeout {
             let _ = writeln!(c, " ip nhrp registration timeout {t}");
         }
@@ -109,7 +127,8 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         let _ = writeln!(c, "interface Ethernet1");
         let _ = writeln!(c, " ip address {} 255.255.255.0", node.lan_gw);
         let _ = writeln!(c, "!");
-        // Static routes stand in for the routing protocol of the seeds.
+        // Static routes stand in for the routing protocol of the seeds; with FRR, the
+        // routing daemon adds the routes.
         for (prefix, mask, via) in node_routes(spec, nodes, index) {
             let _ = writeln!(c, "ip route {prefix} {mask} {via}");
         }
@@ -120,24 +139,32 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
 }
 
 /// The routes through the tunnel that router `index` needs (prefix, mask, tunnel next hop),
-/// standing in for the routing protocol of the seeds: the hub routes each spoke's LAN to
-/// the spoke; spokes have a summary via the hub (phases 1 and 3) or each other spoke's LAN
-/// via that spoke, as a routing protocol with next-hop preserved gives (phase 2).
+/// standing in for the routing protocol of the seeds: a hub routes every other router's LAN
+/// to that router; spokes have a summary via the (first) hub (phases 1 and 3) or every other
+/// router's LAN via that router, as a routing protocol with next-hop preserved gives
+/// (phase 2). None when FRR carries the routes ([`LabSpec::routing`]).
 fn node_routes(
     spec: &LabSpec,
     nodes: &[Node],
     index: usize,
 ) -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
     let mask24 = Ipv4Addr::new(255, 255, 255, 0);
-    let Some(hub) = nodes.first() else {
+    let (Some(hub), Some(node)) = (nodes.first(), nodes.get(index)) else {
         return Vec::new();
     };
-    if index == 0 {
-        return nodes
+    if spec.routing != Routing::Static {
+        return Vec::new();
+    }
+    let every_other = || {
+        nodes
             .iter()
-            .skip(1)
-            .map(|s| (s.lan_net(), mask24, s.tunnel))
-            .collect();
+            .enumerate()
+            .filter(|(j, _)| *j != index)
+            .map(|(_, o)| (o.lan_net(), mask24, o.tunnel))
+            .collect()
+    };
+    if node.hub {
+        return every_other();
     }
     match spec.phase {
         Phase::One | Phase::Three => vec![(
@@ -145,12 +172,7 @@ fn node_routes(
             Ipv4Addr::new(255, 255, 0, 0),
             hub.tunnel,
         )],
-        Phase::Two => nodes
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != index)
-            .map(|(_, o)| (o.lan_net(), mask24, o.tunnel))
-            .collect(),
+        Phase::Two => every_other(),
     }
 }
 
@@ -273,6 +295,54 @@ mod tests {
             assert!(has(text, "crypto ipsec transform-set trans2 esp-gcm 256"));
             assert!(has(text, " encryption aes 256"));
             assert!(!text.contains("des") && !text.contains("md5"), "{text}");
+        }
+    }
+
+    #[test]
+    fn dual_hub_spokes_register_with_both_hubs_and_the_second_hub_with_the_first() {
+        let mut spec = LabSpec::new("t", 2, Phase::Three, PathBuf::from("dmvpn"));
+        spec.dual_hub = true;
+        let nodes = spec.nodes().unwrap();
+        let c: Vec<String> = (0..nodes.len())
+            .map(|i| node_config(&spec, &nodes, i))
+            .collect();
+        let spoke = &c[1];
+        for line in [
+            " ip nhrp map 10.0.0.1 172.17.0.1",
+            " ip nhrp map multicast 172.17.0.1",
+            " ip nhrp map 10.0.0.254 172.17.0.5",
+            " ip nhrp map multicast 172.17.0.5",
+            " ip nhrp nhs 10.0.0.1 priority 1",
+            " ip nhrp nhs 10.0.0.254 priority 2",
+        ] {
+            assert!(has(spoke, line), "{line}\n{spoke}");
+        }
+        let hub2 = &c[3];
+        assert!(has(hub2, "hostname Hub2"));
+        assert!(has(hub2, " ip address 10.0.0.254 255.255.255.0"));
+        assert!(has(hub2, " ip nhrp map multicast dynamic"));
+        assert!(has(hub2, " ip nhrp nhs 10.0.0.1"));
+        assert!(has(hub2, " ip nhrp redirect"));
+        assert!(has(hub2, "ip route 192.168.1.0 255.255.255.0 10.0.0.2"));
+        assert!(has(
+            &c[0],
+            "ip route 192.168.254.0 255.255.255.0 10.0.0.254"
+        ));
+        assert!(!c[0].contains("nhs"));
+    }
+
+    #[test]
+    fn frr_routing_leaves_the_routes_out_of_the_dmvpn_configs() {
+        for routing in [Routing::Bgp, Routing::Ospf] {
+            let mut spec = LabSpec::new("t", 2, Phase::Two, PathBuf::from("dmvpn"));
+            spec.routing = routing;
+            let nodes = spec.nodes().unwrap();
+            for i in 0..nodes.len() {
+                let text = node_config(&spec, &nodes, i);
+                assert!(!text.contains("ip route"), "{text}");
+                assert!(text.contains("interface Ethernet1"), "{text}");
+                assert!(node_routes(&spec, &nodes, i).is_empty());
+            }
         }
     }
 

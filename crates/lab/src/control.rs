@@ -79,16 +79,26 @@ impl Lab {
             .is_ok_and(|c| c.entries.iter().any(|e| e.nbma == Some(IpAddr::V4(nbma))))
     }
 
-    /// Whether the hub's NHRP cache holds a registered entry for every spoke's tunnel address
-    /// with its current NBMA address.
+    /// Whether every hub's NHRP cache holds a registered entry for each of its clients with
+    /// the client's current NBMA address: every spoke, and with two hubs the second hub on
+    /// the first.
     pub fn all_registered(&self) -> bool {
-        let Ok(cache) = self.show_nhrp(0) else {
-            return false;
-        };
-        self.nodes.iter().skip(1).all(|s| {
-            cache.entries.iter().any(|e| {
-                e.prefix.address == IpAddr::V4(s.tunnel) && e.nbma == Some(IpAddr::V4(s.nbma))
-            })
+        self.spec.hub_indexes().into_iter().all(|h| {
+            let Some(hub) = self.nodes.get(h) else {
+                return false;
+            };
+            let Ok(cache) = self.show_nhrp(h) else {
+                return false;
+            };
+            self.nodes
+                .iter()
+                .filter(|n| !n.hub || (h == 0 && n.tunnel != hub.tunnel))
+                .all(|s| {
+                    cache.entries.iter().any(|e| {
+                        e.prefix.address == IpAddr::V4(s.tunnel)
+                            && e.nbma == Some(IpAddr::V4(s.nbma))
+                    })
+                })
         })
     }
 

@@ -76,7 +76,8 @@ pub fn list_namespaces() -> Result<Vec<String>, LabError> {
         .collect())
 }
 
-/// Removes a lab by prefix: stops the daemons recorded in its state directory, deletes every
+/// Removes a lab by prefix: stops the daemons recorded in its state directory (dmvpn and
+/// FRR), deletes every
 /// namespace named `PREFIX-…` and removes the state directory. Returns how many namespaces
 /// were removed. Safe to call when nothing is there.
 pub fn teardown_prefix(prefix: &str, state_dir: &Path) -> Result<usize, LabError> {
@@ -86,6 +87,14 @@ pub fn teardown_prefix(prefix: &str, state_dir: &Path) -> Result<usize, LabError
             let p = e.path();
             if p.extension().is_some_and(|x| x == "pid")
                 && let Ok(text) = fs::read_to_string(&p)
+                && let Ok(pid) = text.trim().parse::<i32>()
+            {
+                pids.push(Pid::from_raw(pid));
+            }
+        }
+        // The FRR daemons of a lab that runs a routing protocol (not our children).
+        for p in crate::frr::frr_pid_files(state_dir) {
+            if let Ok(text) = fs::read_to_string(&p)
                 && let Ok(pid) = text.trim().parse::<i32>()
             {
                 pids.push(Pid::from_raw(pid));

@@ -19,6 +19,8 @@
 //! * [`topology`]: [`Lab`], which builds the namespaces, starts and stops the daemons and
 //!   removes everything on drop.
 //! * [`config`]: each node's IOS-style configuration in the style of seed 003.
+//! * [`frr`]: FRR's zebra with bgpd or ospfd in each router's namespace
+//!   ([`LabSpec::routing`]), their configurations and their state (`vtysh … json`).
 //! * [`control`]: requests on a node's control socket and the `show` answers the tests read.
 //! * [`probe`]: `ping` from a LAN host and `tcpdump` captures on the internet segment.
 //! * [`walkthrough`]: seed 003's spoke-to-spoke walk-through and its report (the text and
@@ -33,6 +35,7 @@ use std::process::ExitStatus;
 pub mod config;
 pub mod control;
 pub mod exec;
+pub mod frr;
 pub mod probe;
 pub mod spec;
 pub mod topology;
@@ -40,9 +43,10 @@ pub mod walkthrough;
 
 pub use control::control_request;
 pub use exec::{is_root, list_namespaces, ns_run, run, teardown_prefix, unique_prefix, wait_for};
+pub use frr::{BgpPeer, OspfNeighbor};
 pub use nix::sys::signal::Signal;
 pub use probe::{Capture, PingResult, count_between, parse_ping_summary, ping_in};
-pub use spec::{LabSpec, MAX_SPOKES, Node, Phase, default_state_dir};
+pub use spec::{LabSpec, MAX_SPOKES, Node, OspfNetwork, Phase, Routing, default_state_dir};
 pub use topology::Lab;
 pub use walkthrough::{Report, walk_through};
 

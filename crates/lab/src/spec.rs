@@ -1,6 +1,8 @@
-//! What a lab is made of: the [`LabSpec`] a caller asks for, the DMVPN [`Phase`], and each
-//! router's [`Node`] with its namespaces, addresses and files, from the addressing plan of
-//! seed 003 (see the crate documentation).
+//! What a lab is made of: the [`LabSpec`] a caller asks for, the DMVPN [`Phase`], the
+//! [`Routing`] over the tunnel, and each router's [`Node`] with its namespaces, addresses and
+//! files, from the addressing plan of seed 003 (see the crate documentation). With
+//! [`LabSpec::dual_hub`] a second hub (seed 003's "dual hub, single DMVPN" layout) comes last:
+//! tunnel `10.0.0.254`, NBMA `172.17.0.5`, LAN `192.168.254.0/24`.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,54 @@ impl Phase {
     }
 }
 
+/// What carries the routes between the LANs over the tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// Static routes (`ip route` lines in the dmvpn configs, or `ip route` commands with
+    /// [`LabSpec::tunnel_only`]), standing in for a routing protocol.
+    #[default]
+    Static,
+    /// FRR's bgpd in every router's namespace: the hubs are route reflectors with dynamic
+    /// neighbours over the tunnel subnet, the spokes advertise their LANs (see
+    /// [`crate::frr`]).
+    Bgp,
+    /// FRR's ospfd in every router's namespace, over the tunnel with the network type of
+    /// [`LabSpec::ospf_network`].
+    Ospf,
+}
+
+impl Routing {
+    /// Every routing mode, in the order `dmvpn lab --help` lists them.
+    pub const ALL: [Routing; 3] = [Routing::Static, Routing::Bgp, Routing::Ospf];
+
+    /// The mode's name as `--routing` takes it: `static`, `bgp` or `ospf`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Routing::Static => "static",
+            Routing::Bgp => "bgp",
+            Routing::Ospf => "ospf",
+        }
+    }
+
+    /// The mode named `name` (see [`Routing::name`]).
+    pub fn from_name(name: &str) -> Option<Routing> {
+        Routing::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+/// The OSPF network type on the tunnel (seed 003 uses broadcast with the hub as DR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OspfNetwork {
+    /// `ip ospf network broadcast`: the hub is the DR (priority 10, the second hub 5), the
+    /// spokes never become DR (priority 0); routes keep the remote spoke as next hop.
+    #[default]
+    Broadcast,
+    /// `ip ospf network point-to-multipoint`: every route between spokes goes via the hub.
+    PointToMultipoint,
+}
+
 /// What lab to build.
 #[derive(Debug, Clone)]
 pub struct LabSpec {
@@ -76,6 +126,14 @@ pub struct LabSpec {
     /// `ip route`), as on a Linux router whose LAN and routes belong to the operating system;
     /// the routes are then added with `ip route` ([`crate::Lab::add_kernel_routes`]).
     pub tunnel_only: bool,
+    /// What carries the routes between the LANs (default: static routes).
+    pub routing: Routing,
+    /// OSPF network type on the tunnel, with [`Routing::Ospf`].
+    pub ospf_network: OspfNetwork,
+    /// Add a second hub (seed 003's dual hub, single DMVPN layout): the spokes register with
+    /// both (`ip nhrp nhs … priority 1` the first hub, `priority 2` the second) and peer with
+    /// both when they run BGP. It is the last node ([`LabSpec::hub2_index`]).
+    pub dual_hub: bool,
 }
 
 impl LabSpec {
@@ -96,7 +154,20 @@ impl LabSpec {
             bind_daemons: true,
             protection: false,
             tunnel_only: false,
+            routing: Routing::Static,
+            ospf_network: OspfNetwork::Broadcast,
+            dual_hub: false,
         }
+    }
+
+    /// The index of the second hub when the spec has one (the last node).
+    pub fn hub2_index(&self) -> Option<usize> {
+        self.dual_hub.then(|| self.spokes.saturating_add(1))
+    }
+
+    /// The indexes of every hub: 0, and the second hub's.
+    pub fn hub_indexes(&self) -> Vec<usize> {
+        std::iter::once(0).chain(self.hub2_index()).collect()
     }
 
     /// Every router of this lab: the hub (index 0), then spoke 1 to spoke N. Fails when the
@@ -108,13 +179,22 @@ impl LabSpec {
                 self.spokes
             )));
         }
-        (0..=self.spokes)
+        if self.dual_hub && self.phase == Phase::One {
+            return Err(LabError::Spec(
+                "a dual-hub lab needs multipoint spokes (phase 2 or 3)".to_string(),
+            ));
+        }
+        let mut nodes = (0..=self.spokes)
             .map(|i| {
                 let n = u8::try_from(i)
                     .map_err(|_| LabError::Spec(format!("spoke index {i} out of range")))?;
                 Ok(Node::new(self, n))
             })
-            .collect()
+            .collect::<Result<Vec<Node>, LabError>>()?;
+        if self.dual_hub {
+            nodes.push(Node::second_hub(self));
+        }
+        Ok(nodes)
     }
 }
 
@@ -126,8 +206,10 @@ pub fn default_state_dir(prefix: &str) -> PathBuf {
 /// One router of the lab (the hub is index 0, spoke *n* is index *n*).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Node {
-    /// `hub`, `spoke1`, `spoke2`, ...
+    /// `hub`, `spoke1`, `spoke2`, ..., `hub2`
     pub name: String,
+    /// A hub (the first, or the second of a dual-hub lab), not a spoke.
+    pub hub: bool,
     /// The router's namespace.
     pub ns: String,
     /// The LAN host's namespace.
@@ -172,6 +254,26 @@ impl Node {
             socket: spec.state_dir.join(format!("{name}.sock")),
             log: spec.state_dir.join(format!("{name}.log")),
             name,
+            hub: n == 0,
+        }
+    }
+
+    /// The second hub of a dual-hub lab: seed 003's Hub2 (`172.17.0.5`, in the first hub's
+    /// NBMA subnet), tunnel `10.0.0.254`, LAN `192.168.254.0/24`.
+    fn second_hub(spec: &LabSpec) -> Node {
+        let name = "hub2".to_string();
+        Node {
+            ns: format!("{}-hub2", spec.prefix),
+            host_ns: format!("{}-h254", spec.prefix),
+            nbma: Ipv4Addr::new(172, 17, 0, 5),
+            tunnel: Ipv4Addr::new(10, 0, 0, 254),
+            lan_gw: Ipv4Addr::new(192, 168, 254, 1),
+            host: Ipv4Addr::new(192, 168, 254, 10),
+            config: spec.state_dir.join(format!("{name}.conf")),
+            socket: spec.state_dir.join(format!("{name}.sock")),
+            log: spec.state_dir.join(format!("{name}.log")),
+            name,
+            hub: true,
         }
     }
 
@@ -220,6 +322,36 @@ mod tests {
         assert_eq!(s2.host, Ipv4Addr::new(192, 168, 2, 10));
         assert_eq!(s2.lan_net(), Ipv4Addr::new(192, 168, 2, 0));
         assert_eq!(s2.socket, PathBuf::from("/run/dmvpn-lab/t/spoke2.sock"));
+    }
+
+    #[test]
+    fn a_dual_hub_lab_ends_with_the_second_hub() {
+        let mut spec = LabSpec::new("t", 2, Phase::Three, PathBuf::from("dmvpn"));
+        assert_eq!(spec.hub2_index(), None);
+        assert_eq!(spec.hub_indexes(), vec![0]);
+        spec.dual_hub = true;
+        let nodes = spec.nodes().unwrap();
+        assert_eq!(nodes.len(), 4);
+        assert_eq!(spec.hub2_index(), Some(3));
+        assert_eq!(spec.hub_indexes(), vec![0, 3]);
+        let hub2 = &nodes[3];
+        spec.phase = Phase::One;
+        assert!(matches!(spec.nodes(), Err(LabError::Spec(_))));
+        assert!(hub2.hub && nodes[0].hub && !nodes[1].hub && !nodes[2].hub);
+        assert_eq!((hub2.name.as_str(), hub2.ns.as_str()), ("hub2", "t-hub2"));
+        assert_eq!(hub2.nbma, Ipv4Addr::new(172, 17, 0, 5));
+        assert_eq!(hub2.nbma_gateway(), nodes[0].nbma_gateway());
+        assert_eq!(hub2.tunnel, Ipv4Addr::new(10, 0, 0, 254));
+        assert_eq!(hub2.lan_net(), Ipv4Addr::new(192, 168, 254, 0));
+    }
+
+    #[test]
+    fn routing_modes_have_names() {
+        for r in Routing::ALL {
+            assert_eq!(Routing::from_name(r.name()), Some(r));
+        }
+        assert_eq!(Routing::from_name("rip"), None);
+        assert_eq!(Routing::default(), Routing::Static);
     }
 
     #[test]

@@ -64,7 +64,13 @@ impl Lab {
         sysctl(&inet, "net.ipv4.conf.all.send_redirects=0")?;
         sysctl(&inet, "net.ipv4.conf.default.send_redirects=0")?;
         sysctl(&inet, "net.ipv4.conf.br0.send_redirects=0")?;
+        let mut gateways = std::collections::HashSet::new();
         for (i, node) in self.nodes.iter().enumerate() {
+            // The second hub shares the first hub's NBMA subnet and gateway.
+            if gateways.insert(node.nbma_gateway()) {
+                let gw = format!("{}/24", node.nbma_gateway());
+                ip_ns(&inet, &["addr", "add", &gw, "dev", "br0"])?;
+            }
             build_node(&inet, i, node)?;
         }
         Ok(())
@@ -292,8 +298,6 @@ impl Drop for Lab {
 /// Builds router `i`'s namespace and its LAN host's, and plugs the router into the internet
 /// namespace's bridge.
 fn build_node(inet: &str, i: usize, node: &Node) -> Result<(), LabError> {
-    let gw = format!("{}/24", node.nbma_gateway());
-    ip_ns(inet, &["addr", "add", &gw, "dev", "br0"])?;
     run("ip", &["netns", "add", &node.ns])?;
     run("ip", &["netns", "add", &node.host_ns])?;
     ip_ns(&node.ns, &["link", "set", "lo", "up"])?;

@@ -1,5 +1,7 @@
 //! Seed 003's spoke-to-spoke walk-through, as `dmvpn lab` runs it: build the lab, start the
-//! daemons, wait for the registrations, ping from the host behind spoke 1 to the host behind
+//! daemons, wait for the registrations, start the routing protocol when the lab runs one
+//! (FRR's BGP or OSPF over the tunnel) and show its sessions and routes, ping from the host
+//! behind spoke 1 to the host behind
 //! spoke 2 (via the hub), watch the resolution or redirect give the spokes a direct mapping,
 //! ping again, and show `show dmvpn` of every node. It narrates each step in words through a
 //! caller-given function and fills a [`Report`], the `--json` output of `dmvpn lab`, whose
@@ -16,7 +18,7 @@ use serde::Serialize;
 use crate::LabError;
 use crate::exec::wait_for;
 use crate::probe::PingResult;
-use crate::spec::{LabSpec, Phase};
+use crate::spec::{LabSpec, Phase, Routing};
 use crate::topology::Lab;
 
 /// What the walk-through found: the `--json` report of `dmvpn lab`.
@@ -29,6 +31,11 @@ pub struct Report {
     pub phase: u8,
     /// The number of spokes built.
     pub spokes: usize,
+    /// What carries the routes: `static`, `bgp` or `ospf`.
+    pub routing: String,
+    /// The routing protocol's sessions (BGP) or adjacencies (OSPF) once it converged, per
+    /// node; empty with static routes.
+    pub routing_neighbors: Vec<RoutingNeighbor>,
     /// What went wrong, if anything (set by the caller, which knows how to word the error).
     pub error: Option<String>,
     /// The two ping runs.
@@ -64,6 +71,17 @@ pub struct PingReport {
     pub received: u32,
     /// At least one reply came back.
     pub ok: bool,
+}
+
+/// One BGP session or OSPF adjacency of one node.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingNeighbor {
+    /// `hub`, `spoke1`, ...
+    pub node: String,
+    /// The neighbour (BGP peer address, OSPF router id).
+    pub neighbor: String,
+    /// `Established`, `Full/DR`, ...
+    pub state: String,
 }
 
 /// Whether one spoke registered with the hub.
@@ -102,6 +120,8 @@ impl Report {
             ok: false,
             phase,
             spokes,
+            routing: Routing::Static.name().to_string(),
+            routing_neighbors: Vec::new(),
             error: None,
             pings: Vec::new(),
             registrations: Vec::new(),
@@ -139,10 +159,17 @@ pub fn walk_through(
 ) -> (Report, Result<(), LabError>) {
     let phase = spec.phase;
     let mut report = Report::new(phase.number(), spec.spokes);
+    report.routing = spec.routing.name().to_string();
     say(&format!(
-        "== Building a phase {} lab: a hub and {} spokes, each with a LAN host (namespaces `{}-*`)",
+        "== Building a phase {} lab: {} and {} spokes, each with a LAN host, {} (namespaces `{}-*`)",
         phase.number(),
+        if spec.dual_hub { "two hubs" } else { "a hub" },
         spec.spokes,
+        match spec.routing {
+            Routing::Static => "static routes",
+            Routing::Bgp => "FRR BGP over the tunnel",
+            Routing::Ospf => "FRR OSPF over the tunnel",
+        },
         spec.prefix
     ));
     let name = spec.prefix.clone();
@@ -201,7 +228,7 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
     });
     let hub_cache = lab.show_nhrp(0).map(|c| c.entries).unwrap_or_default();
     let nodes = lab.nodes().to_vec();
-    for s in nodes.iter().skip(1) {
+    for s in nodes.iter().filter(|n| !n.hub) {
         let ok = hub_cache
             .iter()
             .any(|e| e.prefix.address == IpAddr::V4(s.tunnel));
@@ -222,6 +249,7 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
             "not every spoke registered with the hub within 30 s".to_string(),
         ));
     }
+    start_routing(say, lab, report)?;
     let (Some(s1), Some(s2)) = (nodes.get(1), nodes.get(2)) else {
         return Err(LabError::Spec(
             "the walk-through needs at least 2 spokes".to_string(),
@@ -311,6 +339,77 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
         }
     }
     Ok(())
+}
+
+/// Starts FRR on every node when the lab runs a routing protocol, waits for it to converge
+/// and narrates its sessions or adjacencies and a spoke's learned routes.
+fn start_routing(say: &dyn Fn(&str), lab: &Lab, report: &mut Report) -> Result<(), LabError> {
+    let routing = lab.spec().routing;
+    if routing == Routing::Static {
+        return Ok(());
+    }
+    say(&match routing {
+        Routing::Bgp => format!(
+            "== Starting FRR (zebra, bgpd) on every node: the hub is a route reflector for the spokes (bgp listen range 10.0.0.0/24){}",
+            if lab.spec().phase == Phase::Three {
+                "; it sends them only the summary 192.168.0.0/16"
+            } else {
+                "; the spokes' routes keep their next hop"
+            }
+        ),
+        _ => format!(
+            "== Starting FRR (zebra, ospfd) on every node: OSPF {} over Tunnel0, hellos replicated by NHRP multicast",
+            match lab.spec().ospf_network {
+                crate::spec::OspfNetwork::Broadcast => "broadcast (the hub is the DR)",
+                crate::spec::OspfNetwork::PointToMultipoint => "point-to-multipoint",
+            }
+        ),
+    });
+    lab.start_routing()?;
+    let converged = lab.wait_routing(Duration::from_secs(60));
+    for (i, n) in lab.nodes().iter().enumerate() {
+        let neighbors: Vec<(String, String)> = match routing {
+            Routing::Bgp => lab
+                .bgp_peers(i)
+                .into_iter()
+                .map(|p| (p.peer, p.state))
+                .collect(),
+            _ => lab
+                .ospf_neighbors(i)
+                .into_iter()
+                .map(|o| (o.router_id, o.state))
+                .collect(),
+        };
+        say(&format!(
+            "  {}: {}",
+            n.name,
+            if neighbors.is_empty() {
+                "no neighbour".to_string()
+            } else {
+                neighbors
+                    .iter()
+                    .map(|(a, st)| format!("{a} {st}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+        report
+            .routing_neighbors
+            .extend(
+                neighbors
+                    .into_iter()
+                    .map(|(neighbor, state)| RoutingNeighbor {
+                        node: n.name.clone(),
+                        neighbor,
+                        state,
+                    }),
+            );
+    }
+    let proto = routing.name();
+    for line in lab.kernel_routes(1, Some(proto)).lines() {
+        say(&format!("  spoke1 route: {line}"));
+    }
+    converged
 }
 
 /// The sentence for the second ping: direct when the hub relayed fewer packets than came
@@ -415,6 +514,8 @@ mod tests {
             "ok",
             "phase",
             "spokes",
+            "routing",
+            "routing_neighbors",
             "error",
             "pings",
             "registrations",
@@ -430,6 +531,8 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys, want);
         assert_eq!(value["phase"], 3);
+        assert_eq!(value["routing"], "static");
+        assert_eq!(value["routing_neighbors"], serde_json::json!([]));
         assert_eq!(value["error"], serde_json::Value::Null);
         assert_eq!(
             value["pings"][0],

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use dmvpn_lab as lab;
 
+pub mod routing;
+
 /// The `dmvpn` binary under test.
 pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dmvpn"))
