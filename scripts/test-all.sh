@@ -29,6 +29,8 @@ command -v ping >/dev/null || need+=(iputils-ping)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v nft >/dev/null || need+=(nftables)
 command -v python3 >/dev/null || need+=(python3)
+# FRR's zebra, bgpd and ospfd run over our tunnels in the routing tests (not as a service).
+[ -x /usr/lib/frr/bgpd ] && [ -x /usr/lib/frr/ospfd ] && command -v vtysh >/dev/null || need+=(frr)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections || true
