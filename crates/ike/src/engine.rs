@@ -162,8 +162,17 @@ impl IkeEngine {
             self.push(Output::ProtectionUp { peer });
             return;
         }
-        if self.live_sa(peer).is_none() {
-            self.initiate(local, peer, false);
+        match self.live_sa(peer) {
+            None => self.initiate(local, peer, false),
+            // An IKE SA whose Child SAs are gone (deleted by the peer, expired): ask for a
+            // new one over it.
+            Some(id) if self.sas.get(&id).is_some_and(|s| s.is_established()) => {
+                if !self.children.values().any(|c| c.sa == id) {
+                    let r = Request::RekeyChild(crate::exchange::create_child::NEW_CHILD);
+                    self.request(id, r);
+                }
+            }
+            Some(_) => {}
         }
     }
 

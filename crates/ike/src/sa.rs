@@ -32,7 +32,7 @@ pub(crate) enum Phase {
 /// A request this SA sends, in the order they wait for the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Request {
-    /// Rekey the Child SA with this inbound SPI.
+    /// Rekey the Child SA with this inbound SPI (0: create a new Child SA instead).
     RekeyChild(u32),
     /// Rekey the IKE SA.
     RekeyIke,

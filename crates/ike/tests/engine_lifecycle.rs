@@ -474,3 +474,27 @@ fn peers_are_independent() {
     assert!(net.protected(0, 1) && net.protected(0, 3));
     assert!(net.protected(2, 3));
 }
+
+#[test]
+fn a_new_child_over_the_existing_ike_sa() {
+    let mut net = Net::pair(230, |_| {});
+    up(&mut net);
+    let ike = net.nodes[0].engine.sas()[0].spi_i;
+    let spi = *net.nodes[1].installed.keys().next().unwrap();
+    let now = net.now;
+    net.nodes[1]
+        .engine
+        .handle_esp_event(now, EspEvent::HardExpired { spi_in: spi });
+    net.drain(1);
+    net.run_for(secs(2));
+    assert!(!net.protected(0, 1) && !net.protected(1, 0));
+    assert_eq!(net.nodes[0].log.last(), Some(&Rec::Down(addr(1))));
+    assert_eq!(net.established(0), 1);
+    // NHRP asks again: a CREATE_CHILD_SA over the same IKE SA.
+    net.protect(0, 1);
+    net.run_for(secs(2));
+    assert!(net.protected(0, 1) && net.protected(1, 0));
+    net.assert_keys_match(0, 1);
+    assert_eq!(net.nodes[0].engine.sas()[0].spi_i, ike);
+    assert_eq!(net.nodes[0].engine.sas().len(), 1);
+}

@@ -25,15 +25,19 @@ fn err(ntype: u16, data: Vec<u8>) -> Vec<Payload> {
     }]
 }
 
+/// The "old SPI" of a CREATE_CHILD_SA that makes a new Child SA rather than a rekey.
+pub(crate) const NEW_CHILD: u32 = 0;
+
 impl IkeEngine {
     // ------------------------------------------------------------ Child SA rekey
 
-    /// Send a CREATE_CHILD_SA rekeying Child SA `old_spi`. Returns whether it left.
+    /// Send a CREATE_CHILD_SA rekeying Child SA `old_spi`, or creating a new Child SA when
+    /// `old_spi` is 0 (no inbound SPI is below 256). Returns whether it left.
     pub(crate) fn send_rekey_child(&mut self, id: SaId, old_spi: u32) -> bool {
-        let usable = self
-            .children
-            .get(&old_spi)
-            .is_some_and(|c| c.sa == id && !c.superseded && c.peer_rekey.is_none() && !c.rekeying);
+        let usable = old_spi == NEW_CHILD
+            || self.children.get(&old_spi).is_some_and(|c| {
+                c.sa == id && !c.superseded && c.peer_rekey.is_none() && !c.rekeying
+            });
         if !usable
             || !self
                 .sas
@@ -51,12 +55,15 @@ impl IkeEngine {
             },
             None => None,
         };
-        let mut p = vec![Payload::Notify {
-            protocol: PROTO_ESP,
-            spi: old_spi.to_be_bytes().to_vec(),
-            ntype: notify::REKEY_SA,
-            data: Vec::new(),
-        }];
+        let mut p = Vec::new();
+        if old_spi != NEW_CHILD {
+            p.push(Payload::Notify {
+                protocol: PROTO_ESP,
+                spi: old_spi.to_be_bytes().to_vec(),
+                ntype: notify::REKEY_SA,
+                data: Vec::new(),
+            });
+        }
         p.push(Payload::Sa(proposal::esp_offer(
             &self.cfg.child_transforms,
             self.cfg.esn,
@@ -152,7 +159,7 @@ impl IkeEngine {
             initiated: true,
             ni,
             nr,
-            rekey: true,
+            rekey: old_spi != NEW_CHILD,
         };
         self.install_child(c, &proof);
         if let Some(sa) = self.sas.get_mut(&id) {
