@@ -486,7 +486,10 @@ impl Resolver<'_> {
             (
                 "remote",
                 "authentication remote",
-                v2.authentication_remote.first(),
+                v2.authentication_remote
+                    .iter()
+                    .find(|m| matches!(m, AuthMethod::PreShare { .. }))
+                    .or(v2.authentication_remote.first()),
             ),
         ];
         for (i, (side, kw, m)) in sides.into_iter().enumerate() {

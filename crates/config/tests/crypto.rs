@@ -221,7 +221,7 @@ fn every_command_reaches_the_typed_model() {
 fn the_full_configuration_resolves_and_round_trips() {
     let p = parse(&format!("{FULL}{TUNNEL}"));
     // `authentication remote rsa-sig` next to pre-share is accepted in the model but
-    // certificates come later: resolution uses the first remote method (pre-share).
+    // certificates come later: resolution uses the pre-shared key.
     assert!(!p.has_errors(), "{}", p.render("t"));
     let r = crypto::resolve(&p.config, "tunnel 0")
         .expect("resolves")
