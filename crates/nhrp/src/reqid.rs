@@ -141,9 +141,23 @@ impl crate::engine::Engine {
         if let PendingKind::Registration { nhs } = kind {
             self.registration_unanswered(i, nhs);
         }
+        // A Resolution Request sent to an NHS that is DOWN by now goes to the NHS that is
+        // active now (dual hub: the secondary takes over the primary's pending requests).
+        let retarget = match (&kind, self.reqids.pending.get(&id), self.ifaces.get(&i)) {
+            (PendingKind::Resolution { .. }, Some(p), Some(ifc)) if ifc.is_nhs_nbma(p.to_nbma) => {
+                ifc.active_nhs()
+                    .and_then(|k| ifc.nhs.get(k))
+                    .and_then(|n| n.nbma)
+                    .filter(|active| *active != p.to_nbma)
+            }
+            _ => None,
+        };
         let Some(p) = self.reqids.pending.get_mut(&id) else {
             return;
         };
+        if let Some(active) = retarget {
+            p.to_nbma = active;
+        }
         if p.schedule.max_sends.is_some_and(|m| p.sends >= m) {
             self.reqids.pending.remove(&id);
             if let PendingKind::Resolution { target } = kind {

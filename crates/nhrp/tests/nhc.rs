@@ -11,7 +11,9 @@
 mod common;
 use common::*;
 use dmvpn_nhrp::packet::flags;
-use dmvpn_nhrp::{Action, EntryFlags, Event, NhsConfig, NhsState, PacketType, Prefix, StaticMap};
+use dmvpn_nhrp::{
+    Action, EntryFlags, Event, NhsConfig, NhsState, PacketType, Prefix, StaticMap, TunnelRoute,
+};
 
 #[test]
 fn spoke_registers_and_hub_caches_with_seed_flags() {
@@ -243,6 +245,79 @@ fn dual_hub_priority_and_fallback() {
         .last()
         .map(|p| p.to_nbma);
     assert_eq!(last, Some(ip(172, 17, 0, 2)));
+}
+
+/// Seed 003's dual hub: a Resolution Request sent to the primary NHS just before it died is
+/// retransmitted to the secondary once the primary is DOWN, instead of going on at the dead
+/// hub until the schedule gives up (31 s) and leaving a failed resolution behind.
+#[test]
+fn a_resolution_pending_at_an_nhs_that_goes_down_moves_to_the_next() {
+    let mut net = Net::new();
+    net.add(hub_cfg());
+    let h2_nbma = ip(172, 17, 0, 2);
+    let mut h2 = hub_cfg();
+    h2.protocol_addr = ip(10, 0, 0, 254);
+    h2.nbma_addr = h2_nbma;
+    // The second hub routes spoke 3's LAN to spoke 3 (as the routing protocol would).
+    h2.routes.push(TunnelRoute {
+        prefix: spoke_lan(3),
+        next_hop: ip(10, 0, 0, 3),
+    });
+    net.add(h2);
+    for n in [2, 3] {
+        let mut s = spoke_cfg(n);
+        s.registration_timeout = Some(secs(5));
+        s.nhs = vec![
+            NhsConfig {
+                protocol: HUB_PROTO,
+                nbma: None,
+                priority: 1,
+            },
+            NhsConfig {
+                protocol: ip(10, 0, 0, 254),
+                nbma: Some(h2_nbma),
+                priority: 2,
+            },
+        ];
+        net.add(s);
+    }
+    net.run_for(secs(2));
+    assert!(net.entry(1, Prefix::host(ip(10, 0, 0, 3))).is_some());
+    // The primary dies; spoke 2 resolves spoke 3's LAN through it before noticing.
+    net.nodes[0].down = true;
+    let t0 = net.now;
+    assert_eq!(
+        net.traffic(2, ip(192, 168, 3, 10)),
+        dmvpn_nhrp::Lookup::ViaNhs(HUB_NBMA)
+    );
+    net.run_until(t0 + secs(20));
+    let down_at = net.nodes[2]
+        .log
+        .iter()
+        .find(|(_, a)| matches!(a, Action::Event(Event::NhsDown { nhs, .. }) if *nhs == HUB_PROTO))
+        .map(|(t, _)| *t)
+        .expect("the primary NHS went DOWN");
+    let requests = net.sent(2, PacketType::ResolutionRequest);
+    assert_eq!(requests[0].to_nbma, HUB_NBMA);
+    assert!(
+        requests
+            .iter()
+            .filter(|p| p.at > down_at)
+            .all(|p| p.to_nbma == h2_nbma),
+        "retransmissions after the primary went DOWN still go to it"
+    );
+    let lan3 = Prefix::new(ip(192, 168, 3, 0), 24).unwrap();
+    let entry = net
+        .entry(2, lan3)
+        .expect("spoke 3's LAN resolved via the second hub");
+    assert_eq!(entry.nbma, Some(ip(172, 16, 3, 1)));
+    assert!(
+        !net.events(2)
+            .iter()
+            .any(|e| matches!(e, Event::ResolutionFailed { .. })),
+        "{:?}",
+        net.events(2)
+    );
 }
 
 #[test]
