@@ -63,7 +63,8 @@ pub struct TunnelPlan {
     pub role: TunnelRole,
     /// The data plane's configuration.
     pub dataplane: TunnelConfig,
-    /// NBMA addresses of the NHSes, in configured order.
+    /// NBMA addresses of the NHSes, in order of preference: by `priority` (lower first, as
+    /// the engine picks its active NHS), then in configured order.
     pub nhs_nbma: Vec<Ipv4Addr>,
     /// Multicast replication targets.
     pub multicast: MulticastPolicy,
@@ -190,7 +191,7 @@ fn plan_tunnel(
             })
             .or(tunnel.destination);
         if let Some(a) = nbma {
-            nhs_nbma.push(a);
+            nhs_nbma.push((n.priority.unwrap_or(0), a));
         }
         engine.nhs.push(NhsConfig {
             protocol,
@@ -203,6 +204,10 @@ fn plan_tunnel(
             engine.multicast.push(MulticastMap::Static(a));
         }
     }
+    // The data plane sends unresolved traffic through the first NHS that is up: the same
+    // preference as the engine's (a stable sort keeps the configured order among equals).
+    nhs_nbma.sort_by_key(|(priority, _)| *priority);
+    let nhs_nbma: Vec<Ipv4Addr> = nhs_nbma.into_iter().map(|(_, a)| a).collect();
     let mut multicast = MulticastPolicy {
         static_targets: Vec::new(),
         dynamic: false,
@@ -375,6 +380,23 @@ ip route 0.0.0.0 0.0.0.0 172.16.1.254
             vec![Prefix::new(Ipv4Addr::new(192, 168, 1, 0), 24).expect("prefix")]
         );
         assert_eq!(e.routes.len(), 1);
+    }
+
+    #[test]
+    fn nhs_addresses_are_in_priority_order() {
+        let text = SPOKE.replace(
+            " ip nhrp nhs 10.0.0.1\n",
+            " ip nhrp nhs 10.0.0.1 priority 2\n ip nhrp nhs 10.0.0.254 nbma 172.17.0.5 priority 1\n ip nhrp nhs 10.0.0.253 nbma 172.17.0.6 priority 2\n",
+        );
+        let plans = plan(&parse(&text)).expect("plan");
+        assert_eq!(
+            plans[0].nhs_nbma,
+            vec![
+                Ipv4Addr::new(172, 17, 0, 5),
+                Ipv4Addr::new(172, 17, 0, 1),
+                Ipv4Addr::new(172, 17, 0, 6)
+            ]
+        );
     }
 
     /// The model without the validator's cross-checks (which would refuse these first).
