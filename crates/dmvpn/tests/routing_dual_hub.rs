@@ -1,10 +1,12 @@
 //! Seed 003's dual hub, single DMVPN layout with FRR BGP, across network namespaces: two
 //! hubs (`10.0.0.1` and `10.0.0.254`, both route reflectors with dynamic neighbours, both
 //! sending the phase-3 summary), 3 spokes that register with both (`ip nhrp nhs … priority
-//! 1|2`) and peer with both, preferring the first. The primary hub is killed (SIGKILL to its
-//! dmvpn, zebra and bgpd: no Purge, no BGP notification); once the spokes' BGP hold timer
-//! (9 s) expires they follow the second hub's summary, and LAN-to-LAN traffic flows through
-//! the second hub (its counters), then over a shortcut it redirects to.
+//! 1|2`) and peer with both, preferring the first. The primary hub is killed as by a power
+//! cut (its NBMA link goes down, then SIGKILL to its dmvpn, zebra and bgpd: no Purge, no BGP
+//! notification, no TCP reset); once the spokes' BGP hold timer (9 s) expires they follow the
+//! second hub's summary, and LAN-to-LAN traffic flows through the second hub (its counters),
+//! then over a shortcut it redirects to (the resolution goes to the second hub once the
+//! first is DOWN as an NHS).
 //!
 //! Needs root, `ip`, `ping`, `tcpdump` and FRR; skips otherwise. The lab removes itself.
 #![allow(

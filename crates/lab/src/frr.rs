@@ -377,11 +377,16 @@ impl Lab {
         }
     }
 
-    /// Kills node `index` as a crash or a power cut would: SIGKILL to its dmvpn daemon and
-    /// its FRR daemons (no Purge, no BGP notification).
+    /// Kills node `index` as a power cut would: its NBMA link goes down first, so that
+    /// nothing leaves it any more (no Purge, no BGP notification, no TCP reset from the
+    /// kernel closing the dead daemons' sockets), then its dmvpn daemon and its FRR daemons
+    /// get SIGKILL.
     pub fn kill_node(&mut self, index: usize) {
-        self.signal_routing(index, Signal::SIGKILL);
+        if let Ok(node) = self.node(index) {
+            let _ = crate::exec::ip_ns(&node.ns, &["link", "set", "Ethernet0", "down"]);
+        }
         self.kill_daemon(index);
+        self.signal_routing(index, Signal::SIGKILL);
     }
 
     /// Runs `vtysh -c COMMAND` against node `index`'s FRR daemons.
