@@ -75,7 +75,7 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         if index != 0 {
             let _ = writeln!(c, " ip nhrp nhs {}", hub.tunnel);
         }
-        if spec.phase == Phase::Three {
+        if spec.phase == Phase::Three && spec.shortcuts {
             let _ = writeln!(c, " ip nhrp redirect");
         }
         let _ = writeln!(c, " tunnel source Ethernet0");
@@ -103,7 +103,7 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         if let Some(t) = spec.registration_timeout {
             let _ = writeln!(c, " ip nhrp registration timeout {t}");
         }
-        if spec.phase == Phase::Three {
+        if spec.phase == Phase::Three && spec.shortcuts {
             let _ = writeln!(c, " ip nhrp shortcut");
         }
         let _ = writeln!(c, " tunnel source Ethernet0");
@@ -329,6 +329,21 @@ mod tests {
             "ip route 192.168.254.0 255.255.255.0 10.0.0.254"
         ));
         assert!(!c[0].contains("nhs"));
+    }
+
+    #[test]
+    fn without_shortcuts_phase3_neither_redirects_nor_takes_shortcuts() {
+        let mut spec = LabSpec::new("t", 2, Phase::Three, PathBuf::from("dmvpn"));
+        spec.shortcuts = false;
+        let nodes = spec.nodes().unwrap();
+        for i in 0..nodes.len() {
+            let text = node_config(&spec, &nodes, i);
+            assert!(!text.contains("redirect") && !text.contains("shortcut"), "{text}");
+        }
+        assert!(has(
+            &node_config(&spec, &nodes, 1),
+            "ip route 192.168.0.0 255.255.0.0 10.0.0.1"
+        ));
     }
 
     #[test]

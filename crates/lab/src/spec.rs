@@ -134,6 +134,10 @@ pub struct LabSpec {
     /// both (`ip nhrp nhs … priority 1` the first hub, `priority 2` the second) and peer with
     /// both when they run BGP. It is the last node ([`LabSpec::hub2_index`]).
     pub dual_hub: bool,
+    /// Phase 3: the hubs redirect (`ip nhrp redirect`) and the spokes take shortcuts
+    /// (`ip nhrp shortcut`). Off, spoke-to-spoke traffic that follows the summary stays on
+    /// the hubs (the failover benchmark measures that path). Default on.
+    pub shortcuts: bool,
 }
 
 impl LabSpec {
@@ -157,6 +161,7 @@ impl LabSpec {
             routing: Routing::Static,
             ospf_network: OspfNetwork::Broadcast,
             dual_hub: false,
+            shortcuts: true,
         }
     }
 
