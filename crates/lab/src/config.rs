@@ -338,7 +338,10 @@ mod tests {
         let nodes = spec.nodes().unwrap();
         for i in 0..nodes.len() {
             let text = node_config(&spec, &nodes, i);
-            assert!(!text.contains("redirect") && !text.contains("shortcut"), "{text}");
+            assert!(
+                !text.contains("redirect") && !text.contains("shortcut"),
+                "{text}"
+            );
         }
         assert!(has(
             &node_config(&spec, &nodes, 1),
