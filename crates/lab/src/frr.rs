@@ -309,6 +309,11 @@ impl Lab {
         let node = self.node(index)?.clone();
         let dir = self.frr_dir(index)?;
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        // The frr user must reach its directory whatever the umask was.
+        for d in [self.state_dir(), &self.state_dir().join("frr")] {
+            use std::os::unix::fs::PermissionsExt as _;
+            let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o755));
+        }
         let zebra_conf = dir.join("zebra.conf");
         fs::write(&zebra_conf, format!("hostname {}\n", node.name)).map_err(io_err(&zebra_conf))?;
         let conf = dir.join(format!("{daemon}.conf"));
