@@ -69,6 +69,7 @@
 //!         Event::ResolutionNeeded { next_hop, .. } => { /* engine: resolve next_hop */ }
 //!         Event::Hairpin { source, destination, ingress_nbma, packet } => { /* redirect */ }
 //!         Event::SourceAddressChanged { new, .. } => { /* re-register from `new` */ }
+//!         Event::Ike { local, remote, message } => { /* ike.handle_datagram(..) */ }
 //!         Event::TaskFailed { task, error } => { /* log; restart the tunnel */ }
 //!     }
 //!     // Engine output: dp.send_nhrp(peer_nbma, &nhrp_bytes)?

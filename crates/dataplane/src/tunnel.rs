@@ -4,7 +4,7 @@
 //! tasks; [`TunnelHandle`] is the daemon's side (tables, NHRP send, counters); [`Event`]s
 //! come out of the receiver returned by `start`.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -13,14 +13,14 @@ use tokio::task::JoinHandle;
 
 use crate::Error;
 use crate::counters::TrafficCounters;
-use crate::nbma::{GreSocket, NbmaTransport};
+use crate::nbma::{Arrival, NbmaTransport};
 use crate::netlink::{self, RT_TABLE_MAIN};
 use crate::pipeline::{self, Forwarder, ForwarderConfig, MAX_PACKET, Scratch, Sink};
 use crate::protection::{PacketBuf, Protection, Protector, Received, RecvDrop};
 use crate::seam::{CounterSnapshot, DropReason, Event, SendOutcome};
 use crate::tables::{ForwardingTables, MirroredRoute};
 use dmvpn_forwarding::counters::Stat;
-use dmvpn_forwarding::transport::{DEFAULT_QUEUE_PER_PEER, IPPROTO_GRE};
+use dmvpn_forwarding::transport::DEFAULT_QUEUE_PER_PEER;
 
 /// Transmit queue length of the TUN device (packets the kernel queues for the reader).
 const TUN_TX_QUEUE: u32 = 2000;
@@ -480,6 +480,18 @@ impl crate::seam::DataPlane for TunnelHandle {
     fn negotiations(&self) -> Vec<Ipv4Addr> {
         self.shared.protector.take_negotiations()
     }
+    fn send_ike(&self, local_port: u16, remote: SocketAddrV4, message: &[u8]) -> SendOutcome {
+        match self.shared.transport() {
+            Some(t) => t.send_ike(local_port, remote, message),
+            None => SendOutcome::Dropped(DropReason::NoSource),
+        }
+    }
+    fn send_nat_keepalive(&self, remote: SocketAddrV4) -> SendOutcome {
+        match self.shared.transport() {
+            Some(t) => t.send_nat_keepalive(remote),
+            None => SendOutcome::Dropped(DropReason::NoSource),
+        }
+    }
 }
 
 /// A running tunnel. Dropping it stops its tasks; the TUN device disappears once they have
@@ -509,10 +521,10 @@ impl Tunnel {
         };
         let protector = Arc::new(Protector::new(protection, DEFAULT_QUEUE_PER_PEER));
         let transport = match source_addr {
-            Some(local) => Some(Arc::new(NbmaTransport::new(
-                GreSocket::bind(local).map_err(|source| Error::Socket { local, source })?,
-                protector.clone(),
-            ))),
+            Some(local) => Some(Arc::new(
+                NbmaTransport::open(local, protector.clone())
+                    .map_err(|source| Error::Socket { local, source })?,
+            )),
             None => None,
         };
         let tun_err = |source| Error::Tun {
@@ -748,7 +760,7 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
         let transport = shared.transport();
         let received = match &transport {
             Some(t) => tokio::select! {
-                r = t.gre().recv(buf.payload_space()) => match r {
+                r = t.recv(buf.payload_space()) => match r {
                     Ok(r) => { errors.ok(); Some(r) }
                     Err(e) => {
                         // Raw sockets report ICMP errors (e.g. protocol unreachable from a
@@ -774,8 +786,8 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
                 continue;
             }
             let reopened = match new {
-                Some(local) => match GreSocket::bind(local) {
-                    Ok(s) => Some(Arc::new(NbmaTransport::new(s, shared.protector.clone()))),
+                Some(local) => match NbmaTransport::open(local, shared.protector.clone()) {
+                    Ok(t) => Some(Arc::new(t)),
                     Err(e) => {
                         shared.emit(Event::TaskFailed {
                             task: "gre-reader",
@@ -799,29 +811,52 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
     }
 }
 
-/// Handles one packet received on the GRE socket: unprotects it through the transport's
-/// protector and runs the forwarder on it. Returns the inner IPv4 packet to write into the
-/// TUN device, if any.
-fn inbound<'a>(
-    shared: &Shared,
-    buf: &'a mut PacketBuf,
-    received: crate::nbma::Received,
-) -> Option<&'a [u8]> {
-    buf.set_len(received.end).ok()?;
-    buf.advance(received.gre_offset).ok()?;
-    match shared.protector.inbound(received.source, IPPROTO_GRE, buf) {
+/// Handles one packet received on the NBMA transport: unprotects it through the
+/// transport's protector and runs the forwarder on it, or hands an IKE message to the
+/// daemon. Returns the inner IPv4 packet to write into the TUN device, if any.
+fn inbound<'a>(shared: &Shared, buf: &'a mut PacketBuf, arrival: Arrival) -> Option<&'a [u8]> {
+    let received = match arrival {
+        Arrival::Raw(r) => {
+            buf.set_len(r.end).ok()?;
+            buf.advance(r.gre_offset).ok()?;
+            shared.protector.inbound(r.source, r.protocol, buf)
+        }
+        Arrival::Udp {
+            remote,
+            local_port,
+            len,
+        } => {
+            buf.set_len(len).ok()?;
+            shared
+                .protector
+                .inbound_udp(*remote.ip(), remote.port(), local_port, buf)
+        }
+    };
+    match received {
         Received::Gre { source } => {
             let now = shared.now();
             shared
                 .forwarder
                 .from_nbma(source, buf, now, &mut Io::new(shared))
         }
+        Received::Ike {
+            source,
+            port,
+            local_port,
+        } => {
+            let local = shared.transport().map(|t| t.local())?;
+            shared.emit(Event::Ike {
+                local: SocketAddrV4::new(local, local_port),
+                remote: SocketAddrV4::new(source, port),
+                message: buf.as_slice().to_vec(),
+            });
+            None
+        }
         Received::Dropped(RecvDrop::Protection(_)) => {
             shared.forwarder.counters().count(Stat::protection);
             None
         }
-        // IKE has no engine yet, and nothing else arrives on a GRE socket.
-        Received::Ike { .. } | Received::Dropped(_) => None,
+        Received::Dropped(_) => None,
     }
 }
 

@@ -15,7 +15,7 @@
 //! Every method takes `&self`: backends keep their state behind interior mutability, so a
 //! handle can be shared with the packet tasks. None of them blocks on the network.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::counters::{DropCounters, TrafficCounters};
 use crate::tables::{Ipv4Prefix, MirroredRoute, MulticastPolicy};
@@ -59,6 +59,16 @@ pub enum Event {
         old: Option<Ipv4Addr>,
         /// The new address.
         new: Option<Ipv4Addr>,
+    },
+    /// An IKE message arrived on UDP 500, or on UDP 4500 after the non-ESP marker (which is
+    /// removed): for the IKE engine.
+    Ike {
+        /// The local address and port it arrived on.
+        local: SocketAddrV4,
+        /// The peer's address and port (after any NAT).
+        remote: SocketAddrV4,
+        /// The IKE message, IKE header first.
+        message: Vec<u8>,
     },
     /// A data-plane task stopped with an error; the tunnel is degraded.
     TaskFailed {
@@ -211,5 +221,19 @@ pub trait DataPlane: Send + Sync {
     /// the last call (each once): the node core starts a negotiation with each.
     fn negotiations(&self) -> Vec<Ipv4Addr> {
         Vec::new()
+    }
+
+    /// Sends an IKE message from the tunnel source's UDP port `local_port` (500, or 4500 where
+    /// the non-ESP marker is added) to `remote`. (Default: this backend has no IKE sockets.)
+    fn send_ike(&self, _local_port: u16, _remote: SocketAddrV4, _message: &[u8]) -> SendOutcome {
+        SendOutcome::Dropped(DropReason::Io("no IKE socket on this data plane".into()))
+    }
+
+    /// Sends a NAT-keepalive (the single byte 0xFF, RFC 3948 §2.3) from UDP 4500 to `remote`.
+    /// (Default: not supported.)
+    fn send_nat_keepalive(&self, _remote: SocketAddrV4) -> SendOutcome {
+        SendOutcome::Dropped(DropReason::Io(
+            "no UDP 4500 socket on this data plane".into(),
+        ))
     }
 }

@@ -42,6 +42,8 @@ pub const NAT_T_PORT: u16 = 4500;
 const UDP_HEADER_LEN: usize = 8;
 /// The non-ESP marker that starts an IKE message on port 4500 (RFC 3948 §2.2).
 const NON_ESP_MARKER: [u8; 4] = [0; 4];
+/// A NAT keepalive: one byte 0xFF on UDP 4500 (RFC 3948 §2.3).
+pub const NAT_KEEPALIVE: u8 = 0xFF;
 /// Packets held per peer while protection comes up (as a router's small SA-pending queue).
 pub const DEFAULT_QUEUE_PER_PEER: usize = 16;
 
@@ -114,6 +116,17 @@ pub trait Protection: Send + Sync + std::fmt::Debug {
         underlay: Underlay,
         packet: &mut PacketBuf,
     ) -> Result<(), ProtectionError>;
+
+    /// The peer's UDP port for ESP in UDP ([`Underlay::NatT`]): 4500 unless a NAT in front
+    /// of the peer changed it.
+    fn udp_port(&self, _peer: Ipv4Addr) -> u16 {
+        NAT_T_PORT
+    }
+
+    /// Whether this layer needs the ESP and UDP 500/4500 underlays (IPsec is configured).
+    fn uses_ipsec(&self) -> bool {
+        false
+    }
 }
 
 /// No protection configured: GRE leaves as it is, and only GRE is accepted.
@@ -316,34 +329,51 @@ impl Protector {
                 if packet.advance(UDP_HEADER_LEN).is_err() {
                     return Received::Dropped(RecvDrop::Truncated);
                 }
-                match local_port {
-                    IKE_PORT => {
-                        return Received::Ike {
-                            source,
-                            port,
-                            local_port,
-                        };
-                    }
-                    NAT_T_PORT => {
-                        if packet.as_slice().get(..NON_ESP_MARKER.len())
-                            == Some(&NON_ESP_MARKER[..])
-                        {
-                            if packet.advance(NON_ESP_MARKER.len()).is_err() {
-                                return Received::Dropped(RecvDrop::Truncated);
-                            }
-                            return Received::Ike {
-                                source,
-                                port,
-                                local_port,
-                            };
-                        }
-                        Underlay::NatT
-                    }
-                    _ => return Received::Dropped(RecvDrop::NotOurs),
-                }
+                return self.inbound_udp(source, port, local_port, packet);
             }
             _ => return Received::Dropped(RecvDrop::NotOurs),
         };
+        self.unprotect(source, underlay, packet)
+    }
+
+    /// Like [`Protector::inbound`] for a UDP datagram whose payload (after the UDP header)
+    /// is in `packet`, from the peer's port `port` to our `local_port`: IKE on 500, IKE after
+    /// the non-ESP marker on 4500, else ESP in UDP. A NAT keepalive (the single byte 0xFF)
+    /// is dropped as not ours.
+    pub fn inbound_udp(
+        &self,
+        source: Ipv4Addr,
+        port: u16,
+        local_port: u16,
+        packet: &mut PacketBuf,
+    ) -> Received {
+        match local_port {
+            IKE_PORT => Received::Ike {
+                source,
+                port,
+                local_port,
+            },
+            NAT_T_PORT => {
+                if packet.as_slice() == [NAT_KEEPALIVE] {
+                    return Received::Dropped(RecvDrop::NotOurs);
+                }
+                if packet.as_slice().get(..NON_ESP_MARKER.len()) == Some(&NON_ESP_MARKER[..]) {
+                    if packet.advance(NON_ESP_MARKER.len()).is_err() {
+                        return Received::Dropped(RecvDrop::Truncated);
+                    }
+                    return Received::Ike {
+                        source,
+                        port,
+                        local_port,
+                    };
+                }
+                self.unprotect(source, Underlay::NatT, packet)
+            }
+            _ => Received::Dropped(RecvDrop::NotOurs),
+        }
+    }
+
+    fn unprotect(&self, source: Ipv4Addr, underlay: Underlay, packet: &mut PacketBuf) -> Received {
         match self.protection.unprotect(source, underlay, packet) {
             Ok(()) => Received::Gre { source },
             Err(e) => Received::Dropped(RecvDrop::Protection(e)),

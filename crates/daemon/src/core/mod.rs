@@ -278,6 +278,16 @@ impl NodeCore {
                     self.engine.handle_nbma_change(now, ifindex, new);
                 }
             }
+            Event::Ike {
+                local,
+                remote,
+                message,
+            } => {
+                tracing::debug!(
+                    "IKE message of {} bytes from {remote} to {local}: no IKE engine configured",
+                    message.len()
+                );
+            }
             Event::TaskFailed { task, error } => {
                 let name = self.iface_name(ifindex);
                 tracing::error!("%DMVPN-3-TUNNEL: {name}: data-plane task {task} failed: {error}");
