@@ -8,7 +8,7 @@
 use crate::config::Prefix;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// The kind of a cache entry (`Type:` in `show ip nhrp`).
@@ -130,19 +130,19 @@ impl CacheEntry {
 /// The cache of one interface.
 #[derive(Debug)]
 pub(crate) struct Cache {
-    entries: HashMap<Prefix, CacheEntry>,
+    entries: BTreeMap<Prefix, CacheEntry>,
     /// Number of entries per prefix length, to skip empty lengths in lookups.
     per_len: [u32; 33],
     /// Complete entries per NBMA peer.
-    peer_refs: HashMap<Ipv4Addr, u32>,
+    peer_refs: BTreeMap<Ipv4Addr, u32>,
 }
 
 impl Default for Cache {
     fn default() -> Self {
         Cache {
-            entries: HashMap::new(),
+            entries: BTreeMap::new(),
             per_len: [0; 33],
-            peer_refs: HashMap::new(),
+            peer_refs: BTreeMap::new(),
         }
     }
 }

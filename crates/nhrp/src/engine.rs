@@ -15,7 +15,7 @@ use crate::reqid::ReqIds;
 use crate::show::{CacheEntryView, InterfaceView, NhsState, NhsView, ShortcutView};
 use crate::time::Instant;
 use crate::timer::{TimerKey, Timers};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub(crate) struct Iface {
     pub(crate) stats: TrafficStats,
     pub(crate) max_send_window_start: Instant,
     /// Last redirect per (source, destination) pair.
-    pub(crate) redirects: HashMap<(Ipv4Addr, Ipv4Addr), Instant>,
+    pub(crate) redirects: BTreeMap<(Ipv4Addr, Ipv4Addr), Instant>,
     /// Dynamic multicast members: NBMA → registered entries using it.
     pub(crate) multicast_dynamic: BTreeMap<Ipv4Addr, u32>,
     /// Routes learned through [`Engine::handle_route`].
@@ -52,9 +52,9 @@ pub(crate) struct Iface {
     /// Own public NBMA, learned from a Registration Reply's NAT extension.
     pub(crate) nat_nbma: Option<Ipv4Addr>,
     /// Peers for which ProtectionNeeded was emitted.
-    pub(crate) protection_requested: HashSet<Ipv4Addr>,
+    pub(crate) protection_requested: BTreeSet<Ipv4Addr>,
     /// Packets waiting for protection, per peer.
-    pub(crate) gate_queue: HashMap<Ipv4Addr, VecDeque<Vec<u8>>>,
+    pub(crate) gate_queue: BTreeMap<Ipv4Addr, VecDeque<Vec<u8>>>,
 }
 
 impl Iface {
@@ -70,14 +70,14 @@ impl Iface {
             nhs,
             stats: TrafficStats::default(),
             max_send_window_start: Instant::ZERO,
-            redirects: HashMap::new(),
+            redirects: BTreeMap::new(),
             multicast_dynamic: BTreeMap::new(),
             routes: BTreeMap::new(),
             local_routes,
             tunnel_prefixes: BTreeSet::new(),
             nat_nbma: None,
-            protection_requested: HashSet::new(),
-            gate_queue: HashMap::new(),
+            protection_requested: BTreeSet::new(),
+            gate_queue: BTreeMap::new(),
         }
     }
 
@@ -168,7 +168,7 @@ pub struct Engine {
     pub(crate) actions: VecDeque<Action>,
     pub(crate) reqids: ReqIds,
     /// NBMA peers whose protection is up.
-    pub(crate) protected: HashSet<Ipv4Addr>,
+    pub(crate) protected: BTreeSet<Ipv4Addr>,
     pub(crate) now: Instant,
     started: bool,
     /// The node's routes through non-tunnel interfaces ([`Engine::handle_local_route`]).
@@ -194,7 +194,7 @@ impl Engine {
             timers: Timers::default(),
             actions: VecDeque::new(),
             reqids: ReqIds::new(seed),
-            protected: HashSet::new(),
+            protected: BTreeSet::new(),
             now: Instant::ZERO,
             started: false,
             local_routes: BTreeSet::new(),

@@ -6,7 +6,7 @@
 
 use crate::config::IfIndex;
 use crate::packet::Message;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 pub(crate) struct ReqIds {
     next: u32,
-    pub(crate) pending: HashMap<u32, Pending>,
+    pub(crate) pending: BTreeMap<u32, Pending>,
 }
 
 impl ReqIds {
@@ -84,7 +84,7 @@ impl ReqIds {
         z ^= z >> 31;
         ReqIds {
             next: (z as u32).max(1),
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
         }
     }
 
@@ -201,7 +201,7 @@ mod tests {
         assert_ne!(a.allocate(), c.allocate());
         let mut z = ReqIds {
             next: u32::MAX,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
         };
         assert_eq!(z.allocate(), u32::MAX);
         assert_eq!(z.allocate(), 1);

@@ -7,7 +7,7 @@
 
 use crate::config::{IfIndex, Prefix};
 use crate::time::Instant;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 /// One named deadline.
@@ -38,7 +38,7 @@ pub(crate) enum TimerKey {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     by_time: BTreeSet<(Instant, TimerKey)>,
-    by_key: HashMap<TimerKey, Instant>,
+    by_key: BTreeMap<TimerKey, Instant>,
 }
 
 impl Timers {
