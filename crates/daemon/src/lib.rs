@@ -21,6 +21,7 @@
 pub mod control;
 pub mod core;
 pub mod events;
+pub mod ike_config;
 pub mod shell;
 pub mod translate;
 
@@ -35,6 +36,8 @@ pub struct Options {
     pub socket: PathBuf,
     /// Serve Prometheus metrics on `http://ADDR/metrics` when set.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Append IPsec keys to this file as Wireshark `esp_sa` lines when set.
+    pub ipsec_keylog: Option<PathBuf>,
 }
 
 /// Why the daemon could not start or had to stop.
@@ -91,6 +94,14 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
     let control = control::ControlSocket::bind(&options.socket).await?;
     let (mut node, mut dataplane_events) =
         shell::Shell::start(&options.config, text, &config).await?;
+    if let Some(path) = &options.ipsec_keylog {
+        node.set_key_log(path)
+            .map_err(|e| DaemonError::Config(format!("cannot open {}: {e}", path.display())))?;
+        tracing::warn!(
+            "IPsec keys are written to {} (esp_sa lines for Wireshark): for labs and troubleshooting only",
+            path.display()
+        );
+    }
     tracing::info!(
         "dmvpn daemon running {} (control socket {})",
         options.config.display(),

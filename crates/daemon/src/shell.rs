@@ -17,7 +17,8 @@ use dmvpn_nhrp::IfIndex;
 use tokio::sync::mpsc;
 
 use crate::DaemonError;
-use crate::core::{NodeCore, reload};
+use crate::core::ipsec::SaDatabase;
+use crate::core::{NodeCore, TunnelIo, reload};
 
 #[cfg(test)]
 mod tests;
@@ -38,7 +39,7 @@ pub trait TunnelStarter {
     fn start(
         &mut self,
         plan: &TunnelPlan,
-    ) -> impl Future<Output = Result<(Self::Running, Arc<dyn DataPlane>), DaemonError>>;
+    ) -> impl Future<Output = Result<(Self::Running, TunnelIo), DaemonError>>;
     /// Stops a running tunnel and waits until it is gone.
     fn stop(&mut self, running: Self::Running) -> impl Future<Output = ()>;
     /// Installs (`add`) or removes a kernel route into a tunnel device.
@@ -57,7 +58,7 @@ impl TunnelStarter for UserspaceTunnels {
     async fn start(
         &mut self,
         plan: &TunnelPlan,
-    ) -> Result<(RunningTunnel, Arc<dyn DataPlane>), DaemonError> {
+    ) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
         start_tunnel(plan, self.protection.clone(), self.events_tx.clone()).await
     }
 
@@ -93,7 +94,7 @@ pub async fn apply_reload<S: TunnelStarter>(
             stopped_for_restart.push(i);
         }
     }
-    let mut started: Vec<(IfIndex, S::Running, Arc<dyn DataPlane>)> = Vec::new();
+    let mut started: Vec<(IfIndex, S::Running, TunnelIo)> = Vec::new();
     let mut failure = None;
     for p in plan.to_start() {
         match starter.start(p).await {
@@ -264,6 +265,11 @@ impl Shell {
         self.core.track_usage(now);
     }
 
+    /// Opens the IPsec key log (see [`NodeCore::set_key_log`]).
+    pub fn set_key_log(&mut self, path: &Path) -> std::io::Result<()> {
+        self.core.set_key_log(path)
+    }
+
     /// The metrics endpoint's engine counters.
     pub fn metrics_extras(&self) -> dmvpn_metrics::Extras {
         self.core.metrics_extras()
@@ -332,9 +338,20 @@ fn now(epoch: tokio::time::Instant) -> dmvpn_nhrp::Instant {
 
 async fn start_tunnel(
     plan: &TunnelPlan,
-    protection: Arc<dyn Protection>,
+    plain: Arc<dyn Protection>,
     events_tx: mpsc::Sender<(IfIndex, Event)>,
-) -> Result<(RunningTunnel, Arc<dyn DataPlane>), DaemonError> {
+) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
+    // A protected tunnel gets its own ESP table, which requires an SA for every peer: no
+    // GRE leaves it in the clear, whatever IKE does (fail closed).
+    let (protection, sad): (Arc<dyn Protection>, Option<Arc<dyn SaDatabase>>) =
+        match &plan.ipsec {
+            Some(_) => {
+                let local = plan_source(plan);
+                let esp = crate::core::ipsec::userspace_esp(local);
+                (esp.clone(), Some(esp))
+            }
+            None => (plain, None),
+        };
     let (tunnel, mut events) = Tunnel::start(plan.dataplane.clone(), protection)
         .await
         .map_err(|e| DaemonError::Dataplane(format!("{}: {e}", plan.name)))?;
@@ -347,14 +364,8 @@ async fn start_tunnel(
             }
         }
     });
-    if let Some(profile) = &plan.protection {
-        tracing::warn!(
-            "%DMVPN-4-PROTECTION: {}: `tunnel protection ipsec profile {profile}` is configured but this build has no IPsec: GRE and NHRP to every peer go out UNENCRYPTED",
-            plan.name
-        );
-    }
     tracing::info!(
-        "{}: up, {} {}/{}, source {}",
+        "{}: up, {} {}/{}, source {}{}",
         plan.name,
         match plan.dataplane.mode {
             TunnelMode::Multipoint => "multipoint GRE".to_string(),
@@ -365,9 +376,23 @@ async fn start_tunnel(
         handle
             .source_address()
             .map_or("(no address yet)".to_string(), |a| a.to_string()),
+        match &plan.ipsec {
+            Some(p) => format!(", protected by IPsec profile {} (IKEv2)", p.ipsec_profile),
+            None => String::new(),
+        }
     );
     let dp: Arc<dyn DataPlane> = Arc::new(handle);
-    Ok((RunningTunnel { tunnel, forwarder }, dp))
+    Ok((RunningTunnel { tunnel, forwarder }, TunnelIo { dp, sad }))
+}
+
+/// The tunnel source address when configured as one (`tunnel source A.B.C.D`), else
+/// `0.0.0.0` (the ESP table only uses it in its unknown-SPI reports, which the core
+/// completes with the data plane's current source).
+fn plan_source(plan: &TunnelPlan) -> std::net::Ipv4Addr {
+    match &plan.dataplane.source {
+        dmvpn_dataplane::TunnelSource::Address(a) => *a,
+        dmvpn_dataplane::TunnelSource::Interface(_) => std::net::Ipv4Addr::UNSPECIFIED,
+    }
 }
 
 async fn stop_tunnel(rt: RunningTunnel) {

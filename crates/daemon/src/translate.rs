@@ -38,6 +38,10 @@ pub enum TranslateError {
     /// `ip nhrp nhs dynamic` is not supported yet.
     #[error("interface {0}: `ip nhrp nhs dynamic` is not supported yet; name the NHS address")]
     DynamicNhs(String),
+    /// The tunnel's IPsec protection cannot run (IKEv1, an incomplete profile, something
+    /// the IKE engine does not support yet): the tunnel does not start unprotected.
+    #[error("{0}")]
+    Protection(String),
     /// Linux interface names are at most 15 bytes.
     #[error("interface {0}: the name is longer than Linux's 15 bytes")]
     NameTooLong(String),
@@ -74,6 +78,8 @@ pub struct TunnelPlan {
     pub engine: InterfaceConfig,
     /// `tunnel protection ipsec profile NAME`, when configured.
     pub protection: Option<String>,
+    /// The protection resolved (profiles, keyring, smart defaults), when configured.
+    pub ipsec: Option<dmvpn_config::crypto::ResolvedProtection>,
     /// Whether any `ip nhrp` command was given (NHRP runs on this tunnel).
     pub nhrp: bool,
 }
@@ -113,6 +119,8 @@ fn plan_tunnel(
     if name.len() > 15 {
         return Err(TranslateError::NameTooLong(name));
     }
+    let ipsec =
+        crate::ike_config::tunnel_protection(config, &name).map_err(TranslateError::Protection)?;
     let addr = iface
         .static_address()
         .ok_or_else(|| TranslateError::NoAddress(name.clone()))?;
@@ -302,6 +310,7 @@ fn plan_tunnel(
         routes,
         engine,
         protection: tunnel.protection.as_ref().map(|p| p.profile.clone()),
+        ipsec,
         nhrp: nhrp.is_configured(),
     })
 }

@@ -17,6 +17,11 @@ pub struct Args {
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9850).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Append every IPsec Child SA's keys to FILE as Wireshark `esp_sa` lines, so that
+    /// tshark/Wireshark can decrypt a capture of this node's ESP. Key material on disk:
+    /// for labs and troubleshooting only.
+    #[arg(long, value_name = "FILE")]
+    pub ipsec_keylog: Option<PathBuf>,
 }
 
 pub fn run(args: Args, socket: &Path) -> anyhow::Result<ExitCode> {
@@ -30,6 +35,7 @@ pub fn run(args: Args, socket: &Path) -> anyhow::Result<ExitCode> {
         config: args.config,
         socket: socket.to_path_buf(),
         metrics: args.metrics,
+        ipsec_keylog: args.ipsec_keylog,
     };
     match runtime.block_on(dmvpn_daemon::run(options)) {
         Ok(()) => Ok(ExitCode::SUCCESS),

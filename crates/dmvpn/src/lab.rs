@@ -30,6 +30,10 @@ pub struct Args {
     /// DR) over the tunnel. BGP and OSPF need FRR installed (Debian package `frr`).
     #[arg(long, default_value = "static", value_parser = ["static", "bgp", "ospf"])]
     pub routing: String,
+    /// Run GRE and NHRP in the clear: no `tunnel protection` (by default every tunnel is
+    /// protected by IKEv2 and ESP).
+    #[arg(long)]
+    pub no_ipsec: bool,
     /// Leave the lab up after the walk-through and print each node's control socket.
     #[arg(long, conflicts_with = "down")]
     pub keep: bool,
@@ -74,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     spec.state_dir = state_dir.clone();
     spec.routing =
         Routing::from_name(&args.routing).context("routing must be static, bgp or ospf")?;
+    spec.protection = !args.no_ipsec;
     // A kept lab's daemons outlive this process; otherwise they end with it.
     spec.bind_daemons = !args.keep;
 

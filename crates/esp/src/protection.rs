@@ -558,6 +558,16 @@ impl Protection for EspProtection {
             Underlay::Esp | Underlay::NatT => self.receive_esp(peer, underlay, packet),
         }
     }
+
+    fn udp_port(&self, peer: Ipv4Addr) -> u16 {
+        self.underlay(peer)
+            .and_then(|(_, port)| port)
+            .unwrap_or(dmvpn_forwarding::transport::NAT_T_PORT)
+    }
+
+    fn uses_ipsec(&self) -> bool {
+        true
+    }
 }
 
 impl EspProtection {

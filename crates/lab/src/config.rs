@@ -11,22 +11,37 @@ use crate::LabError;
 use crate::spec::{LabSpec, Node, Phase, Routing};
 use crate::topology::Lab;
 
-/// Seed 003's IPsec profile, written before the tunnel when the spec asks for protection,
-/// with today's algorithms instead of the seed's DES and MD5 (which the configuration
-/// refuses): AES-256, SHA-256 and group 14 for IKE, AES-256-GCM for ESP.
-const PROTECTION_PROFILE: [&str; 13] = [
-    "crypto isakmp policy 1",
-    " encryption aes 256",
-    " hash sha256",
-    " authentication pre-share",
-    " group 14",
-    "crypto isakmp key cisco47 address 0.0.0.0",
+/// Seed 003's IPsec profile in IOS-XE's IKEv2 words, written before the tunnel when the
+/// spec asks for protection, with today's algorithms instead of the seed's DES and MD5
+/// (which the configuration refuses): an IKEv2 proposal of AES-256-GCM, PRF SHA-256 and
+/// group 19 (with group 14 as a fallback), a wildcard pre-shared key (seed 003's
+/// `cisco47`), and AES-256-GCM ESP in transport mode.
+const PROTECTION_PROFILE: [&str; 26] = [
+    "crypto ikev2 proposal p1",
+    " encryption aes-gcm-256",
+    " prf sha256",
+    " group 19 14",
+    "crypto ikev2 policy pol1",
+    " proposal p1",
+    "crypto ikev2 keyring dmvpn-keys",
+    " peer ANY",
+    "  address 0.0.0.0 0.0.0.0",
+    "  pre-shared-key cisco47",
+    "!",
+    "crypto ikev2 profile ikev2prof",
+    " match identity remote address 0.0.0.0",
+    " authentication local pre-share",
+    " authentication remote pre-share",
+    " keyring local dmvpn-keys",
+    " nat keepalive 20",
     "!",
     "crypto ipsec transform-set trans2 esp-gcm 256",
     " mode transport",
     "!",
     "crypto ipsec profile vpnprof",
     " set transform-set trans2",
+    " set ikev2-profile ikev2prof",
+    "!",
     "!",
 ];
 
@@ -293,8 +308,17 @@ mod tests {
             assert!(has(text, "crypto ipsec profile vpnprof"));
             assert!(has(text, " tunnel protection ipsec profile vpnprof"));
             assert!(has(text, "crypto ipsec transform-set trans2 esp-gcm 256"));
-            assert!(has(text, " encryption aes 256"));
+            assert!(has(text, " encryption aes-gcm-256"));
+            assert!(has(text, " set ikev2-profile ikev2prof"));
+            assert!(!text.contains("isakmp"), "{text}");
             assert!(!text.contains("des") && !text.contains("md5"), "{text}");
+            let parsed = dmvpn_config::parse(text);
+            assert!(!parsed.has_errors(), "{}", parsed.render("lab.cfg"));
+            assert!(
+                parsed.diagnostics.iter().all(|d| d.is_error() || !d.message.contains("IKEv1")),
+                "{}",
+                parsed.render("lab.cfg")
+            );
         }
     }
 

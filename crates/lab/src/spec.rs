@@ -119,8 +119,9 @@ pub struct LabSpec {
     /// Stop the daemons (SIGTERM) when the thread that started them ends, whatever the way
     /// out (panic, abort, Ctrl-C); off for labs that are kept up.
     pub bind_daemons: bool,
-    /// Add seed 003's IPsec profile and `tunnel protection ipsec profile vpnprof` (exercises
-    /// the protection gate; this build has no IPsec, so traffic is not encrypted).
+    /// Add seed 003's IPsec profile (in IKEv2 words) and `tunnel protection ipsec profile
+    /// vpnprof`: GRE and NHRP between the routers travel in ESP. `dmvpn lab` sets it unless
+    /// `--no-ipsec`; tests choose.
     pub protection: bool,
     /// Write configurations that hold only the tunnel (no `interface Ethernet…`, no
     /// `ip route`), as on a Linux router whose LAN and routes belong to the operating system;

@@ -6,8 +6,9 @@
 //! requests to the protection seam, engine events to the log. `debug nhrp packet` lines and
 //! the `debug nhrp capture` file see every NHRP packet sent and received.
 //!
-//! Protection (IPsec) seam: without an IKE engine the node has pass-through protection, so
-//! `ProtectionNeeded` reports the peer protected at once; an IKE engine plugs in there.
+//! Protection (IPsec) seam: a protected tunnel hands `ProtectionNeeded` / `NotNeeded` to its
+//! IKE engine ([`super::ipsec`]); without protection the node has pass-through protection,
+//! so `ProtectionNeeded` reports the peer protected at once.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -76,14 +77,27 @@ impl NodeCore {
     /// with pass-through protection there is nothing to negotiate, so protection is up at
     /// once and the held packets leave. (An IKE engine starts its negotiation here.)
     fn negotiate(&mut self) {
-        for t in self.tunnels.values() {
+        let mut wanted = Vec::new();
+        for (i, t) in &self.tunnels {
             for peer in t.dp.negotiations() {
+                if t.ipsec.is_some() {
+                    wanted.push((*i, peer));
+                    continue;
+                }
                 tracing::debug!(
                     "{}: protection towards {peer} requested by the data plane (pass-through)",
                     t.plan.name
                 );
                 t.dp.protection_changed(peer, true);
             }
+        }
+        for (i, peer) in wanted {
+            tracing::debug!("protection towards {peer} requested by the data plane: IKE");
+            self.ipsec_protect(i, peer);
+        }
+        // Protection that came up above queued NHRP work.
+        while let Some(action) = self.engine.poll_action() {
+            self.execute(action);
         }
     }
 
@@ -283,6 +297,20 @@ impl NodeCore {
     /// With pass-through protection the peer counts as protected at once.
     fn protection(&mut self, iface: IfIndex, nbma: Ipv4Addr, needed: bool) {
         let name = self.iface_name(iface);
+        let protected = self.tunnels.get(&iface).is_some_and(|t| t.ipsec.is_some());
+        if protected {
+            // IKE: NHRP hears `handle_protection` when the Child SA is installed.
+            if needed {
+                tracing::debug!("{name}: protection towards {nbma} requested: IKE");
+                self.protected.insert(nbma);
+                self.ipsec_protect(iface, nbma);
+            } else {
+                tracing::debug!("{name}: protection towards {nbma} no longer needed: SAs deleted");
+                self.protected.remove(&nbma);
+                self.ipsec_release(iface, nbma);
+            }
+            return;
+        }
         if needed {
             tracing::debug!("{name}: protection towards {nbma} requested (pass-through)");
             self.protected.insert(nbma);

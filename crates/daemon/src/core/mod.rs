@@ -17,6 +17,7 @@
 
 pub mod actions;
 pub mod clear;
+pub mod ipsec;
 pub mod reload;
 pub mod show;
 
@@ -54,12 +55,30 @@ pub enum CoreError {
     StalePlan(String),
 }
 
+/// A started tunnel's I/O, as the shell hands it to the core: the data plane and, for a
+/// protected tunnel, the SA database its protection reads.
+#[derive(Clone)]
+pub struct TunnelIo {
+    /// The data plane.
+    pub dp: Arc<dyn DataPlane>,
+    /// Where Child SAs go (`None`: the tunnel is not protected).
+    pub sad: Option<Arc<dyn ipsec::SaDatabase>>,
+}
+
+impl From<Arc<dyn DataPlane>> for TunnelIo {
+    fn from(dp: Arc<dyn DataPlane>) -> TunnelIo {
+        TunnelIo { dp, sad: None }
+    }
+}
+
 /// A tunnel as the core holds it: its plan and its data plane.
 pub struct CoreTunnel {
     /// What the configuration asked for.
     pub plan: TunnelPlan,
     /// The tunnel's data plane.
     pub dp: Arc<dyn DataPlane>,
+    /// IKE and the SA database, for a protected tunnel.
+    pub ipsec: Option<ipsec::TunnelIpsec>,
     /// Tunnel routes last given to the engine (from the routes the data plane follows).
     engine_routes: BTreeMap<NhrpPrefix, Ipv4Addr>,
     /// Tunnel routes without a next hop last given to the engine (never local).
@@ -73,6 +92,7 @@ impl CoreTunnel {
         CoreTunnel {
             plan,
             dp,
+            ipsec: None,
             engine_routes: BTreeMap::new(),
             engine_tunnel_prefixes: BTreeSet::new(),
             routes_version: None,
@@ -81,6 +101,25 @@ impl CoreTunnel {
 
     /// Seeds the data plane's tables from the plan (NHS list, multicast policy) and applies
     /// the settings a running data plane can change in place.
+    /// A tunnel started with `io`: a protected plan gets its IKE engine over `io.sad`, and
+    /// cannot run without one (fail closed).
+    fn start(plan: TunnelPlan, io: TunnelIo, now: Instant) -> Result<CoreTunnel, CoreError> {
+        let mut t = CoreTunnel::new(plan, io.dp);
+        if let Some(profile) = &t.plan.ipsec {
+            let Some(sad) = io.sad else {
+                return Err(CoreError::Config(format!(
+                    "{}: protected by `{}` but started without an SA database: refusing to run it unprotected",
+                    t.plan.name, profile.ipsec_profile
+                )));
+            };
+            t.ipsec = Some(
+                ipsec::TunnelIpsec::new(profile.clone(), sad, ipsec::dur(now))
+                    .map_err(CoreError::Config)?,
+            );
+        }
+        Ok(t)
+    }
+
     fn apply_plan(&self) {
         self.dp.set_nhs(self.plan.nhs_nbma.clone());
         self.dp.set_multicast_policy(self.plan.multicast.clone());
@@ -122,6 +161,10 @@ pub struct NodeCore {
     shutting_down: bool,
     /// The node's routes through non-tunnel interfaces last given to the engine.
     engine_local_routes: BTreeSet<NhrpPrefix>,
+    /// The IPsec key log (Wireshark `esp_sa` lines), when asked for.
+    key_log: Option<std::fs::File>,
+    /// `debug crypto ikev2`.
+    debug_ikev2: bool,
 }
 
 /// The earliest of several optional deadlines (one per engine the core drives).
@@ -153,14 +196,15 @@ impl NodeCore {
     pub fn new(
         config_text: String,
         config: &Config,
-        tunnels: Vec<(TunnelPlan, Arc<dyn DataPlane>)>,
+        tunnels: Vec<(TunnelPlan, TunnelIo)>,
         seed: u64,
         now: Instant,
     ) -> Result<NodeCore, CoreError> {
-        let tunnels: BTreeMap<IfIndex, CoreTunnel> = tunnels
-            .into_iter()
-            .map(|(plan, dp)| (plan.ifindex, CoreTunnel::new(plan, dp)))
-            .collect();
+        let mut started = BTreeMap::new();
+        for (plan, io) in tunnels {
+            started.insert(plan.ifindex, CoreTunnel::start(plan, io, now)?);
+        }
+        let tunnels = started;
         let engine = dmvpn_nhrp::Engine::new(engine_config(&tunnels), seed)
             .map_err(|e| CoreError::Engine(e.to_string()))?;
         for t in tunnels.values() {
@@ -179,6 +223,8 @@ impl NodeCore {
             event_limiter: LineLimiter::new(config.logging_dmvpn_rate_limit),
             shutting_down: false,
             engine_local_routes: BTreeSet::new(),
+            key_log: None,
+            debug_ikev2: false,
         };
         core.handle_timeout(now);
         Ok(core)
@@ -214,9 +260,10 @@ impl NodeCore {
     }
 
     /// When [`NodeCore::handle_timeout`] is due next: the earliest deadline of every engine
-    /// the core drives (today the NHRP engine; an IKE engine joins here).
+    /// the core drives (the NHRP engine, and each protected tunnel's IKE engine and SA
+    /// database poll).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        earliest([self.engine.poll_timeout()])
+        earliest([self.engine.poll_timeout(), self.ipsec_deadline()])
     }
 
     /// Timers are due: every engine whose deadline has passed handles it.
@@ -225,7 +272,22 @@ impl NodeCore {
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
         }
+        if self.ipsec_deadline().is_some_and(|t| t <= now) {
+            self.ipsec_timeout();
+        }
         self.drain_actions();
+    }
+
+    /// Appends every Child SA's keys from now on to `path` as Wireshark `esp_sa` lines (so
+    /// that tshark can decrypt a capture of our ESP). Key material on disk: for labs and
+    /// troubleshooting only.
+    pub fn set_key_log(&mut self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        self.key_log = Some(file);
+        Ok(())
     }
 
     /// A data-plane event of tunnel `ifindex`.
@@ -282,12 +344,7 @@ impl NodeCore {
                 local,
                 remote,
                 message,
-            } => {
-                tracing::debug!(
-                    "IKE message of {} bytes from {remote} to {local}: no IKE engine configured",
-                    message.len()
-                );
-            }
+            } => self.ipsec_datagram(ifindex, local, remote, &message),
             Event::TaskFailed { task, error } => {
                 let name = self.iface_name(ifindex);
                 tracing::error!("%DMVPN-3-TUNNEL: {name}: data-plane task {task} failed: {error}");

@@ -19,13 +19,11 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 use dmvpn_config::Config;
-use dmvpn_dataplane::seam::DataPlane;
 use dmvpn_nhrp::{EngineConfig, EntryFlags, EntryKind, IfIndex, Instant};
 
-use super::{CoreError, CoreTunnel, NodeCore, dp_prefix, engine_config};
+use super::{CoreError, CoreTunnel, NodeCore, TunnelIo, dp_prefix, engine_config};
 use crate::translate::{self, KernelRoute, TunnelPlan};
 
 /// What happens to one tunnel interface.
@@ -61,7 +59,7 @@ fn in_place(from: &TunnelPlan, to: &TunnelPlan) -> bool {
     a.mtu = b.mtu;
     a.tcp_adjust_mss = b.tcp_adjust_mss;
     a.detect_hairpin = b.detect_hairpin;
-    a == *b && from.name == to.name
+    a == *b && from.name == to.name && from.ipsec == to.ipsec
 }
 
 /// The per-tunnel diff between the running plans and the new ones (pure).
@@ -270,7 +268,7 @@ impl NodeCore {
         &mut self,
         now: Instant,
         plan: ReloadPlan,
-        started: Vec<(IfIndex, Arc<dyn DataPlane>)>,
+        started: Vec<(IfIndex, TunnelIo)>,
     ) -> Result<ReloadSummary, CoreError> {
         self.enter(now);
         if plan.running != self.running_plans() {
@@ -278,19 +276,19 @@ impl NodeCore {
                 "the running tunnels changed since it was computed".to_string(),
             ));
         }
-        let mut started: BTreeMap<IfIndex, Arc<dyn DataPlane>> = started.into_iter().collect();
+        let mut started: BTreeMap<IfIndex, TunnelIo> = started.into_iter().collect();
         let mut next: BTreeMap<IfIndex, CoreTunnel> = BTreeMap::new();
         let mut fresh = Vec::new();
         let mut summary = ReloadSummary::default();
         for p in &plan.plans {
             let tunnel = match plan.changes.iter().find(|c| change_ifindex(c) == p.ifindex) {
                 Some(TunnelChange::Start(_) | TunnelChange::Restart { .. }) => {
-                    let dp = started.remove(&p.ifindex).ok_or_else(|| {
+                    let io = started.remove(&p.ifindex).ok_or_else(|| {
                         CoreError::StalePlan(format!("{} was not started", p.name))
                     })?;
                     fresh.push(p.ifindex);
                     summary.started += 1;
-                    CoreTunnel::new(p.clone(), dp)
+                    CoreTunnel::start(p.clone(), io, now)?
                 }
                 Some(TunnelChange::Update { .. } | TunnelChange::Keep(_)) => {
                     let dp = self
@@ -322,8 +320,15 @@ impl NodeCore {
                 .map_err(|e| CoreError::Engine(e.to_string()))?;
         }
         // Nothing can fail from here on.
-        for t in next.values() {
+        for (i, t) in next.iter_mut() {
             t.apply_plan();
+            // A kept tunnel keeps its IKE and ESP state (a protection change restarts it).
+            if t.ipsec.is_none()
+                && !fresh.contains(i)
+                && let Some(old) = self.tunnels.get_mut(i)
+            {
+                t.ipsec = old.ipsec.take();
+            }
         }
         self.tunnels = next;
         for i in &fresh {
@@ -347,9 +352,30 @@ impl NodeCore {
     /// Gives a running interface a new data plane (its device was recreated), and installs
     /// the engine's state for it: the plan's seeds, mappings, shortcuts and registered
     /// multicast peers.
-    pub fn replace_dataplane(&mut self, ifindex: IfIndex, dp: Arc<dyn DataPlane>) {
+    pub fn replace_dataplane(&mut self, ifindex: IfIndex, io: TunnelIo) {
+        let now = self.now;
         if let Some(t) = self.tunnels.get_mut(&ifindex) {
-            t.dp = dp;
+            t.dp = io.dp.clone();
+            // A recreated device has a fresh ESP table: IKE starts over with it.
+            t.ipsec = None;
+            if let Some(profile) = &t.plan.ipsec {
+                match (io.sad, profile) {
+                    (Some(sad), profile) => {
+                        match super::ipsec::TunnelIpsec::new(
+                            profile.clone(),
+                            sad,
+                            super::ipsec::dur(now),
+                        ) {
+                            Ok(i) => t.ipsec = Some(i),
+                            Err(e) => tracing::error!("{}: IPsec not restored: {e}", t.plan.name),
+                        }
+                    }
+                    (None, _) => tracing::error!(
+                        "{}: restored without an SA database: its peers stay unreachable",
+                        t.plan.name
+                    ),
+                }
+            }
             t.engine_routes.clear();
             t.apply_plan();
             self.reinstall(ifindex);

@@ -58,7 +58,7 @@ impl TunnelStarter for FakeStarter {
     async fn start(
         &mut self,
         plan: &TunnelPlan,
-    ) -> Result<(Device, Arc<dyn DataPlane>), DaemonError> {
+    ) -> Result<(Device, crate::core::TunnelIo), DaemonError> {
         if self.fail.as_deref() == Some(plan.name.as_str()) {
             self.log.push(format!("start {} failed", plan.name));
             return Err(DaemonError::Dataplane(format!(
@@ -78,7 +78,8 @@ impl TunnelStarter for FakeStarter {
             key: plan.dataplane.key,
             serial: self.serial,
         };
-        Ok((device, dp))
+        let dp: Arc<dyn DataPlane> = dp;
+        Ok((device, dp.into()))
     }
 
     async fn stop(&mut self, running: Device) {

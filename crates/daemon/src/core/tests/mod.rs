@@ -70,11 +70,17 @@ fn node(text: &str, source: Ipv4Addr) -> Node {
     let config = parse(text);
     let plans = start_plans(&config).expect("plans");
     let mut fakes = Vec::new();
-    let mut tunnels: Vec<(crate::translate::TunnelPlan, Arc<dyn DataPlane>)> = Vec::new();
+    let mut tunnels: Vec<(crate::translate::TunnelPlan, crate::core::TunnelIo)> = Vec::new();
     for p in plans {
         let fake = Arc::new(FakeDataPlane::new(&p.name, 100 + p.ifindex, source));
         fakes.push(fake.clone());
-        tunnels.push((p, fake));
+        let sad = p.ipsec.as_ref().map(|_| {
+            let esp: Arc<dyn crate::core::ipsec::SaDatabase> =
+                crate::core::ipsec::userspace_esp(source);
+            esp
+        });
+        let dp: Arc<dyn DataPlane> = fake;
+        tunnels.push((p, crate::core::TunnelIo { dp, sad }));
     }
     let core = NodeCore::new(text.to_string(), &config, tunnels, 7, Instant::ZERO).expect("core");
     Node { core, fakes }
@@ -658,7 +664,22 @@ fn the_timeout_is_the_earliest_of_every_engine() {
 
 #[test]
 fn protection_is_asked_for_and_released_through_the_engine() {
-    let profile = "crypto isakmp policy 1\n authentication pre-share\n!\ncrypto ipsec transform-set T esp-aes esp-sha-hmac\n mode transport\n!\ncrypto ipsec profile P\n set transform-set T\n!\n";
+    let profile = "\
+crypto ikev2 keyring K
+ peer ANY
+  address 0.0.0.0 0.0.0.0
+  pre-shared-key k3y
+crypto ikev2 profile I
+ match identity remote address 0.0.0.0
+ authentication local pre-share
+ authentication remote pre-share
+ keyring local K
+crypto ipsec transform-set T esp-gcm 256
+ mode transport
+crypto ipsec profile P
+ set transform-set T
+ set ikev2-profile I
+";
     let text = format!(
         "{profile}{}",
         HUB.replace(
@@ -675,20 +696,46 @@ fn protection_is_asked_for_and_released_through_the_engine() {
             packet: spoke_registration(),
         },
     );
-    // ProtectionNeeded: with pass-through protection the peer is protected at once and the
-    // engine's reply leaves.
+    // ProtectionNeeded: IKE starts towards the spoke and the engine's reply waits for the
+    // Child SA (nothing leaves unprotected).
     assert!(n.core.protected_peers().any(|p| *p == SPOKE_NBMA));
-    assert_eq!(
-        sent_of_type(n.fake(0), PacketType::RegistrationReply).len(),
-        1,
+    assert!(
+        sent_of_type(n.fake(0), PacketType::RegistrationReply).is_empty(),
         "{:?}",
         n.fake(0).calls()
     );
-    // ProtectionNotNeeded once no entry references the peer.
+    let sas = |n: &Node| {
+        n.core
+            .tunnels()
+            .next()
+            .and_then(|t| t.ipsec.as_ref())
+            .map(|i| i.engine.sas())
+            .unwrap_or_default()
+    };
+    assert!(
+        sas(&n).iter().any(|s| *s.remote.ip() == SPOKE_NBMA),
+        "no IKE SA negotiating with the spoke"
+    );
+    // ProtectionNotNeeded once no entry references the peer: the IKE SA goes.
     n.core
         .clear_dmvpn_session(&mgmt::ClearDmvpnSession::default())
         .expect("clear");
     assert!(!n.core.protected_peers().any(|p| *p == SPOKE_NBMA));
+}
+
+#[test]
+fn a_protected_tunnel_needing_ikev1_does_not_start() {
+    let profile = "crypto isakmp policy 1\n authentication pre-share\n!\ncrypto ipsec transform-set T esp-aes esp-sha-hmac\n mode transport\n!\ncrypto ipsec profile P\n set transform-set T\n!\n";
+    let text = format!(
+        "{profile}{}",
+        HUB.replace(
+            " tunnel key 100000\n",
+            " tunnel key 100000\n tunnel protection ipsec profile P\n",
+        )
+    );
+    let config = parse(&text);
+    let err = start_plans(&config).expect_err("IKEv1 must be refused");
+    assert!(err.to_string().contains("IKEv1"), "{err}");
 }
 
 mod reload;

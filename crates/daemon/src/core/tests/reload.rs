@@ -58,7 +58,8 @@ fn a_reload_commits_started_tunnels_and_updates_running_ones_in_place() {
     let to_start: Vec<_> = plan.to_start().into_iter().cloned().collect();
     assert_eq!(to_start.len(), 1);
     let new_fake = Arc::new(FakeDataPlane::new("Tunnel1", 201, SPOKE_NBMA));
-    let started: Vec<(IfIndex, Arc<dyn DataPlane>)> = vec![(to_start[0].ifindex, new_fake.clone())];
+    let new_dp: Arc<dyn DataPlane> = new_fake.clone();
+    let started: Vec<(IfIndex, crate::core::TunnelIo)> = vec![(to_start[0].ifindex, new_dp.into())];
     n.fake(0).take_calls();
     let summary = n
         .core
@@ -125,7 +126,7 @@ fn a_reload_that_fails_leaves_the_running_state_as_it_was() {
     let extra: Arc<dyn DataPlane> = Arc::new(FakeDataPlane::new("Tunnel1", 201, SPOKE_NBMA));
     assert!(
         n.core
-            .commit_reload(Instant::from_secs(1), stale, vec![(1, extra)])
+            .commit_reload(Instant::from_secs(1), stale, vec![(1, extra.into())])
             .is_err()
     );
 
@@ -139,7 +140,8 @@ fn a_reload_that_fails_leaves_the_running_state_as_it_was() {
 fn a_replaced_data_plane_gets_the_engines_state() {
     let mut n = registered_spoke();
     let fresh = Arc::new(FakeDataPlane::new("Tunnel0", 300, SPOKE_NBMA));
-    n.core.replace_dataplane(0, fresh.clone());
+    let dp: Arc<dyn DataPlane> = fresh.clone();
+    n.core.replace_dataplane(0, dp.into());
     assert_eq!(fresh.mappings().get(&HUB_TUNNEL), Some(&HUB_NBMA));
     assert!(fresh.calls().contains(&Call::SetNhs(vec![HUB_NBMA])));
 }
@@ -168,7 +170,10 @@ fn a_reload_restarts_and_stops_tunnels_and_the_new_device_gets_the_engines_state
     let fresh = Arc::new(FakeDataPlane::new("Tunnel0", 400, SPOKE_NBMA));
     let summary = n
         .core
-        .commit_reload(Instant::from_secs(2), plan, vec![(0, fresh.clone())])
+        .commit_reload(Instant::from_secs(2), plan, vec![(0, {
+            let dp: Arc<dyn DataPlane> = fresh.clone();
+            dp.into()
+        })])
         .expect("commit");
     assert_eq!((summary.kept, summary.started, summary.stopped), (0, 1, 1));
     assert_eq!(n.core.tunnels().count(), 1);

@@ -1,0 +1,554 @@
+//! IPsec in the node core: per protected tunnel, the sans-IO IKEv2 engine (`dmvpn-ike`) and
+//! the tunnel's SA database ([`SaDatabase`]: the userspace ESP table, later the kernel's
+//! XFRM), glued to NHRP.
+//!
+//! The flow, as issue 12 asks:
+//! * NHRP's `ProtectionNeeded` (registration, resolution, shortcut, redirect) and packets
+//!   the data plane held for a peer without an SA start IKE to the peer's NBMA address
+//!   ([`NodeCore::ipsec_protect`]); `ProtectionNotNeeded` (the mapping expired) deletes its
+//!   SAs ([`NodeCore::ipsec_release`]).
+//! * IKE datagrams from the data plane's UDP 500/4500 sockets go to the engine; its outputs
+//!   are executed here ([`NodeCore::drain_ipsec`]): datagrams out through the data plane,
+//!   Child SAs into the SA database, protection up/down to NHRP (which holds its packets to
+//!   the peer until then) and to the data plane (which releases or drops the packets it
+//!   held), events to `%CRYPTO-…` lines.
+//! * Every second the SA database reports soft and hard expiries, unknown SPIs (a peer that
+//!   restarted) and integrity failures; the engine rekeys or renegotiates.
+//!
+//! Fail-closed lives in the data plane: the tunnel's protection requires an SA for every
+//! peer, so nothing leaves as cleartext GRE whatever this module does or fails to do.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dmvpn_config::crypto::ResolvedProtection;
+use dmvpn_crypto::SystemRandom;
+use dmvpn_esp::{EspProtection, LifetimeLimits, SaPair, SaSnapshot, SaSpec};
+use dmvpn_ike::{ChildSa, DownReason, EspEvent, IkeEngine, IkeEvent, Output};
+use dmvpn_nhrp::{IfIndex, Instant};
+
+use super::NodeCore;
+
+/// How often the SA database is checked for expiries and events.
+const ESP_POLL: Duration = Duration::from_secs(1);
+/// The data plane's own hard time limit runs this long past the engine's, as a safety net
+/// (the engine deletes the SA at its hard lifetime).
+const HARD_TIME_MARGIN: Duration = Duration::from_secs(30);
+
+/// What the core asks of a tunnel's SA database (the userspace ESP table, or XFRM).
+pub trait SaDatabase: Send + Sync {
+    /// Installs both directions of a negotiated Child SA.
+    fn install(&self, child: &ChildSa, idle: Option<Duration>, now: Duration) -> Result<(), String>;
+    /// Removes the pair whose inbound SPI is `spi_in`.
+    fn remove(&self, spi_in: u32) -> bool;
+    /// Expiries and data-plane events since the last call, for the IKE engine, and the
+    /// integrity failures for the log.
+    fn poll(&self, now: Duration) -> SadPoll;
+    /// Every pair, for `show crypto ipsec sa`.
+    fn snapshot(&self, now: Duration) -> Vec<SaSnapshot>;
+    /// Table counters.
+    fn stats(&self) -> dmvpn_esp::ProtectionStats;
+}
+
+/// What [`SaDatabase::poll`] found.
+#[derive(Debug, Default)]
+pub struct SadPoll {
+    /// Inputs for the IKE engine.
+    pub engine: Vec<EspEvent>,
+    /// Lines for the log (replay and authentication failures).
+    pub log: Vec<String>,
+}
+
+impl SaDatabase for EspProtection {
+    fn install(&self, c: &ChildSa, idle: Option<Duration>, now: Duration) -> Result<(), String> {
+        let kb = |k: u64| (k > 0).then(|| k.saturating_mul(1024));
+        let spec = SaSpec {
+            peer: c.peer,
+            local: c.local,
+            spi_in: c.spi_in,
+            spi_out: c.spi_out,
+            encryption: c.encryption,
+            integrity: c.integrity,
+            enc_key_in: c.enc_key_in.clone(),
+            integ_key_in: c.integ_key_in.clone(),
+            enc_key_out: c.enc_key_out.clone(),
+            integ_key_out: c.integ_key_out.clone(),
+            mode: match c.mode {
+                dmvpn_ike::Mode::Transport => dmvpn_esp::Mode::Transport,
+                dmvpn_ike::Mode::Tunnel => dmvpn_esp::Mode::Tunnel,
+            },
+            esn: c.esn,
+            limits: LifetimeLimits {
+                soft_time: None,
+                hard_time: Some(c.hard_lifetime + HARD_TIME_MARGIN),
+                soft_bytes: kb(c.soft_kilobytes),
+                hard_bytes: kb(c.hard_kilobytes),
+                soft_packets: None,
+                hard_packets: None,
+                idle,
+            },
+            replay_window: c.replay_window.clamp(dmvpn_esp::MIN_WINDOW, dmvpn_esp::MAX_WINDOW),
+            nat_t: c.encap.map(|e| e.remote_port),
+        };
+        let pair = SaPair::new(&spec, now).map_err(|e| e.to_string())?;
+        EspProtection::install(self, pair).map_err(|e| e.to_string())
+    }
+
+    fn remove(&self, spi_in: u32) -> bool {
+        self.remove_spi(spi_in)
+    }
+
+    fn poll(&self, now: Duration) -> SadPoll {
+        let mut out = SadPoll::default();
+        for x in self.poll_expired(now) {
+            out.engine.push(match x.lifetime {
+                dmvpn_esp::Lifetime::HardExpired(_) => EspEvent::HardExpired { spi_in: x.spi_in },
+                _ => EspEvent::SoftExpired { spi_in: x.spi_in },
+            });
+        }
+        for e in self.take_events() {
+            match e {
+                dmvpn_esp::EspEvent::InvalidSpi { peer, local, spi } => {
+                    out.log.push(format!(
+                        "%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for destaddr={local}, prot=50, spi=0x{spi:X}({spi}), srcaddr={peer}"
+                    ));
+                    out.engine.push(EspEvent::InvalidSpi { peer, local, spi });
+                }
+                dmvpn_esp::EspEvent::ReplayFailure {
+                    peer,
+                    spi,
+                    sequence,
+                } => out.log.push(format!(
+                    "%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed connection id={spi:#x}, srcaddr={peer}, seq={sequence}"
+                )),
+                dmvpn_esp::EspEvent::AuthFailure { peer, spi } => out.log.push(format!(
+                    "%CRYPTO-4-RECVD_PKT_MAC_ERR: decrypt: mac verify failed for connection id={spi:#x}, srcaddr={peer}"
+                )),
+                other => out.log.push(format!("%CRYPTO-6-ESP: {other:?}")),
+            }
+        }
+        out
+    }
+
+    fn snapshot(&self, now: Duration) -> Vec<SaSnapshot> {
+        EspProtection::snapshot(self, now)
+    }
+
+    fn stats(&self) -> dmvpn_esp::ProtectionStats {
+        EspProtection::stats(self)
+    }
+}
+
+/// The userspace ESP table for a protected tunnel whose source is `local`: every peer
+/// needs an SA (fail closed).
+pub fn userspace_esp(local: Ipv4Addr) -> Arc<EspProtection> {
+    let esp = EspProtection::new(local, Box::new(SystemRandom::new()));
+    esp.set_protect_all(true);
+    Arc::new(esp)
+}
+
+/// Counters of one tunnel's IKE engine, for show and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpsecCounters {
+    /// IKE SAs that came up.
+    pub ike_up: u64,
+    /// IKE SA rekeys.
+    pub ike_rekeys: u64,
+    /// Child SA rekeys.
+    pub child_rekeys: u64,
+    /// Authentication failures (ours or the peer's verdict).
+    pub auth_failures: u64,
+    /// Negotiations that failed otherwise (no proposal, timeouts, TS).
+    pub negotiation_failures: u64,
+    /// Child SAs the SA database refused.
+    pub install_failures: u64,
+}
+
+/// A protected tunnel's IPsec state.
+pub struct TunnelIpsec {
+    /// The resolved profile (what `show crypto session` names).
+    pub profile: ResolvedProtection,
+    /// The IKE engine.
+    pub engine: IkeEngine,
+    /// Where Child SAs go.
+    pub sad: Arc<dyn SaDatabase>,
+    /// Idle timeout of Child SAs (`set security-association idle-time`).
+    idle: Option<Duration>,
+    /// Next SA-database poll.
+    next_poll: Duration,
+    /// Counters.
+    pub counters: IpsecCounters,
+}
+
+impl TunnelIpsec {
+    /// The IPsec state of a tunnel protected by `profile`, installing into `sad`.
+    pub fn new(
+        profile: ResolvedProtection,
+        sad: Arc<dyn SaDatabase>,
+        now: Duration,
+    ) -> Result<TunnelIpsec, String> {
+        let config = crate::ike_config::ike_config(&profile)?;
+        let engine =
+            IkeEngine::new(config, Box::new(SystemRandom::new())).map_err(|e| e.to_string())?;
+        let idle = profile
+            .child
+            .idle_time_secs
+            .map(|s| Duration::from_secs(u64::from(s)));
+        Ok(TunnelIpsec {
+            profile,
+            engine,
+            sad,
+            idle,
+            next_poll: now + ESP_POLL,
+            counters: IpsecCounters::default(),
+        })
+    }
+
+    /// When this tunnel's IPsec wants time next.
+    pub fn deadline(&self) -> Duration {
+        match self.engine.poll_timeout() {
+            Some(t) => t.min(self.next_poll),
+            None => self.next_poll,
+        }
+    }
+}
+
+/// The engine's clock: the core's milliseconds as a duration.
+pub(crate) fn dur(now: Instant) -> Duration {
+    Duration::from_millis(now.as_millis())
+}
+
+/// The core's clock from the engine's.
+pub(crate) fn instant(d: Duration) -> Instant {
+    Instant::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A Wireshark `esp_sa` table line for one direction of a Child SA (the key log).
+fn esp_sa_line(src: Ipv4Addr, dst: Ipv4Addr, spi: u32, c: &ChildSa, enc: &[u8], integ: &[u8]) -> String {
+    let hex = |b: &[u8]| -> String {
+        if b.is_empty() {
+            String::new()
+        } else {
+            format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        }
+    };
+    let enc_alg = if c.encryption.is_aead() {
+        "AES-GCM with 16 octet ICV [RFC4106]"
+    } else {
+        "AES-CBC [RFC3602]"
+    };
+    let auth_alg = match c.integrity {
+        None => "NULL",
+        Some(dmvpn_crypto::Integrity::HmacSha1_96) => "HMAC-SHA-1-96 [RFC2404]",
+        Some(dmvpn_crypto::Integrity::HmacSha256_128) => "HMAC-SHA-256-128 [RFC4868]",
+        Some(dmvpn_crypto::Integrity::HmacSha384_192) => "HMAC-SHA-384-192 [RFC4868]",
+        Some(dmvpn_crypto::Integrity::HmacSha512_256) => "HMAC-SHA-512-256 [RFC4868]",
+    };
+    format!(
+        "\"IPv4\",\"{src}\",\"{dst}\",\"0x{spi:08x}\",\"{enc_alg}\",\"{}\",\"{auth_alg}\",\"{}\"",
+        hex(enc),
+        hex(integ)
+    )
+}
+
+fn down_reason(r: DownReason) -> &'static str {
+    match r {
+        DownReason::Local => "deleted locally",
+        DownReason::PeerDeleted => "deleted by the peer",
+        DownReason::Timeout => "peer not answering",
+        DownReason::PeerDead => "dead peer detected",
+        DownReason::AuthFailed => "authentication failed",
+        DownReason::Expired => "lifetime expired",
+        DownReason::PeerRestarted => "peer restarted",
+        DownReason::Failed => "negotiation failed",
+    }
+}
+
+impl NodeCore {
+    /// NHRP (or the data plane) needs protection towards `peer` on tunnel `iface`.
+    pub(crate) fn ipsec_protect(&mut self, iface: IfIndex, peer: Ipv4Addr) -> bool {
+        let now = dur(self.now);
+        let Some(t) = self.tunnels.get_mut(&iface) else {
+            return false;
+        };
+        let Some(local) = t.dp.source_address() else {
+            tracing::debug!("{}: no tunnel source address yet: IKE to {peer} waits", t.plan.name);
+            return t.ipsec.is_some();
+        };
+        let Some(ipsec) = t.ipsec.as_mut() else {
+            return false;
+        };
+        ipsec.engine.protect(now, local, peer);
+        self.drain_ipsec(iface);
+        true
+    }
+
+    /// The mapping to `peer` is gone: its SAs are deleted.
+    pub(crate) fn ipsec_release(&mut self, iface: IfIndex, peer: Ipv4Addr) -> bool {
+        let now = dur(self.now);
+        let Some(ipsec) = self.tunnels.get_mut(&iface).and_then(|t| t.ipsec.as_mut()) else {
+            return false;
+        };
+        ipsec.engine.release(now, peer);
+        self.drain_ipsec(iface);
+        true
+    }
+
+    /// An IKE datagram arrived on tunnel `iface`.
+    pub(crate) fn ipsec_datagram(
+        &mut self,
+        iface: IfIndex,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        message: &[u8],
+    ) {
+        let now = dur(self.now);
+        match self.tunnels.get_mut(&iface).and_then(|t| t.ipsec.as_mut()) {
+            Some(ipsec) => ipsec.engine.handle_datagram(now, local, remote, message),
+            None => {
+                tracing::debug!("IKE message from {remote} on an unprotected tunnel dropped");
+                return;
+            }
+        }
+        self.drain_ipsec(iface);
+    }
+
+    /// `clear crypto session [remote ADDR]` / `clear crypto ikev2 sa`: SAs are deleted;
+    /// NHRP builds them again for the mappings that still need them.
+    pub(crate) fn ipsec_clear(&mut self, peer: Option<Ipv4Addr>) -> usize {
+        let now = dur(self.now);
+        let ifaces: Vec<IfIndex> = self.tunnels.keys().copied().collect();
+        let mut n = 0;
+        for i in ifaces {
+            if let Some(ipsec) = self.tunnels.get_mut(&i).and_then(|t| t.ipsec.as_mut()) {
+                n += ipsec
+                    .engine
+                    .sas()
+                    .iter()
+                    .filter(|s| peer.is_none_or(|p| *s.remote.ip() == p))
+                    .count();
+                ipsec.engine.clear(now, peer);
+                self.drain_ipsec(i);
+            }
+        }
+        n
+    }
+
+    /// The earliest IPsec deadline of every tunnel.
+    pub(crate) fn ipsec_deadline(&self) -> Option<Instant> {
+        self.tunnels
+            .values()
+            .filter_map(|t| t.ipsec.as_ref())
+            .map(|i| instant(i.deadline()))
+            .min()
+    }
+
+    /// Timers of every tunnel's IKE engine, and the SA-database poll.
+    pub(crate) fn ipsec_timeout(&mut self) {
+        let now = dur(self.now);
+        let ifaces: Vec<IfIndex> = self.tunnels.keys().copied().collect();
+        for i in ifaces {
+            let Some(t) = self.tunnels.get_mut(&i) else {
+                continue;
+            };
+            let name = t.plan.name.clone();
+            let source = t.dp.source_address();
+            let Some(ipsec) = t.ipsec.as_mut() else {
+                continue;
+            };
+            if ipsec.next_poll <= now {
+                ipsec.next_poll = now + ESP_POLL;
+                let polled = ipsec.sad.poll(now);
+                for line in &polled.log {
+                    tracing::warn!("{line} ({name})");
+                }
+                for mut ev in polled.engine {
+                    if let EspEvent::InvalidSpi { local, .. } = &mut ev
+                        && local.is_unspecified()
+                    {
+                        match source {
+                            Some(s) => *local = s,
+                            None => continue,
+                        }
+                    }
+                    ipsec.engine.handle_esp_event(now, ev);
+                }
+            }
+            if ipsec.engine.poll_timeout().is_some_and(|t| t <= now) {
+                ipsec.engine.handle_timeout(now);
+            }
+            self.drain_ipsec(i);
+        }
+    }
+
+    /// Executes tunnel `iface`'s IKE outputs. NHRP's reactions to protection changes are
+    /// queued in its engine and run by the caller's `drain_actions`.
+    pub(crate) fn drain_ipsec(&mut self, iface: IfIndex) {
+        let now = dur(self.now);
+        loop {
+            let Some(t) = self.tunnels.get_mut(&iface) else {
+                return;
+            };
+            let name = t.plan.name.clone();
+            let dp = t.dp.clone();
+            let Some(ipsec) = t.ipsec.as_mut() else {
+                return;
+            };
+            let Some(out) = ipsec.engine.poll_output() else {
+                return;
+            };
+            match out {
+                Output::Send {
+                    local,
+                    remote,
+                    bytes,
+                } => {
+                    let outcome = if bytes.as_slice() == [0xFF] {
+                        dp.send_nat_keepalive(remote)
+                    } else {
+                        dp.send_ike(local.port(), remote, &bytes)
+                    };
+                    if !matches!(outcome, dmvpn_dataplane::seam::SendOutcome::Sent) {
+                        tracing::debug!("{name}: IKE datagram to {remote} not sent: {outcome:?}");
+                    }
+                }
+                Output::InstallChild(child) => {
+                    if let Err(e) = ipsec.sad.install(&child, ipsec.idle, now) {
+                        ipsec.counters.install_failures += 1;
+                        tracing::error!(
+                            "%CRYPTO-3-SA_INSTALL: {name}: SA with {} (spi in 0x{:08X}) not installed: {e}",
+                            child.peer,
+                            child.spi_in
+                        );
+                        continue;
+                    }
+                    self.write_key_log(&child);
+                }
+                Output::DeleteChild { spi_in, .. } => {
+                    ipsec.sad.remove(spi_in);
+                }
+                Output::ProtectionUp { peer } => {
+                    let released = dp.protection_changed(peer, true);
+                    tracing::debug!(
+                        "{name}: protection with {peer} up ({released} held packet(s) sent)"
+                    );
+                    self.protected.insert(peer);
+                    self.engine.handle_protection(self.now, peer, true);
+                }
+                Output::ProtectionDown { peer } => {
+                    let dropped = dp.protection_changed(peer, false);
+                    tracing::debug!(
+                        "{name}: protection with {peer} down ({dropped} held packet(s) dropped)"
+                    );
+                    self.engine.handle_protection(self.now, peer, false);
+                }
+                Output::Event(e) => {
+                    count_event(&mut ipsec.counters, &e);
+                    log_ike_event(&name, &e, self.debug_ikev2);
+                }
+            }
+        }
+    }
+
+    /// Appends both directions of a new Child SA to the key log (Wireshark's `esp_sa`
+    /// table), when one is open.
+    fn write_key_log(&mut self, child: &ChildSa) {
+        let Some(log) = self.key_log.as_mut() else {
+            return;
+        };
+        let lines = [
+            esp_sa_line(
+                child.local,
+                child.peer,
+                child.spi_out,
+                child,
+                child.enc_key_out.as_slice(),
+                child.integ_key_out.as_slice(),
+            ),
+            esp_sa_line(
+                child.peer,
+                child.local,
+                child.spi_in,
+                child,
+                child.enc_key_in.as_slice(),
+                child.integ_key_in.as_slice(),
+            ),
+        ];
+        for l in lines {
+            if let Err(e) = writeln!(log, "{l}") {
+                tracing::warn!("IPsec key log not written: {e}");
+            }
+        }
+        let _ = log.flush();
+    }
+}
+
+fn count_event(c: &mut IpsecCounters, e: &IkeEvent) {
+    match e {
+        IkeEvent::SaUp { .. } => c.ike_up += 1,
+        IkeEvent::IkeRekeyed { .. } => c.ike_rekeys += 1,
+        IkeEvent::ChildUp { rekey: true, .. } => c.child_rekeys += 1,
+        IkeEvent::AuthFailed { .. } => c.auth_failures += 1,
+        IkeEvent::NoProposalChosen { .. }
+        | IkeEvent::TsUnacceptable { .. }
+        | IkeEvent::RetransmitGiveUp { .. } => c.negotiation_failures += 1,
+        _ => {}
+    }
+}
+
+/// `%CRYPTO-…` lines for the events an operator must see; the rest under
+/// `debug crypto ikev2`.
+fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
+    match e {
+        IkeEvent::SaUp { peer, spi, initiator } => tracing::info!(
+            "%IKEV2-5-SA_UP: {name}: IKEv2 SA with {peer} is UP (spi {spi:016X}, {})",
+            if *initiator { "initiator" } else { "responder" }
+        ),
+        IkeEvent::SaDown { peer, spi, reason } => tracing::info!(
+            "%IKEV2-5-SA_DOWN: {name}: IKEv2 SA with {peer} is DOWN (spi {spi:016X}): {}",
+            down_reason(*reason)
+        ),
+        IkeEvent::ChildUp {
+            peer,
+            spi_in,
+            spi_out,
+            rekey,
+        } => tracing::info!(
+            "%CRYPTO-5-IPSEC_SETUP: {name}: IPsec SA with {peer} {} (spi in 0x{spi_in:08X}, out 0x{spi_out:08X})",
+            if *rekey { "rekeyed" } else { "established" }
+        ),
+        IkeEvent::ChildDown { peer, spi_in } => tracing::info!(
+            "%CRYPTO-5-IPSEC_DELETE: {name}: IPsec SA with {peer} deleted (spi in 0x{spi_in:08X})"
+        ),
+        IkeEvent::AuthFailed { peer, by_peer } => tracing::warn!(
+            "%IKEV2-3-AUTH_FAILED: {name}: authentication with {peer} failed ({}): check the pre-shared keys of both ends",
+            if *by_peer { "the peer refused ours" } else { "the peer's did not verify" }
+        ),
+        IkeEvent::NoProposalChosen { peer, by_peer } => tracing::warn!(
+            "%IKEV2-3-NEG_ABORT: {name}: no proposal chosen with {peer} ({}): the two ends share no algorithm",
+            if *by_peer { "peer said" } else { "we said" }
+        ),
+        IkeEvent::RetransmitGiveUp { peer } => {
+            tracing::warn!("%IKEV2-3-NEG_ABORT: {name}: {peer} does not answer IKE")
+        }
+        IkeEvent::PeerDead { peer } => {
+            tracing::warn!("%IKEV2-5-DPD: {name}: peer {peer} is dead (DPD)")
+        }
+        IkeEvent::NatDetected {
+            peer,
+            local_behind,
+            peer_behind,
+        } => tracing::info!(
+            "%IKEV2-6-NAT: {name}: NAT detected with {peer} ({}{}); IKE and ESP move to UDP 4500",
+            if *local_behind { "we are behind it" } else { "" },
+            if *peer_behind { " the peer is behind it" } else { "" }
+        ),
+        IkeEvent::IkeRekeyed { peer, old_spi, new_spi } => tracing::info!(
+            "%IKEV2-5-SA_REKEY: {name}: IKEv2 SA with {peer} rekeyed ({old_spi:016X} -> {new_spi:016X})"
+        ),
+        other if debug => tracing::info!("IKEv2-DEBUG: {name}: {other:?}"),
+        other => tracing::debug!("IKEv2: {name}: {other:?}"),
+    }
+}
