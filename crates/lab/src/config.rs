@@ -67,8 +67,18 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
     let _ = writeln!(c, "hostname {hostname}");
     let _ = writeln!(c, "!");
     if spec.protection {
+        let wrong_key = !node.hub && spec.wrong_key_spokes.contains(&index);
         for line in PROTECTION_PROFILE {
+            if wrong_key && line.contains("pre-shared-key") {
+                let _ = writeln!(c, "  pre-shared-key not-the-right-key");
+                continue;
+            }
             let _ = writeln!(c, "{line}");
+            if line == " set ikev2-profile ikev2prof"
+                && let Some(kb) = spec.sa_lifetime_kb
+            {
+                let _ = writeln!(c, " set security-association lifetime kilobytes {kb}");
+            }
         }
     }
     let _ = writeln!(c, "interface Tunnel0");
@@ -137,7 +147,7 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
         // The physical interfaces are set up by the lab; they are listed as in the seeds (the
         // daemon does not configure them, it answers resolutions for Ethernet1's LAN).
         let _ = writeln!(c, "interface Ethernet0");
-        let _ = writeln!(c, " ip address {} 255.255.255.0", node.nbma);
+        let _ = writeln!(c, " ip address {} 255.255.255.0", node.local_nbma());
         let _ = writeln!(c, "!");
         let _ = writeln!(c, "interface Ethernet1");
         let _ = writeln!(c, " ip address {} 255.255.255.0", node.lan_gw);

@@ -139,6 +139,19 @@ pub struct LabSpec {
     /// (`ip nhrp shortcut`). Off, spoke-to-spoke traffic that follows the summary stays on
     /// the hubs (the failover benchmark measures that path). Default on.
     pub shortcuts: bool,
+    /// Spokes (by index, 1-based) behind an nftables masquerade NAT: the router's
+    /// `Ethernet0` has the private address `10.200.n.1` and a NAT namespace
+    /// (`PREFIX-nN`) masquerades it to `172.16.n.1`, the address every other router sees.
+    pub nat_spokes: Vec<usize>,
+    /// Spokes (1-based) whose pre-shared key differs from everyone else's: their IKE
+    /// fails authentication.
+    pub wrong_key_spokes: Vec<usize>,
+    /// `set security-association lifetime kilobytes N` in the IPsec profile (IOS's
+    /// minimum is 2560): a volume that traffic can exhaust to force a rekey.
+    pub sa_lifetime_kb: Option<u64>,
+    /// Each daemon writes its IPsec keys to `NAME.keys` in the state directory
+    /// (`--ipsec-keylog`, Wireshark `esp_sa` lines).
+    pub ipsec_keylog: bool,
 }
 
 impl LabSpec {
@@ -163,6 +176,10 @@ impl LabSpec {
             ospf_network: OspfNetwork::Broadcast,
             dual_hub: false,
             shortcuts: true,
+            nat_spokes: Vec::new(),
+            wrong_key_spokes: Vec::new(),
+            sa_lifetime_kb: None,
+            ipsec_keylog: false,
         }
     }
 
@@ -220,8 +237,11 @@ pub struct Node {
     pub ns: String,
     /// The LAN host's namespace.
     pub host_ns: String,
-    /// NBMA address on `Ethernet0`.
+    /// The NBMA address the other routers see (on `Ethernet0`, or the NAT's outside
+    /// address when the router is behind a NAT).
     pub nbma: Ipv4Addr,
+    /// Behind a NAT: the private address on `Ethernet0` (masqueraded to [`Node::nbma`]).
+    pub private_nbma: Option<Ipv4Addr>,
     /// Tunnel address on `Tunnel0`.
     pub tunnel: Ipv4Addr,
     /// The router's LAN address on `Ethernet1`.
@@ -234,6 +254,8 @@ pub struct Node {
     pub socket: PathBuf,
     /// The node daemon's log file.
     pub log: PathBuf,
+    /// The node daemon's IPsec key log (written with [`LabSpec::ipsec_keylog`]).
+    pub keys: PathBuf,
 }
 
 impl Node {
@@ -253,12 +275,15 @@ impl Node {
             ns: format!("{}-{ns_short}", spec.prefix),
             host_ns: format!("{}-h{n}", spec.prefix),
             nbma,
+            private_nbma: (n != 0 && spec.nat_spokes.contains(&usize::from(n)))
+                .then(|| Ipv4Addr::new(10, 200, n, 1)),
             tunnel: Ipv4Addr::new(10, 0, 0, n.saturating_add(1)),
             lan_gw: Ipv4Addr::new(192, 168, n, 1),
             host: Ipv4Addr::new(192, 168, n, 10),
             config: spec.state_dir.join(format!("{name}.conf")),
             socket: spec.state_dir.join(format!("{name}.sock")),
             log: spec.state_dir.join(format!("{name}.log")),
+            keys: spec.state_dir.join(format!("{name}.keys")),
             name,
             hub: n == 0,
         }
@@ -272,15 +297,27 @@ impl Node {
             ns: format!("{}-hub2", spec.prefix),
             host_ns: format!("{}-h254", spec.prefix),
             nbma: Ipv4Addr::new(172, 17, 0, 5),
+            private_nbma: None,
             tunnel: Ipv4Addr::new(10, 0, 0, 254),
             lan_gw: Ipv4Addr::new(192, 168, 254, 1),
             host: Ipv4Addr::new(192, 168, 254, 10),
             config: spec.state_dir.join(format!("{name}.conf")),
             socket: spec.state_dir.join(format!("{name}.sock")),
             log: spec.state_dir.join(format!("{name}.log")),
+            keys: spec.state_dir.join(format!("{name}.keys")),
             name,
             hub: true,
         }
+    }
+
+    /// The address on the router's `Ethernet0` (private behind a NAT).
+    pub fn local_nbma(&self) -> Ipv4Addr {
+        self.private_nbma.unwrap_or(self.nbma)
+    }
+
+    /// The NAT namespace in front of this router, when it is behind one.
+    pub fn nat_ns(&self) -> Option<String> {
+        self.private_nbma.map(|_| format!("{}-nat", self.ns))
     }
 
     /// The NBMA gateway (in the internet namespace) of this node's subnet.

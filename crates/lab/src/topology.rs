@@ -150,6 +150,14 @@ impl Lab {
                 (0, Some(addr)) => vec!["--metrics".to_string(), addr.to_string()],
                 _ => Vec::new(),
             })
+            .args(if self.spec.ipsec_keylog {
+                vec![
+                    "--ipsec-keylog".to_string(),
+                    node.keys.to_string_lossy().into_owned(),
+                ]
+            } else {
+                Vec::new()
+            })
             .env("RUST_LOG", &self.spec.log_filter)
             .stdin(Stdio::null())
             .stdout(log)
@@ -295,6 +303,20 @@ impl Drop for Lab {
     }
 }
 
+/// Loads an nftables ruleset into namespace `ns` (`nft -f FILE`, the file in the state
+/// directory's parent temp dir).
+fn nft_ns(ns: &str, rules: &str) -> Result<(), LabError> {
+    let path = std::env::temp_dir().join(format!("{ns}.nft"));
+    fs::write(&path, rules).map_err(|source| LabError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let file = path.to_string_lossy().into_owned();
+    let result = crate::exec::ns_run(ns, "nft", &["-f", &file]).map(|_| ());
+    let _ = fs::remove_file(&path);
+    result
+}
+
 /// Builds router `i`'s namespace and its LAN host's, and plugs the router into the internet
 /// namespace's bridge.
 fn build_node(inet: &str, i: usize, node: &Node) -> Result<(), LabError> {
@@ -303,27 +325,65 @@ fn build_node(inet: &str, i: usize, node: &Node) -> Result<(), LabError> {
     ip_ns(&node.ns, &["link", "set", "lo", "up"])?;
     ip_ns(&node.host_ns, &["link", "set", "lo", "up"])?;
     let port = format!("p{i}");
-    ip_ns(
-        &node.ns,
-        &[
-            "link",
-            "add",
-            "Ethernet0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &port,
-            "netns",
-            inet,
-        ],
-    )?;
-    ip_ns(inet, &["link", "set", &port, "master", "br0", "up"])?;
-    let nbma = format!("{}/24", node.nbma);
-    ip_ns(&node.ns, &["addr", "add", &nbma, "dev", "Ethernet0"])?;
-    ip_ns(&node.ns, &["link", "set", "Ethernet0", "up"])?;
-    let gw = node.nbma_gateway().to_string();
-    ip_ns(&node.ns, &["route", "add", "default", "via", &gw])?;
+    match (node.private_nbma, node.nat_ns()) {
+        (Some(private), Some(nat)) => {
+            // router Ethernet0 (10.200.n.1) -- inside (10.200.n.254) [NAT ns] outside
+            // (the public NBMA) -- the internet bridge; nftables masquerades what leaves
+            // `outside`.
+            run("ip", &["netns", "add", &nat])?;
+            ip_ns(&nat, &["link", "set", "lo", "up"])?;
+            ip_ns(
+                &nat,
+                &["link", "add", "outside", "type", "veth", "peer", "name", &port, "netns", inet],
+            )?;
+            ip_ns(inet, &["link", "set", &port, "master", "br0", "up"])?;
+            let public = format!("{}/24", node.nbma);
+            ip_ns(&nat, &["addr", "add", &public, "dev", "outside"])?;
+            ip_ns(&nat, &["link", "set", "outside", "up"])?;
+            let gw = node.nbma_gateway().to_string();
+            ip_ns(&nat, &["route", "add", "default", "via", &gw])?;
+            ip_ns(
+                &nat,
+                &[
+                    "link", "add", "inside", "type", "veth", "peer", "name", "Ethernet0", "netns",
+                    &node.ns,
+                ],
+            )?;
+            let [a, b, c, _] = private.octets();
+            let inside = Ipv4Addr::new(a, b, c, 254);
+            ip_ns(&nat, &["addr", "add", &format!("{inside}/24"), "dev", "inside"])?;
+            ip_ns(&nat, &["link", "set", "inside", "up"])?;
+            sysctl(&nat, "net.ipv4.ip_forward=1")?;
+            let rules = "table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"outside\" masquerade\n }\n}\n";
+            nft_ns(&nat, rules)?;
+            ip_ns(&node.ns, &["addr", "add", &format!("{private}/24"), "dev", "Ethernet0"])?;
+            ip_ns(&node.ns, &["link", "set", "Ethernet0", "up"])?;
+            ip_ns(&node.ns, &["route", "add", "default", "via", &inside.to_string()])?;
+        }
+        _ => {
+            ip_ns(
+                &node.ns,
+                &[
+                    "link",
+                    "add",
+                    "Ethernet0",
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &port,
+                    "netns",
+                    inet,
+                ],
+            )?;
+            ip_ns(inet, &["link", "set", &port, "master", "br0", "up"])?;
+            let nbma = format!("{}/24", node.nbma);
+            ip_ns(&node.ns, &["addr", "add", &nbma, "dev", "Ethernet0"])?;
+            ip_ns(&node.ns, &["link", "set", "Ethernet0", "up"])?;
+            let gw = node.nbma_gateway().to_string();
+            ip_ns(&node.ns, &["route", "add", "default", "via", &gw])?;
+        }
+    }
     ip_ns(
         &node.ns,
         &[
