@@ -199,6 +199,17 @@ interface Tunnel0
     }
 
     #[test]
+    fn two_protected_tunnels_on_one_source_are_refused() {
+        let second = "interface Tunnel1\n ip address 10.1.0.1 255.255.255.0\n ip nhrp network-id 2\n tunnel source 192.0.2.1\n tunnel mode gre multipoint\n tunnel key 2\n tunnel protection ipsec profile PROF\n";
+        let cfg = parse(&format!("{HUB}{second}"));
+        let err = crate::translate::plan(&cfg).unwrap_err().to_string();
+        assert!(err.contains("Tunnel0 and Tunnel1"), "{err}");
+        let other_source = second.replace("192.0.2.1", "192.0.2.2");
+        let cfg = parse(&format!("{HUB}{other_source}"));
+        assert_eq!(crate::translate::plan(&cfg).unwrap().len(), 2);
+    }
+
+    #[test]
     fn unprotected_tunnel_has_no_protection() {
         let text = HUB.replace(" tunnel protection ipsec profile PROF\n", "");
         let cfg = parse(&text);

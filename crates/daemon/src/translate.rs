@@ -107,6 +107,23 @@ pub fn plan(config: &Config) -> Result<Vec<TunnelPlan>, TranslateError> {
         }
         plans.push(plan_tunnel(config, iface, tunnel)?);
     }
+    // Each protected tunnel owns the IKE and ESP sockets of its tunnel source: two on one
+    // source would steal each other's IKE and decrypt each other's ESP.
+    for (i, a) in plans.iter().enumerate() {
+        if a.ipsec.is_none() {
+            continue;
+        }
+        if let Some(b) = plans
+            .iter()
+            .skip(i + 1)
+            .find(|b| b.ipsec.is_some() && b.dataplane.source == a.dataplane.source)
+        {
+            return Err(TranslateError::Protection(format!(
+                "{} and {} are both protected and share their tunnel source: one IKE SA per peer across tunnels (`tunnel protection ... shared`) is not supported yet; give each protected tunnel its own tunnel source",
+                a.name, b.name
+            )));
+        }
+    }
     Ok(plans)
 }
 
