@@ -92,6 +92,27 @@ fn type_counters(c: &dmvpn_nhrp::PacketCounts) -> mgmt::NhrpTypeCounters {
     }
 }
 
+/// The `State` of a peer of a protected tunnel as IOS shows it: `IKE` until its IKE SA is
+/// up, `IPSEC` until a Child SA is installed, then `UP`. Unprotected tunnels: `UP`.
+fn crypto_state(t: &super::CoreTunnel, nbma: Ipv4Addr) -> mgmt::PeerState {
+    let Some(ipsec) = &t.ipsec else {
+        return mgmt::PeerState::Up;
+    };
+    if ipsec.engine.is_protected(nbma) {
+        return mgmt::PeerState::Up;
+    }
+    let ike_up = ipsec
+        .engine
+        .sas()
+        .iter()
+        .any(|s| *s.remote.ip() == nbma && s.state == dmvpn_ike::SaState::Established);
+    if ike_up {
+        mgmt::PeerState::Ipsec
+    } else {
+        mgmt::PeerState::Ike
+    }
+}
+
 impl mgmt::Handler for NodeCore {
     fn dmvpn(&mut self) -> Result<mgmt::DmvpnStatus, mgmt::HandlerError> {
         let mut status = mgmt::DmvpnStatus::default();
@@ -108,7 +129,7 @@ impl mgmt::Handler for NodeCore {
                 let state = if incomplete {
                     mgmt::PeerState::Nhrp
                 } else {
-                    mgmt::PeerState::Up
+                    crypto_state(t, nbma)
                 };
                 let attributes = mgmt::PeerAttributes {
                     is_static: e.kind == EntryKind::Static,
