@@ -54,6 +54,42 @@ pub struct Report {
     pub sockets: Vec<SocketReport>,
     /// The lab was left up.
     pub kept: bool,
+    /// The tunnels were protected by IPsec (IKEv2 and ESP; `dmvpn lab --no-ipsec` clears it).
+    pub ipsec: bool,
+    /// What tcpdump saw on the internet segment during the walk-through (`None` without
+    /// tcpdump).
+    pub wire: Option<WireReport>,
+}
+
+/// Packets between the routers on the internet segment, by kind.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct WireReport {
+    /// Cleartext GRE (IP protocol 47): none when the tunnels are protected.
+    pub gre: usize,
+    /// ESP (IP protocol 50).
+    pub esp: usize,
+    /// IKE on UDP 500.
+    pub ike: usize,
+    /// UDP 4500: IKE and ESP through a NAT.
+    pub nat_t: usize,
+}
+
+impl WireReport {
+    fn count(lines: &[String]) -> WireReport {
+        let mut w = WireReport::default();
+        for l in lines {
+            if l.contains(": GREv0") || l.contains("GREv0,") {
+                w.gre += 1;
+            } else if l.contains(": ESP(") {
+                w.esp += 1;
+            } else if l.contains(".4500 ") || l.contains(".4500:") {
+                w.nat_t += 1;
+            } else if l.contains(".500 ") || l.contains(".500:") {
+                w.ike += 1;
+            }
+        }
+        w
+    }
 }
 
 /// One ping run of the walk-through.
@@ -131,6 +167,8 @@ impl Report {
             path: Vec::new(),
             sockets: Vec::new(),
             kept: false,
+            ipsec: false,
+            wire: None,
         }
     }
 
@@ -220,7 +258,25 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
             n.name, n.nbma, n.tunnel, n.host
         ));
     }
-    say("== Starting `dmvpn daemon` on every node");
+    report.ipsec = lab.spec().protection;
+    // Everything between the routers on the internet segment, from the first packet on.
+    let capture = crate::exec::run("sh", &["-c", "command -v tcpdump"])
+        .ok()
+        .and_then(|_| {
+            let file = lab.state_dir().join("internet.pcap");
+            crate::probe::Capture::start(
+                &lab.inet_ns(),
+                "br0",
+                &file,
+                "ip proto 47 or ip proto 50 or udp port 500 or udp port 4500",
+            )
+            .ok()
+        });
+    if lab.spec().protection {
+        say("== Starting `dmvpn daemon` on every node; every tunnel is protected (IKEv2, ESP AES-256-GCM, transport mode)");
+    } else {
+        say("== Starting `dmvpn daemon` on every node (--no-ipsec: GRE and NHRP in the clear)");
+    }
     lab.start_all()?;
     say("== The spokes register with the hub (NHRP Registration Request/Reply)");
     let _ = wait_for(Duration::from_secs(30), "the spokes to register", || {
@@ -330,6 +386,20 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
         second.received, second.transmitted
     ));
     report.path.push(path);
+    if let Some(capture) = capture
+        && let Ok(lines) = capture.stop()
+    {
+        let w = WireReport::count(&lines);
+        say("== On the internet segment (tcpdump on the bridge between the routers)");
+        say(&format!(
+            "  {} ESP, {} IKE (UDP 500), {} UDP 4500, {} cleartext GRE packets",
+            w.esp, w.ike, w.nat_t, w.gre
+        ));
+        if lab.spec().protection && w.gre == 0 {
+            say("  every NHRP and data packet between the routers travelled inside ESP");
+        }
+        report.wire = Some(w);
+    }
     say("== show dmvpn on every node");
     for (i, n) in nodes.iter().enumerate() {
         say(&format!("--- {} ---", n.name));
