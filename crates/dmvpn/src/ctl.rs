@@ -47,6 +47,8 @@ pub enum Show {
     Ip(ShowIp),
     /// show running-config
     RunningConfig(Words),
+    /// show crypto ikev2 sa [detail] | show crypto ipsec sa [peer ADDR] | show crypto session [detail]
+    Crypto(Words),
 }
 
 /// `show ip …`.
@@ -94,6 +96,8 @@ pub enum Clear {
     Dmvpn(ClearDmvpn),
     /// clear counters tunnel N
     Counters(Words),
+    /// clear crypto session [remote ADDR] | clear crypto ikev2 sa [remote ADDR]
+    Crypto(Words),
 }
 
 /// `clear ip …`.
@@ -123,6 +127,8 @@ pub enum Debug {
     Nhrp(Words),
     /// debug dmvpn {error|detail|packet|all} [nhrp|crypto|tunnel|socket|all] | debug dmvpn condition [peer {nbma|tunnel} IP] [interface TunnelN] [unmatched]
     Dmvpn(Words),
+    /// debug crypto ikev2
+    Crypto(Words),
 }
 
 /// `undebug …`.
@@ -134,6 +140,8 @@ pub enum Undebug {
     Nhrp(Words),
     /// undebug dmvpn …  (same words as `debug dmvpn`)
     Dmvpn(Words),
+    /// undebug crypto ikev2
+    Crypto(Words),
 }
 
 /// `no …`.
@@ -402,6 +410,7 @@ fn interface_words(
 pub fn show_request(cmd: &Show) -> anyhow::Result<(Request, bool)> {
     Ok(match cmd {
         Show::Dmvpn(w) => (show_dmvpn(&w.words)?, w.json),
+        Show::Crypto(w) => (crypto::show(&w.words)?, w.json),
         Show::RunningConfig(w) => {
             if let Some(x) = w.words.first() {
                 bail!("`show running-config`: unexpected word `{x}`");
@@ -493,6 +502,7 @@ fn peer_interface_words(
 /// The request and the `--json` switch of a `clear` command.
 pub fn clear_request(cmd: &Clear) -> anyhow::Result<(Request, bool)> {
     Ok(match cmd {
+        Clear::Crypto(w) => (crypto::clear(&w.words)?, w.json),
         Clear::Ip(ClearIp::Nhrp(w)) => {
             let mut c = Cursor::new("clear ip nhrp", &w.words);
             let mut q = ClearIpNhrp::default();
@@ -697,6 +707,7 @@ pub fn debug_request(cmd: &Debug, enable: bool) -> anyhow::Result<(Request, bool
     let (command, json) = match cmd {
         Debug::Nhrp(w) => (debug_nhrp(&w.words, enable)?, w.json),
         Debug::Dmvpn(w) => (debug_dmvpn(&w.words, enable)?, w.json),
+        Debug::Crypto(w) => (crypto::debug(&w.words)?, w.json),
     };
     Ok((Request::Debug(DebugRequest { command, enable }), json))
 }
@@ -712,8 +723,11 @@ pub fn undebug_request(cmd: &Undebug) -> anyhow::Result<(Request, bool)> {
         }
         Undebug::Nhrp(w) => debug_request(&Debug::Nhrp(w.clone()), false),
         Undebug::Dmvpn(w) => debug_request(&Debug::Dmvpn(w.clone()), false),
+        Undebug::Crypto(w) => debug_request(&Debug::Crypto(w.clone()), false),
     }
 }
+
+mod crypto;
 
 #[cfg(test)]
 mod tests;

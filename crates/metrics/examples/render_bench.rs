@@ -41,6 +41,7 @@ fn main() {
                     bytes_in: u64::from(i) * 300,
                     bytes_out: u64::from(i) * 500,
                 },
+                crypto: None,
             })
             .collect();
     }

@@ -115,6 +115,8 @@ pub enum DebugCommand {
         /// the `no` form.
         path: Option<String>,
     },
+    /// `debug crypto ikev2`: every IKEv2 event in the log.
+    CryptoIkev2,
 }
 
 impl DebugCommand {
@@ -169,6 +171,7 @@ impl DebugCommand {
                 (true, Some(p)) => format!("NHRP packet capture to {p} is on"),
                 _ => "NHRP packet capture is off".to_owned(),
             },
+            DebugCommand::CryptoIkev2 => format!("IKEv2 default debugging is {onoff}"),
         }
     }
 }
@@ -267,6 +270,9 @@ pub struct DebugConditions {
     pub unmatched: bool,
     /// The NHRP packet capture, when on.
     pub capture: Option<CaptureStatus>,
+    /// `debug crypto ikev2`.
+    #[serde(default)]
+    pub crypto_ikev2: bool,
 }
 
 fn add_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
@@ -338,6 +344,7 @@ impl DebugConditions {
                     self.unmatched = false;
                 }
             },
+            DebugCommand::CryptoIkev2 => self.crypto_ikev2 = enable,
             DebugCommand::NhrpCapture { path } => {
                 self.capture = match (enable, path) {
                     (true, Some(p)) => Some(CaptureStatus {

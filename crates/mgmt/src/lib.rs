@@ -27,6 +27,7 @@
 //! ([`ProtocolError`], [`ClientError`]) and renderers accept any snapshot.
 
 pub mod client;
+pub mod crypto;
 pub mod debug;
 pub mod filter;
 pub mod proto;
@@ -37,6 +38,11 @@ pub mod state;
 pub mod time;
 
 pub use client::{Client, ClientError, DEFAULT_TIMEOUT};
+pub use crypto::{
+    ClearCryptoSession, CryptoSession, CryptoSessionReport, IkeSaEntry, IkeSaReport, IkeSaStatus,
+    IkeTunnelCounters, IpsecCounters, IpsecPeer, IpsecSaPair, IpsecSaReport, SessionDirection,
+    SessionStatus, ShowCryptoIkev2Sa, ShowCryptoIpsecSa, ShowCryptoSession,
+};
 pub use debug::{
     CaptureStatus, DebugCommand, DebugCondition, DebugConditions, DebugLevels, DmvpnDebug,
     DmvpnDebugLevel, DmvpnDebugScope, NhrpDebug, NhrpDebugKind,

@@ -20,6 +20,10 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{
+    ClearCryptoSession, CryptoSessionReport, IkeSaReport, IpsecSaReport, ShowCryptoIkev2Sa,
+    ShowCryptoIpsecSa, ShowCryptoSession,
+};
 use crate::debug::DebugCommand;
 use crate::state::{
     Ack, DebugConditions, DmvpnStatus, NhrpCache, NhsReport, RunningConfig, ShortcutTable,
@@ -206,6 +210,16 @@ pub enum Request {
     Debug(DebugRequest),
     /// `undebug all`.
     UndebugAll,
+    /// `show crypto ikev2 sa [detail]`.
+    ShowCryptoIkev2Sa(ShowCryptoIkev2Sa),
+    /// `show crypto ipsec sa [peer ADDR]`.
+    ShowCryptoIpsecSa(ShowCryptoIpsecSa),
+    /// `show crypto session [detail]`.
+    ShowCryptoSession(ShowCryptoSession),
+    /// `clear crypto session [remote ADDR]`.
+    ClearCryptoSession(ClearCryptoSession),
+    /// `clear crypto ikev2 sa [remote ADDR]`.
+    ClearCryptoIkev2Sa(ClearCryptoSession),
 }
 
 impl Request {
@@ -226,6 +240,11 @@ impl Request {
             Request::ClearCounters(_) => "clear counters",
             Request::Debug(_) => "debug",
             Request::UndebugAll => "undebug all",
+            Request::ShowCryptoIkev2Sa(_) => "show crypto ikev2 sa",
+            Request::ShowCryptoIpsecSa(_) => "show crypto ipsec sa",
+            Request::ShowCryptoSession(_) => "show crypto session",
+            Request::ClearCryptoSession(_) => "clear crypto session",
+            Request::ClearCryptoIkev2Sa(_) => "clear crypto ikev2 sa",
         }
     }
 }
@@ -250,6 +269,12 @@ pub enum Payload {
     DebugConditions(DebugConditions),
     /// Answer to clear, debug and undebug commands.
     Ack(Ack),
+    /// Answer to `show crypto ikev2 sa`.
+    IkeSas(IkeSaReport),
+    /// Answer to `show crypto ipsec sa`.
+    IpsecSas(IpsecSaReport),
+    /// Answer to `show crypto session`.
+    CryptoSessions(CryptoSessionReport),
 }
 
 impl Payload {
@@ -264,6 +289,9 @@ impl Payload {
             Payload::RunningConfig(d) => serde_json::to_value(d),
             Payload::DebugConditions(d) => serde_json::to_value(d),
             Payload::Ack(d) => serde_json::to_value(d),
+            Payload::IkeSas(d) => serde_json::to_value(d),
+            Payload::IpsecSas(d) => serde_json::to_value(d),
+            Payload::CryptoSessions(d) => serde_json::to_value(d),
         };
         // These types hold only strings, numbers, booleans, addresses and
         // maps with string keys, so serialising to a Value cannot fail.
@@ -285,6 +313,9 @@ impl Payload {
             Payload::RunningConfig(d) => pretty(d),
             Payload::DebugConditions(d) => pretty(d),
             Payload::Ack(d) => pretty(d),
+            Payload::IkeSas(d) => pretty(d),
+            Payload::IpsecSas(d) => pretty(d),
+            Payload::CryptoSessions(d) => pretty(d),
         }
     }
 
@@ -299,6 +330,9 @@ impl Payload {
             Payload::RunningConfig(_) => "running_config",
             Payload::DebugConditions(_) => "debug_conditions",
             Payload::Ack(_) => "ack",
+            Payload::IkeSas(_) => "ike_sas",
+            Payload::IpsecSas(_) => "ipsec_sas",
+            Payload::CryptoSessions(_) => "crypto_sessions",
         }
     }
 }

@@ -44,6 +44,15 @@ pub fn render(request: &Request, payload: &Payload) -> String {
         Payload::RunningConfig(c) => running_config(c),
         Payload::DebugConditions(d) => debug_condition(d),
         Payload::Ack(a) => ack(a),
+        Payload::IkeSas(r) => crate::crypto::ikev2_sa(
+            r,
+            matches!(request, Request::ShowCryptoIkev2Sa(q) if q.detail),
+        ),
+        Payload::IpsecSas(r) => crate::crypto::ipsec_sa(r),
+        Payload::CryptoSessions(r) => crate::crypto::crypto_session(
+            r,
+            matches!(request, Request::ShowCryptoSession(q) if q.detail),
+        ),
     }
 }
 
@@ -202,6 +211,11 @@ fn detail_peer(o: &mut Out, i: &DmvpnInterface, p: &DmvpnPeer) {
         ));
     }
     o.blank();
+    if let Some(c) = &p.crypto {
+        for l in crate::crypto::dmvpn_detail_lines(c).lines() {
+            o.line(l);
+        }
+    }
     o.line(format!(
         "GRE FLOW: local {} remote {}",
         opt_ip(i.source, "unknown"),
@@ -578,6 +592,10 @@ pub fn debug_condition(d: &DebugConditions) -> String {
             "  NHRP packet capture to {} is on ({} packets)",
             c.path, c.packets
         ));
+        any = true;
+    }
+    if d.crypto_ikev2 {
+        o.line("  IKEv2 default debugging is on");
         any = true;
     }
     if !any {

@@ -9,6 +9,7 @@
 
 use schemars::schema_for;
 
+use crate::crypto::{CryptoSessionReport, IkeSaReport, IpsecSaReport};
 use crate::proto::{RequestEnvelope, ResponseEnvelope};
 use crate::state::{
     Ack, DebugConditions, DmvpnStatus, NhrpCache, NhsReport, RunningConfig, ShortcutTable,
@@ -34,6 +35,12 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             v(schema_for!(DebugConditions)),
         ),
         ("ack.schema.json", v(schema_for!(Ack))),
+        ("ike_sa_report.schema.json", v(schema_for!(IkeSaReport))),
+        ("ipsec_sa_report.schema.json", v(schema_for!(IpsecSaReport))),
+        (
+            "crypto_session_report.schema.json",
+            v(schema_for!(CryptoSessionReport)),
+        ),
     ]
 }
 
@@ -49,6 +56,9 @@ pub fn file_for_kind(kind: &str) -> Option<&'static str> {
         "running_config" => "running_config.schema.json",
         "debug_conditions" => "debug_conditions.schema.json",
         "ack" => "ack.schema.json",
+        "ike_sas" => "ike_sa_report.schema.json",
+        "ipsec_sas" => "ipsec_sa_report.schema.json",
+        "crypto_sessions" => "crypto_session_report.schema.json",
         _ => return None,
     })
 }

@@ -109,6 +109,26 @@ pub trait Handler {
     fn undebug_all(&mut self) -> Result<Ack, HandlerError> {
         Err(HandlerError::Unsupported("undebug all"))
     }
+    /// `show crypto ikev2 sa`: every IKE SA of every protected tunnel.
+    fn ikev2_sas(&mut self) -> Result<crate::crypto::IkeSaReport, HandlerError> {
+        Err(HandlerError::Unsupported("show crypto ikev2 sa"))
+    }
+    /// `show crypto ipsec sa`: every peer's ESP SAs.
+    fn ipsec_sas(&mut self) -> Result<crate::crypto::IpsecSaReport, HandlerError> {
+        Err(HandlerError::Unsupported("show crypto ipsec sa"))
+    }
+    /// `show crypto session`: every peer's crypto session.
+    fn crypto_sessions(&mut self) -> Result<crate::crypto::CryptoSessionReport, HandlerError> {
+        Err(HandlerError::Unsupported("show crypto session"))
+    }
+    /// `clear crypto session [remote ADDR]`: deletes IKE and Child SAs (NHRP builds them
+    /// again for the mappings that still need them).
+    fn clear_crypto_session(
+        &mut self,
+        _req: &crate::crypto::ClearCryptoSession,
+    ) -> Result<Ack, HandlerError> {
+        Err(HandlerError::Unsupported("clear crypto session"))
+    }
 }
 
 fn answer<T>(r: Result<T, HandlerError>, wrap: impl FnOnce(T) -> Payload) -> Response {
@@ -144,6 +164,17 @@ pub fn dispatch<H: Handler + ?Sized>(handler: &mut H, request: &Request) -> Resp
         Request::ClearCounters(q) => answer(handler.clear_counters(q), Payload::Ack),
         Request::Debug(q) => answer(handler.debug(q), Payload::Ack),
         Request::UndebugAll => answer(handler.undebug_all(), Payload::Ack),
+        Request::ShowCryptoIkev2Sa(_) => answer(handler.ikev2_sas(), Payload::IkeSas),
+        Request::ShowCryptoIpsecSa(q) => answer(handler.ipsec_sas(), |mut r| {
+            if let Some(peer) = q.peer {
+                r.peers.retain(|p| p.remote == peer);
+            }
+            Payload::IpsecSas(r)
+        }),
+        Request::ShowCryptoSession(_) => answer(handler.crypto_sessions(), Payload::CryptoSessions),
+        Request::ClearCryptoSession(q) | Request::ClearCryptoIkev2Sa(q) => {
+            answer(handler.clear_crypto_session(q), Payload::Ack)
+        }
     }
 }
 

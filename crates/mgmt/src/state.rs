@@ -239,6 +239,10 @@ pub struct DmvpnPeer {
     /// Packets and bytes exchanged with this peer.
     #[serde(default)]
     pub counters: PacketCounters,
+    /// The peer's crypto session, on a protected tunnel (the crypto lines of
+    /// `show dmvpn detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crypto: Option<crate::crypto::CryptoSession>,
 }
 
 impl DmvpnPeer {

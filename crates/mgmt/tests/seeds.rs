@@ -109,6 +109,7 @@ fn show_dmvpn_matches_cisco_guide() {
                 attributes: local,
             }],
             counters: Default::default(),
+            crypto: None,
         },
     );
     let detail = render::dmvpn_detail(&st);

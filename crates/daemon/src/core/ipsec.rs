@@ -446,7 +446,7 @@ impl NodeCore {
                 }
                 Output::Event(e) => {
                     count_event(&mut ipsec.counters, &e);
-                    log_ike_event(&name, &e, self.debug_ikev2);
+                    log_ike_event(&name, &e, self.debug.crypto_ikev2);
                 }
             }
         }

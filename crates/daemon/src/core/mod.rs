@@ -20,6 +20,7 @@ pub mod clear;
 pub mod ipsec;
 pub mod reload;
 pub mod show;
+pub mod show_crypto;
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -163,8 +164,6 @@ pub struct NodeCore {
     engine_local_routes: BTreeSet<NhrpPrefix>,
     /// The IPsec key log (Wireshark `esp_sa` lines), when asked for.
     key_log: Option<std::fs::File>,
-    /// `debug crypto ikev2`.
-    debug_ikev2: bool,
 }
 
 /// The earliest of several optional deadlines (one per engine the core drives).
@@ -224,7 +223,6 @@ impl NodeCore {
             shutting_down: false,
             engine_local_routes: BTreeSet::new(),
             key_log: None,
-            debug_ikev2: false,
         };
         core.handle_timeout(now);
         Ok(core)

@@ -116,6 +116,7 @@ fn crypto_state(t: &super::CoreTunnel, nbma: Ipv4Addr) -> mgmt::PeerState {
 impl mgmt::Handler for NodeCore {
     fn dmvpn(&mut self) -> Result<mgmt::DmvpnStatus, mgmt::HandlerError> {
         let mut status = mgmt::DmvpnStatus::default();
+        let sessions = self.session_report();
         for t in self.tunnels.values() {
             let ifindex = t.plan.ifindex;
             let counters = t.dp.counters();
@@ -159,6 +160,7 @@ impl mgmt::Handler for NodeCore {
                     attributes,
                     entries: Vec::new(),
                     counters: peer_counters,
+                    crypto: NodeCore::peer_session(&sessions, &t.plan.name, nbma),
                 });
                 // The tunnel address of the peer is its host entry's address when it has one.
                 if e.prefix.len() == 32 && e.prefix.addr() == e.next_hop {
@@ -329,6 +331,42 @@ impl mgmt::Handler for NodeCore {
         req: &mgmt::ClearDmvpnSession,
     ) -> Result<mgmt::Ack, mgmt::HandlerError> {
         self.cmd_clear_dmvpn_session(req)
+    }
+
+    fn ikev2_sas(&mut self) -> Result<mgmt::IkeSaReport, mgmt::HandlerError> {
+        Ok(self.ikev2_report())
+    }
+
+    fn ipsec_sas(&mut self) -> Result<mgmt::IpsecSaReport, mgmt::HandlerError> {
+        Ok(self.ipsec_report())
+    }
+
+    fn crypto_sessions(&mut self) -> Result<mgmt::CryptoSessionReport, mgmt::HandlerError> {
+        Ok(self.session_report())
+    }
+
+    fn clear_crypto_session(
+        &mut self,
+        req: &mgmt::ClearCryptoSession,
+    ) -> Result<mgmt::Ack, mgmt::HandlerError> {
+        let peer = match req.remote {
+            None => None,
+            Some(IpAddr::V4(a)) => Some(a),
+            Some(IpAddr::V6(a)) => {
+                return Err(mgmt::HandlerError::Failed(format!(
+                    "{a}: IPv6 peers are not supported yet"
+                )));
+            }
+        };
+        let n = self.ipsec_clear(peer);
+        tracing::info!(
+            "%CRYPTO-5-SESSION_CLEAR: crypto session{} cleared ({n} IKE SA(s))",
+            peer.map_or(String::new(), |p| format!(" with {p}"))
+        );
+        Ok(mgmt::Ack {
+            message: String::new(),
+            affected: Some(n as u64),
+        })
     }
 
     fn clear_dmvpn_statistics(

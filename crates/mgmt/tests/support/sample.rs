@@ -111,6 +111,7 @@ pub fn spoke_dmvpn() -> DmvpnStatus {
                     bytes_in: 100,
                     bytes_out: 100,
                 },
+                crypto: None,
             },
             DmvpnPeer {
                 nbma: ip("192.0.2.102"),
@@ -130,6 +131,7 @@ pub fn spoke_dmvpn() -> DmvpnStatus {
                     bytes_in: 23_886_720,
                     bytes_out: 49_995_720,
                 },
+                crypto: None,
             },
             DmvpnPeer {
                 nbma: ip("192.0.2.225"),
@@ -149,6 +151,7 @@ pub fn spoke_dmvpn() -> DmvpnStatus {
                     bytes_in: 51_631_320,
                     bytes_out: 48_747_840,
                 },
+                crypto: None,
             },
         ],
         counters: PacketCounters {
@@ -179,6 +182,7 @@ pub fn spoke_dmvpn() -> DmvpnStatus {
             attributes: attrs(true, false),
             entries: vec![],
             counters: PacketCounters::default(),
+            crypto: None,
         }],
         counters: PacketCounters::default(),
     };
@@ -217,6 +221,7 @@ pub fn hub_dmvpn() -> DmvpnStatus {
             bytes_in: pk * 100,
             bytes_out: (pk + 2) * 100,
         },
+        crypto: None,
     };
     DmvpnStatus {
         interfaces: vec![DmvpnInterface {
