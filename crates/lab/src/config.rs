@@ -73,6 +73,12 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
                 let _ = writeln!(c, "  pre-shared-key not-the-right-key");
                 continue;
             }
+            if let Some(t) = &spec.esp_transform
+                && line.starts_with("crypto ipsec transform-set ")
+            {
+                let _ = writeln!(c, "crypto ipsec transform-set trans2 {t}");
+                continue;
+            }
             let _ = writeln!(c, "{line}");
             if line == " set ikev2-profile ikev2prof"
                 && let Some(kb) = spec.sa_lifetime_kb
@@ -330,6 +336,22 @@ mod tests {
                 parsed.render("lab.cfg")
             );
         }
+    }
+
+    #[test]
+    fn esp_transform_replaces_the_transform_set_words() {
+        let mut spec = LabSpec::new("t", 2, Phase::Three, PathBuf::from("dmvpn"));
+        spec.protection = true;
+        spec.esp_transform = Some("esp-aes 256 esp-sha256-hmac".to_string());
+        let nodes = spec.nodes().unwrap();
+        let text = node_config(&spec, &nodes, 1);
+        assert!(has(
+            &text,
+            "crypto ipsec transform-set trans2 esp-aes 256 esp-sha256-hmac"
+        ));
+        assert!(!text.contains("esp-gcm"), "{text}");
+        let parsed = dmvpn_config::parse(&text);
+        assert!(!parsed.has_errors(), "{}", parsed.render("lab.cfg"));
     }
 
     #[test]

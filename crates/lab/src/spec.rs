@@ -152,6 +152,9 @@ pub struct LabSpec {
     /// Each daemon writes its IPsec keys to `NAME.keys` in the state directory
     /// (`--ipsec-keylog`, Wireshark `esp_sa` lines).
     pub ipsec_keylog: bool,
+    /// The transform-set words written after `crypto ipsec transform-set trans2` (e.g.
+    /// `esp-aes 256 esp-sha256-hmac`) instead of the default `esp-gcm 256`.
+    pub esp_transform: Option<String>,
 }
 
 impl LabSpec {
@@ -180,6 +183,7 @@ impl LabSpec {
             wrong_key_spokes: Vec::new(),
             sa_lifetime_kb: None,
             ipsec_keylog: false,
+            esp_transform: None,
         }
     }
 
