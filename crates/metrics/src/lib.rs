@@ -57,6 +57,7 @@
 //! A caller that keeps a whole snapshot at hand uses the synchronous form
 //! instead: `dmvpn_metrics::serve(addr, move || snapshot_cell.lock().map(|s| s.clone()).unwrap_or_default())`.
 
+pub mod crypto;
 pub mod http;
 pub mod render;
 pub mod snapshot;

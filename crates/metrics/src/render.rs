@@ -54,7 +54,7 @@ pub struct MetricFamily {
 }
 
 impl MetricFamily {
-    fn new(name: &'static str, kind: MetricKind, help: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str, kind: MetricKind, help: &'static str) -> Self {
         MetricFamily {
             name,
             help,
@@ -63,7 +63,7 @@ impl MetricFamily {
         }
     }
 
-    fn push(&mut self, labels: Vec<(&'static str, String)>, value: u64) {
+    pub(crate) fn push(&mut self, labels: Vec<(&'static str, String)>, value: u64) {
         self.samples.push(Sample { labels, value });
     }
 
@@ -111,7 +111,7 @@ pub fn error_code_name(code: u16) -> &'static str {
     dmvpn_wire::nhrp::ErrorCode::from(code).label()
 }
 
-fn l(name: &'static str, value: impl ToString) -> (&'static str, String) {
+pub(crate) fn l(name: &'static str, value: impl ToString) -> (&'static str, String) {
     (name, value.to_string())
 }
 
@@ -301,7 +301,7 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
         nhs_rep.push(labels, n.replies_received);
     }
 
-    vec![
+    let mut all = vec![
         up,
         peers,
         tun_pk,
@@ -321,7 +321,11 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
         nhs_req,
         nhs_fail,
         nhs_rep,
-    ]
+    ];
+    if let Some((ike, esp)) = &s.crypto {
+        all.extend(crate::crypto::families(ike, esp));
+    }
+    all
 }
 
 /// Encodes precomputed families through `prometheus-client`, in order.

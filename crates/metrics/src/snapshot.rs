@@ -136,6 +136,8 @@ pub struct MetricsSnapshot {
     pub nhs: NhsReport,
     /// Counters the control API does not report.
     pub extras: Extras,
+    /// `show crypto ikev2 sa` and `show crypto ipsec sa`, when the daemon answers them.
+    pub crypto: Option<(dmvpn_mgmt::IkeSaReport, dmvpn_mgmt::IpsecSaReport)>,
 }
 
 /// Why [`MetricsSnapshot::from_control`] could not build a snapshot.
@@ -173,6 +175,7 @@ impl MetricsSnapshot {
             traffic: traffic.clone(),
             nhs: nhs.clone(),
             extras: Extras::default(),
+            crypto: None,
         }
     }
 
@@ -182,8 +185,9 @@ impl MetricsSnapshot {
         self
     }
 
-    /// Asks a daemon for `show dmvpn`, `show ip nhrp traffic` and
-    /// `show ip nhrp nhs` (all interfaces) through `ask`, which sends one
+    /// Asks a daemon for `show dmvpn`, `show ip nhrp traffic`,
+    /// `show ip nhrp nhs` (all interfaces) and, when it has IPsec, `show crypto ikev2 sa`
+    /// and `show crypto ipsec sa` through `ask`, which sends one
     /// request line and resolves to the answer line (`None` when the daemon
     /// is unreachable).
     pub async fn from_control<A, F>(ask: A) -> Result<Self, ControlQueryError>
@@ -204,11 +208,27 @@ impl MetricsSnapshot {
             Payload::Nhs(n) => n,
             _ => return Err(ControlQueryError::Unexpected("show ip nhrp nhs")),
         };
+        // IPsec: a daemon without it (or an older one) refuses; its metrics are left out.
+        let ike = query(
+            &ask,
+            Request::ShowCryptoIkev2Sa(dmvpn_mgmt::ShowCryptoIkev2Sa::default()),
+        )
+        .await;
+        let ipsec = query(
+            &ask,
+            Request::ShowCryptoIpsecSa(dmvpn_mgmt::ShowCryptoIpsecSa::default()),
+        )
+        .await;
+        let crypto = match (ike, ipsec) {
+            (Ok(Payload::IkeSas(i)), Ok(Payload::IpsecSas(e))) => Some((i, e)),
+            _ => None,
+        };
         Ok(MetricsSnapshot {
             dmvpn,
             traffic,
             nhs,
             extras: Extras::default(),
+            crypto,
         })
     }
 }
