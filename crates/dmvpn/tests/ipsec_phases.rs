@@ -198,6 +198,29 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
     let third = lab.ping(1, s2.host, 10, 0.05).expect("ping");
     assert!(third.lossless(), "echoes lost once SAs are back: {third:?}");
 
+    // `debug nhrp capture` still writes NHRP in the clear, as it was before encryption:
+    // spoke1 forgets its dynamic entries and resolves spoke2 again.
+    if phase != Phase::One {
+        let nhrp_pcap = lab.state_dir().join("spoke1-nhrp.pcapng");
+        let exe = common::exe();
+        let (exe, sock1) = (exe.to_str().unwrap(), s1.socket.to_str().unwrap());
+        let pcap_s = nhrp_pcap.to_str().unwrap();
+        let dbg = lab::run(exe, &["--socket", sock1, "debug", "nhrp", "capture", pcap_s]);
+        assert!(dbg.is_ok(), "debug nhrp capture: {dbg:?}");
+        let cleared = lab::run(exe, &["--socket", sock1, "clear", "ip", "nhrp"]);
+        assert!(cleared.is_ok(), "clear ip nhrp: {cleared:?}");
+        let again = lab.ping(1, s2.host, 20, 0.05).expect("ping");
+        assert!(again.lossless(), "echoes lost while re-resolving: {again:?}");
+        let decoded = lab::wait_for(Duration::from_secs(20), "NHRP in the capture", || {
+            lab::run(exe, &["decode", pcap_s])
+                .ok()
+                .filter(|d| d.contains("Resolution"))
+        })
+        .expect("cleartext NHRP in the debug capture");
+        assert!(decoded.contains("Resolution"), "{decoded}");
+        let _ = lab::run(exe, &["--socket", sock1, "no", "debug", "nhrp", "capture"]);
+    }
+
     let lines = capture.stop().expect("stop the capture");
     let gre = decode(&pcap, "ip proto 47");
     assert!(
