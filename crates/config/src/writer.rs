@@ -100,6 +100,19 @@ impl Config {
         if !c.isakmp_policies.is_empty() || !c.isakmp_keys.is_empty() {
             o.push_str("!\n");
         }
+        let l = &c.limits;
+        if let Some(n) = l.call_admission_ike_sa {
+            let _ = writeln!(o, "crypto call admission limit ike sa {n}");
+        }
+        if let Some(n) = l.max_sa {
+            let _ = writeln!(o, "crypto ikev2 limit max-sa {n}");
+        }
+        if let Some(n) = l.max_in_negotiation_sa {
+            let _ = writeln!(o, "crypto ikev2 limit max-in-negotiation-sa {n}");
+        }
+        if let Some(n) = l.cookie_challenge {
+            let _ = writeln!(o, "crypto ikev2 cookie-challenge {n}");
+        }
         let sa = &c.sa;
         if let Some(w) = sa.replay_window {
             let _ = writeln!(

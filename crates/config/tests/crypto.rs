@@ -762,3 +762,23 @@ fn serde_uses_the_ios_names_and_reads_them_back() {
     json["crypto"]["ikev2_proposals"][0]["encryption"][0] = "3des".into();
     assert!(serde_json::from_value::<Config>(json).is_err());
 }
+
+#[test]
+fn call_admission_limits_reach_the_model_and_round_trip() {
+    let p = ok("\
+crypto call admission limit ike sa 40
+crypto ikev2 limit max-sa 50
+crypto ikev2 limit max-in-negotiation-sa 10
+crypto ikev2 cookie-challenge 5
+");
+    let l = p.config.crypto.limits;
+    assert_eq!(l.call_admission_ike_sa, Some(40));
+    assert_eq!(l.max_sa, Some(50));
+    assert_eq!(l.max_in_negotiation_sa, Some(10));
+    assert_eq!(l.cookie_challenge, Some(5));
+    assert_eq!(l.max_sas(), Some(40));
+    let again = ok(&p.config.to_ios_text());
+    assert_eq!(again.config.crypto.limits, l);
+    let bad = parse("crypto ikev2 limit max-sa 0\n");
+    assert!(bad.has_errors());
+}

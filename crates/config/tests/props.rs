@@ -634,8 +634,14 @@ fn crypto() -> impl Strategy<Value = Crypto> {
         prop::collection::vec(proposal(), 0..2),
         prop::collection::vec(policy2, 0..2),
         sa,
+        (
+            prop::option::of(1u32..=100_000),
+            prop::option::of(1u32..=100_000),
+            prop::option::of(1u32..=100_000),
+            prop::option::of(1u32..=100_000),
+        ),
     )
-        .prop_map(|(p, k, t, pr, kr, v2, prop, pol, sa)| Crypto {
+        .prop_map(|(p, k, t, pr, kr, v2, prop, pol, sa, lim)| Crypto {
             isakmp_policies: dedup(p, |a, b| a.priority == b.priority),
             isakmp_keys: dedup(k, |a, b| a.address == b.address && a.mask == b.mask),
             transform_sets: dedup(t, |a, b| a.name == b.name),
@@ -645,6 +651,12 @@ fn crypto() -> impl Strategy<Value = Crypto> {
             ikev2_proposals: dedup(prop, |a, b| a.name == b.name),
             ikev2_policies: dedup(pol, |a, b| a.name == b.name),
             sa,
+            limits: IkeLimits {
+                max_sa: lim.0,
+                max_in_negotiation_sa: lim.1,
+                call_admission_ike_sa: lim.2,
+                cookie_challenge: lim.3,
+            },
         })
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use dmvpn_config::Config;
 use dmvpn_config::crypto::{ResolvedProtection, resolve};
-use dmvpn_config::model::{IdentityMatch, IpsecMode};
+use dmvpn_config::model::{IdentityMatch, IkeLimits, IpsecMode};
 use dmvpn_ike::{
     Authenticator, ChildTransform, DpdConfig, DpdMode, IkeConfig, IkeProposal, Keyring,
     KeyringEntry, Mode,
@@ -41,13 +41,14 @@ pub fn tunnel_protection(
             .join("; ")
     })?;
     if let Some(r) = &resolved {
-        ike_config(r)?;
+        ike_config(r, &config.crypto.limits)?;
     }
     Ok(resolved)
 }
 
-/// The IKE engine's configuration for a resolved protection.
-pub fn ike_config(r: &ResolvedProtection) -> Result<IkeConfig, String> {
+/// The IKE engine's configuration for a resolved protection under the node's call
+/// admission `limits`.
+pub fn ike_config(r: &ResolvedProtection, limits: &IkeLimits) -> Result<IkeConfig, String> {
     let name = &r.tunnel;
     let mut keyring = Keyring::default();
     for e in &r.ike.keyring {
@@ -138,6 +139,16 @@ pub fn ike_config(r: &ResolvedProtection) -> Result<IkeConfig, String> {
     if let Some(dmvpn_config::model::Identity::Address(a)) = r.ike.local_identity {
         cfg.local_id = Some(dmvpn_ike::Identity::Ipv4(a));
     }
+    let n = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+    if let Some(max) = limits.max_sas() {
+        cfg.limits.max_sas = n(max);
+    }
+    if let Some(h) = limits.max_in_negotiation_sa {
+        cfg.limits.max_half_open = n(h);
+    }
+    if let Some(c) = limits.cookie_challenge {
+        cfg.limits.cookie_threshold = n(c);
+    }
     cfg.validate().map_err(|e| {
         format!(
             "{name}: IPsec profile `{}` cannot be negotiated: {e}",
@@ -186,7 +197,7 @@ interface Tunnel0
     fn ikev2_profile_becomes_an_engine_config() {
         let cfg = parse(HUB);
         let r = tunnel_protection(&cfg, "Tunnel0").unwrap().unwrap();
-        let ike = ike_config(&r).unwrap();
+        let ike = ike_config(&r, &cfg.crypto.limits).unwrap();
         assert_eq!(ike.child_transforms.len(), 1);
         assert!(ike.child_transforms[0].encryption.is_aead());
         assert_eq!(ike.mode, Mode::Transport);
@@ -207,6 +218,16 @@ interface Tunnel0
         let other_source = second.replace("192.0.2.1", "192.0.2.2");
         let cfg = parse(&format!("{HUB}{other_source}"));
         assert_eq!(crate::translate::plan(&cfg).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn call_admission_limits_bound_the_engine() {
+        let text = format!("crypto call admission limit ike sa 40\ncrypto ikev2 limit max-sa 50\ncrypto ikev2 limit max-in-negotiation-sa 7\n{HUB}");
+        let cfg = parse(&text);
+        let r = tunnel_protection(&cfg, "Tunnel0").unwrap().unwrap();
+        let ike = ike_config(&r, &cfg.crypto.limits).unwrap();
+        assert_eq!(ike.limits.max_sas, 40);
+        assert_eq!(ike.limits.max_half_open, 7);
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub struct TunnelPlan {
     pub protection: Option<String>,
     /// The protection resolved (profiles, keyring, smart defaults), when configured.
     pub ipsec: Option<dmvpn_config::crypto::ResolvedProtection>,
+    /// Call admission (`crypto ikev2 limit …`): applied to a running IKE engine in place.
+    pub ike_limits: dmvpn_config::model::IkeLimits,
     /// Whether any `ip nhrp` command was given (NHRP runs on this tunnel).
     pub nhrp: bool,
 }
@@ -328,6 +330,7 @@ fn plan_tunnel(
         engine,
         protection: tunnel.protection.as_ref().map(|p| p.profile.clone()),
         ipsec,
+        ike_limits: config.crypto.limits,
         nhrp: nhrp.is_configured(),
     })
 }

@@ -66,6 +66,12 @@ pub fn node_config(spec: &LabSpec, nodes: &[Node], index: usize) -> String {
     };
     let _ = writeln!(c, "hostname {hostname}");
     let _ = writeln!(c, "!");
+    if spec.protection
+        && index == 0
+        && let Some(n) = spec.hub_max_ike_sa
+    {
+        let _ = writeln!(c, "crypto ikev2 limit max-sa {n}");
+    }
     if spec.protection {
         let wrong_key = !node.hub && spec.wrong_key_spokes.contains(&index);
         for line in PROTECTION_PROFILE {

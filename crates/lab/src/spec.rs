@@ -152,6 +152,8 @@ pub struct LabSpec {
     /// Each daemon writes its IPsec keys to `NAME.keys` in the state directory
     /// (`--ipsec-keylog`, Wireshark `esp_sa` lines).
     pub ipsec_keylog: bool,
+    /// The hub's call admission limit (`crypto ikev2 limit max-sa N`).
+    pub hub_max_ike_sa: Option<u32>,
     /// The transform-set words written after `crypto ipsec transform-set trans2` (e.g.
     /// `esp-aes 256 esp-sha256-hmac`) instead of the default `esp-gcm 256`.
     pub esp_transform: Option<String>,
@@ -183,6 +185,7 @@ impl LabSpec {
             wrong_key_spokes: Vec::new(),
             sa_lifetime_kb: None,
             ipsec_keylog: false,
+            hub_max_ike_sa: None,
             esp_transform: None,
         }
     }

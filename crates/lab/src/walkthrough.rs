@@ -595,6 +595,8 @@ mod tests {
             "path",
             "sockets",
             "kept",
+            "ipsec",
+            "wire",
         ];
         want.sort_unstable();
         let mut keys = keys;

@@ -36,7 +36,7 @@ pub fn families(ike: &IkeSaReport, esp: &IpsecSaReport) -> Vec<MetricFamily> {
     let mut failures = MetricFamily::new(
         "dmvpn_ike_failures",
         Counter,
-        "Failed IKE negotiations by reason (auth, negotiation, install).",
+        "Failed or refused IKE negotiations by reason (auth, negotiation, install, admission).",
     );
     for t in &ike.tunnels {
         for st in [IkeSaStatus::Ready, IkeSaStatus::InNeg, IkeSaStatus::Delete] {
@@ -60,6 +60,7 @@ pub fn families(ike: &IkeSaReport, esp: &IpsecSaReport) -> Vec<MetricFamily> {
             ("auth", t.auth_failures),
             ("negotiation", t.negotiation_failures),
             ("install", t.install_failures),
+            ("admission", t.admission_refused),
         ] {
             failures.push(vec![l("interface", &t.tunnel), l("reason", reason)], n);
         }

@@ -139,6 +139,9 @@ pub struct IkeTunnelCounters {
     pub negotiation_failures: u64,
     /// Child SAs the data plane refused.
     pub install_failures: u64,
+    /// New IKE SAs refused by call admission (`crypto ikev2 limit max-sa`).
+    #[serde(default)]
+    pub admission_refused: u64,
 }
 
 /// Answer to `show crypto ikev2 sa`.
@@ -416,14 +419,15 @@ pub fn ikev2_sa(r: &IkeSaReport, detail: bool) -> String {
     if detail {
         for t in &r.tunnels {
             o.line(format!(
-                "{} (profile {}): {} SAs up, {} IKE rekeys, {} Child rekeys, {} authentication failures, {} failed negotiations",
+                "{} (profile {}): {} SAs up, {} IKE rekeys, {} Child rekeys, {} authentication failures, {} failed negotiations, {} refused by call admission",
                 t.tunnel,
                 t.profile,
                 t.sas_up,
                 t.ike_rekeys,
                 t.child_rekeys,
                 t.auth_failures,
-                t.negotiation_failures
+                t.negotiation_failures,
+                t.admission_refused
             ));
         }
     }

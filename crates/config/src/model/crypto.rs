@@ -32,6 +32,35 @@ pub struct Crypto {
     /// Global `crypto ipsec security-association …` settings.
     #[serde(default)]
     pub sa: GlobalSa,
+    /// Call admission: `crypto ikev2 limit …`, `crypto call admission limit ike sa N`,
+    /// `crypto ikev2 cookie-challenge N`.
+    #[serde(default)]
+    pub limits: IkeLimits,
+}
+
+/// Bounds on IKE SAs (IOS call admission control). `None`: the built-in default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IkeLimits {
+    /// `crypto ikev2 limit max-sa N`: IKE SAs in total (established and negotiating).
+    pub max_sa: Option<u32>,
+    /// `crypto ikev2 limit max-in-negotiation-sa N`: half-open SAs.
+    pub max_in_negotiation_sa: Option<u32>,
+    /// `crypto call admission limit ike sa N`: IKE SAs in total (IOS's older CAC
+    /// command; the lower of it and `max-sa` applies).
+    pub call_admission_ike_sa: Option<u32>,
+    /// `crypto ikev2 cookie-challenge N`: half-open SAs beyond which IKE_SA_INIT is
+    /// answered with a COOKIE (RFC 7296 §2.6).
+    pub cookie_challenge: Option<u32>,
+}
+
+impl IkeLimits {
+    /// The effective bound on IKE SAs, when one is configured.
+    pub fn max_sas(&self) -> Option<u32> {
+        match (self.max_sa, self.call_admission_ike_sa) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Global `crypto ipsec security-association …` lines: defaults for every IPsec profile.

@@ -210,6 +210,7 @@ impl Parser {
             "pki",
             "key",
             "ca",
+            "call",
         ]) {
             Ok(k) => k,
             Err(d) => return self.swallow(line, d),
@@ -222,6 +223,16 @@ impl Parser {
         }
         let r = match kind {
             "isakmp" => self.crypto_isakmp(line, &mut a),
+            "call" => (|| {
+                a.keyword(&["admission"])?;
+                a.keyword(&["limit"])?;
+                a.keyword(&["ike"])?;
+                a.keyword(&["sa"])?;
+                let (n, _) = a.number::<u32>("a number of IKE SAs", 1, 100_000)?;
+                a.end()?;
+                self.cfg.crypto.limits.call_admission_ike_sa = Some(n);
+                Ok(())
+            })(),
             "ipsec" => self.crypto_ipsec(line, &mut a),
             "ikev2" => self.crypto_ikev2(line, &mut a),
             "map" | "dynamic-map" => {

@@ -164,6 +164,8 @@ pub struct IpsecCounters {
     pub negotiation_failures: u64,
     /// Child SAs the SA database refused.
     pub install_failures: u64,
+    /// New IKE SAs refused by call admission (`crypto ikev2 limit max-sa`).
+    pub admission_refused: u64,
 }
 
 /// A protected tunnel's IPsec state.
@@ -186,10 +188,11 @@ impl TunnelIpsec {
     /// The IPsec state of a tunnel protected by `profile`, installing into `sad`.
     pub fn new(
         profile: ResolvedProtection,
+        limits: &dmvpn_config::model::IkeLimits,
         sad: Arc<dyn SaDatabase>,
         now: Duration,
     ) -> Result<TunnelIpsec, String> {
-        let config = crate::ike_config::ike_config(&profile)?;
+        let config = crate::ike_config::ike_config(&profile, limits)?;
         let engine =
             IkeEngine::new(config, Box::new(SystemRandom::new())).map_err(|e| e.to_string())?;
         let idle = profile
@@ -204,6 +207,18 @@ impl TunnelIpsec {
             next_poll: now + ESP_POLL,
             counters: IpsecCounters::default(),
         })
+    }
+
+    /// New call admission limits, in place: existing SAs are untouched.
+    pub fn set_limits(
+        &mut self,
+        limits: &dmvpn_config::model::IkeLimits,
+        now: Duration,
+    ) -> Result<(), String> {
+        let config = crate::ike_config::ike_config(&self.profile, limits)?;
+        self.engine
+            .update_config(now, config)
+            .map_err(|e| e.to_string())
     }
 
     /// When this tunnel's IPsec wants time next.
@@ -494,6 +509,7 @@ fn count_event(c: &mut IpsecCounters, e: &IkeEvent) {
         IkeEvent::NoProposalChosen { .. }
         | IkeEvent::TsUnacceptable { .. }
         | IkeEvent::RetransmitGiveUp { .. } => c.negotiation_failures += 1,
+        IkeEvent::Refused { .. } => c.admission_refused += 1,
         _ => {}
     }
 }
@@ -533,6 +549,9 @@ fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
         IkeEvent::RetransmitGiveUp { peer } => {
             tracing::warn!("%IKEV2-3-NEG_ABORT: {name}: {peer} does not answer IKE")
         }
+        IkeEvent::Refused { peer } => tracing::warn!(
+            "%CRYPTO-4-IKE_DENY_SA_REQ: {name}: IKE SA request from {peer} denied: call admission limit reached (crypto ikev2 limit max-sa)"
+        ),
         IkeEvent::PeerDead { peer } => {
             tracing::warn!("%IKEV2-5-DPD: {name}: peer {peer} is dead (DPD)")
         }

@@ -114,7 +114,7 @@ impl CoreTunnel {
                 )));
             };
             t.ipsec = Some(
-                ipsec::TunnelIpsec::new(profile.clone(), sad, ipsec::dur(now))
+                ipsec::TunnelIpsec::new(profile.clone(), &t.plan.ike_limits, sad, ipsec::dur(now))
                     .map_err(CoreError::Config)?,
             );
         }

@@ -328,6 +328,12 @@ impl NodeCore {
                 && let Some(old) = self.tunnels.get_mut(i)
             {
                 t.ipsec = old.ipsec.take();
+                if old.plan.ike_limits != t.plan.ike_limits
+                    && let Some(ipsec) = t.ipsec.as_mut()
+                    && let Err(e) = ipsec.set_limits(&t.plan.ike_limits, super::ipsec::dur(now))
+                {
+                    tracing::error!("{}: call admission limits not applied: {e}", t.plan.name);
+                }
             }
         }
         self.tunnels = next;
@@ -363,6 +369,7 @@ impl NodeCore {
                     (Some(sad), profile) => {
                         match super::ipsec::TunnelIpsec::new(
                             profile.clone(),
+                            &t.plan.ike_limits,
                             sad,
                             super::ipsec::dur(now),
                         ) {

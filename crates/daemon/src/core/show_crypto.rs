@@ -52,6 +52,7 @@ fn tunnel_counters(t: &CoreTunnel, i: &TunnelIpsec) -> mgmt::IkeTunnelCounters {
         auth_failures: c.auth_failures,
         negotiation_failures: c.negotiation_failures,
         install_failures: c.install_failures,
+        admission_refused: c.admission_refused,
     }
 }
 

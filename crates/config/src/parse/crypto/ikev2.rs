@@ -5,7 +5,35 @@ use super::*;
 
 impl Parser {
     pub(super) fn crypto_ikev2(&mut self, line: &Line, a: &mut Args<'_>) -> PResult<()> {
-        let kind = a.keyword(&["keyring", "profile", "proposal", "policy"])?;
+        let kind = a.keyword(&[
+            "keyring",
+            "profile",
+            "proposal",
+            "policy",
+            "limit",
+            "cookie-challenge",
+        ])?;
+        match kind {
+            "limit" => {
+                let what = a.keyword(&["max-sa", "max-in-negotiation-sa"])?;
+                let (n, _) = a.number::<u32>("a number of SAs", 1, 100_000)?;
+                a.end()?;
+                let l = &mut self.cfg.crypto.limits;
+                if what == "max-sa" {
+                    l.max_sa = Some(n);
+                } else {
+                    l.max_in_negotiation_sa = Some(n);
+                }
+                return Ok(());
+            }
+            "cookie-challenge" => {
+                let (n, _) = a.number::<u32>("a number of half-open SAs", 1, 100_000)?;
+                a.end()?;
+                self.cfg.crypto.limits.cookie_challenge = Some(n);
+                return Ok(());
+            }
+            _ => {}
+        }
         let tok = a.word("a name")?;
         let name = tok.text.clone();
         a.end()?;
