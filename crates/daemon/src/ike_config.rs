@@ -222,7 +222,9 @@ interface Tunnel0
 
     #[test]
     fn call_admission_limits_bound_the_engine() {
-        let text = format!("crypto call admission limit ike sa 40\ncrypto ikev2 limit max-sa 50\ncrypto ikev2 limit max-in-negotiation-sa 7\n{HUB}");
+        let text = format!(
+            "crypto call admission limit ike sa 40\ncrypto ikev2 limit max-sa 50\ncrypto ikev2 limit max-in-negotiation-sa 7\n{HUB}"
+        );
         let cfg = parse(&text);
         let r = tunnel_protection(&cfg, "Tunnel0").unwrap().unwrap();
         let ike = ike_config(&r, &cfg.crypto.limits).unwrap();

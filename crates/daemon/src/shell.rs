@@ -55,10 +55,7 @@ struct UserspaceTunnels {
 impl TunnelStarter for UserspaceTunnels {
     type Running = RunningTunnel;
 
-    async fn start(
-        &mut self,
-        plan: &TunnelPlan,
-    ) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
+    async fn start(&mut self, plan: &TunnelPlan) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
         start_tunnel(plan, self.protection.clone(), self.events_tx.clone()).await
     }
 
@@ -343,15 +340,14 @@ async fn start_tunnel(
 ) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
     // A protected tunnel gets its own ESP table, which requires an SA for every peer: no
     // GRE leaves it in the clear, whatever IKE does (fail closed).
-    let (protection, sad): (Arc<dyn Protection>, Option<Arc<dyn SaDatabase>>) =
-        match &plan.ipsec {
-            Some(_) => {
-                let local = plan_source(plan);
-                let esp = crate::core::ipsec::userspace_esp(local);
-                (esp.clone(), Some(esp))
-            }
-            None => (plain, None),
-        };
+    let (protection, sad): (Arc<dyn Protection>, Option<Arc<dyn SaDatabase>>) = match &plan.ipsec {
+        Some(_) => {
+            let local = plan_source(plan);
+            let esp = crate::core::ipsec::userspace_esp(local);
+            (esp.clone(), Some(esp))
+        }
+        None => (plain, None),
+    };
     let (tunnel, mut events) = Tunnel::start(plan.dataplane.clone(), protection)
         .await
         .map_err(|e| DaemonError::Dataplane(format!("{}: {e}", plan.name)))?;

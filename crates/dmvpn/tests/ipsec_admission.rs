@@ -71,9 +71,11 @@ fn the_hub_admits_exactly_max_sa_spokes_until_the_limit_is_raised() {
     lab.start_all().expect("start the daemons");
     let hub = lab.nodes()[0].clone();
 
-    lab::wait_for(Duration::from_secs(60), "the limit's worth of spokes", || {
-        (registered(&lab) == LIMIT).then_some(())
-    })
+    lab::wait_for(
+        Duration::from_secs(60),
+        "the limit's worth of spokes",
+        || (registered(&lab) == LIMIT).then_some(()),
+    )
     .expect("three registrations");
     lab::wait_for(Duration::from_secs(30), "refusals to be counted", || {
         std::fs::read_to_string(&hub.log)
@@ -88,7 +90,11 @@ fn the_hub_admits_exactly_max_sa_spokes_until_the_limit_is_raised() {
             .count()
     };
     let sas = ike_sas(&lab);
-    assert_eq!(sas.len(), LIMIT, "the hub holds more IKE SAs than its limit: {sas:?}");
+    assert_eq!(
+        sas.len(),
+        LIMIT,
+        "the hub holds more IKE SAs than its limit: {sas:?}"
+    );
     assert_eq!(ready(&sas), LIMIT);
     let first: Vec<u64> = sas.iter().map(|s| s.spi_local).collect();
     let detail = lab::run(
@@ -132,5 +138,8 @@ fn the_hub_admits_exactly_max_sa_spokes_until_the_limit_is_raised() {
         );
     }
     let ping = lab.ping(SPOKES, lab.nodes()[1].host, 5, 0.1).expect("ping");
-    assert!(ping.received > 0, "the last spoke cannot reach spoke1: {ping:?}");
+    assert!(
+        ping.received > 0,
+        "the last spoke cannot reach spoke1: {ping:?}"
+    );
 }

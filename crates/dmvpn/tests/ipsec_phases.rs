@@ -44,7 +44,11 @@ fn log_of(node: &lab::Node) -> String {
 
 /// tcpdump's decodes of the whole capture file.
 fn decode(file: &Path, filter: &str) -> Vec<String> {
-    let mut args = vec!["-r".to_string(), file.to_string_lossy().into_owned(), "-n".into()];
+    let mut args = vec![
+        "-r".to_string(),
+        file.to_string_lossy().into_owned(),
+        "-n".into(),
+    ];
     args.extend(filter.split_whitespace().map(str::to_string));
     let out = std::process::Command::new("tcpdump")
         .args(&args)
@@ -77,7 +81,10 @@ fn tshark_nhrp(file: &Path, keys: &[String]) -> (usize, String) {
         .expect("tshark");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    (text.lines().filter(|l| l.contains("NHRP")).count(), format!("{text}\n{err}"))
+    (
+        text.lines().filter(|l| l.contains("NHRP")).count(),
+        format!("{text}\n{err}"),
+    )
 }
 
 fn protected_walkthrough(phase: Phase, tag: &str) {
@@ -101,7 +108,10 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
     let capture = Capture::start(&lab.inet_ns(), "br0", &pcap, "").expect("capture on br0");
     lab.start_all().expect("start the daemons");
     lab::wait_for(Duration::from_secs(90), "spokes 1-3 to register", || {
-        [s1, s2, s3].iter().all(|s| registered(&lab, s)).then_some(())
+        [s1, s2, s3]
+            .iter()
+            .all(|s| registered(&lab, s))
+            .then_some(())
     })
     .expect("registrations over IPsec");
     // The NATed spoke registered with its public address, through ESP in UDP.
@@ -118,9 +128,11 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
         );
     }
     if phase != Phase::One {
-        lab::wait_for(Duration::from_secs(30), "spoke1's direct entry for spoke2", || {
-            lab.has_entry_with_nbma(1, s2.nbma).then_some(())
-        })
+        lab::wait_for(
+            Duration::from_secs(30),
+            "spoke1's direct entry for spoke2",
+            || lab.has_entry_with_nbma(1, s2.nbma).then_some(()),
+        )
         .expect("direct mapping");
         assert!(
             log_of(s1).contains(&format!("IPsec SA with {} established", s2.nbma)),
@@ -138,7 +150,10 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
     .expect("authentication failure logged");
     assert!(!registered(&lab, s4), "spoke4 registered with a wrong key");
     let failed = lab.ping(4, s1.host, 3, 0.2).expect("ping");
-    assert_eq!(failed.received, 0, "spoke4's LAN reached spoke1's: {failed:?}");
+    assert_eq!(
+        failed.received, 0,
+        "spoke4's LAN reached spoke1's: {failed:?}"
+    );
     // What an operator sees: spoke4's hub is stuck in IKE; spoke1's sessions are up.
     let s4_view = show(s4, &["dmvpn"]);
     assert!(s4_view.contains(" IKE "), "spoke4's show dmvpn:\n{s4_view}");
@@ -148,7 +163,10 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
             && sessions.contains("Session status: UP-ACTIVE"),
         "spoke1's show crypto session:\n{sessions}"
     );
-    let hub_sas = show(hub, &["crypto", "ipsec", "sa", "peer", &s3.nbma.to_string()]);
+    let hub_sas = show(
+        hub,
+        &["crypto", "ipsec", "sa", "peer", &s3.nbma.to_string()],
+    );
     assert!(
         hub_sas.contains("Transport-UDP-Encaps"),
         "the hub's SA with the NATed spoke is not UDP-encapsulated:\n{hub_sas}"
@@ -205,12 +223,18 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
         let exe = common::exe();
         let (exe, sock1) = (exe.to_str().unwrap(), s1.socket.to_str().unwrap());
         let pcap_s = nhrp_pcap.to_str().unwrap();
-        let dbg = lab::run(exe, &["--socket", sock1, "debug", "nhrp", "capture", pcap_s]);
+        let dbg = lab::run(
+            exe,
+            &["--socket", sock1, "debug", "nhrp", "capture", pcap_s],
+        );
         assert!(dbg.is_ok(), "debug nhrp capture: {dbg:?}");
         let cleared = lab::run(exe, &["--socket", sock1, "clear", "ip", "nhrp"]);
         assert!(cleared.is_ok(), "clear ip nhrp: {cleared:?}");
         let again = lab.ping(1, s2.host, 20, 0.05).expect("ping");
-        assert!(again.lossless(), "echoes lost while re-resolving: {again:?}");
+        assert!(
+            again.lossless(),
+            "echoes lost while re-resolving: {again:?}"
+        );
         let decoded = lab::wait_for(Duration::from_secs(20), "NHRP in the capture", || {
             lab::run(exe, &["decode", pcap_s])
                 .ok()
@@ -233,11 +257,15 @@ fn protected_walkthrough(phase: Phase, tag: &str) {
     let esp = lines.iter().filter(|l| l.contains("ESP(spi=")).count();
     assert!(esp > 0, "no ESP on the wire");
     assert!(
-        lines.iter().any(|l| l.contains(&format!("{}.4500", s3.nbma))),
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{}.4500", s3.nbma))),
         "no UDP 4500 from the NATed spoke"
     );
     assert!(
-        lines.iter().all(|l| !l.contains(&Ipv4Addr::new(10, 200, 3, 1).to_string())),
+        lines
+            .iter()
+            .all(|l| !l.contains(&Ipv4Addr::new(10, 200, 3, 1).to_string())),
         "the NATed spoke's private address leaked onto the internet segment"
     );
 

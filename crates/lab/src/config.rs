@@ -337,7 +337,10 @@ mod tests {
             let parsed = dmvpn_config::parse(text);
             assert!(!parsed.has_errors(), "{}", parsed.render("lab.cfg"));
             assert!(
-                parsed.diagnostics.iter().all(|d| d.is_error() || !d.message.contains("IKEv1")),
+                parsed
+                    .diagnostics
+                    .iter()
+                    .all(|d| d.is_error() || !d.message.contains("IKEv1")),
                 "{}",
                 parsed.render("lab.cfg")
             );

@@ -334,7 +334,9 @@ fn build_node(inet: &str, i: usize, node: &Node) -> Result<(), LabError> {
             ip_ns(&nat, &["link", "set", "lo", "up"])?;
             ip_ns(
                 &nat,
-                &["link", "add", "outside", "type", "veth", "peer", "name", &port, "netns", inet],
+                &[
+                    "link", "add", "outside", "type", "veth", "peer", "name", &port, "netns", inet,
+                ],
             )?;
             ip_ns(inet, &["link", "set", &port, "master", "br0", "up"])?;
             let public = format!("{}/24", node.nbma);
@@ -345,20 +347,37 @@ fn build_node(inet: &str, i: usize, node: &Node) -> Result<(), LabError> {
             ip_ns(
                 &nat,
                 &[
-                    "link", "add", "inside", "type", "veth", "peer", "name", "Ethernet0", "netns",
+                    "link",
+                    "add",
+                    "inside",
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "Ethernet0",
+                    "netns",
                     &node.ns,
                 ],
             )?;
             let [a, b, c, _] = private.octets();
             let inside = Ipv4Addr::new(a, b, c, 254);
-            ip_ns(&nat, &["addr", "add", &format!("{inside}/24"), "dev", "inside"])?;
+            ip_ns(
+                &nat,
+                &["addr", "add", &format!("{inside}/24"), "dev", "inside"],
+            )?;
             ip_ns(&nat, &["link", "set", "inside", "up"])?;
             sysctl(&nat, "net.ipv4.ip_forward=1")?;
             let rules = "table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"outside\" masquerade\n }\n}\n";
             nft_ns(&nat, rules)?;
-            ip_ns(&node.ns, &["addr", "add", &format!("{private}/24"), "dev", "Ethernet0"])?;
+            ip_ns(
+                &node.ns,
+                &["addr", "add", &format!("{private}/24"), "dev", "Ethernet0"],
+            )?;
             ip_ns(&node.ns, &["link", "set", "Ethernet0", "up"])?;
-            ip_ns(&node.ns, &["route", "add", "default", "via", &inside.to_string()])?;
+            ip_ns(
+                &node.ns,
+                &["route", "add", "default", "via", &inside.to_string()],
+            )?;
         }
         _ => {
             ip_ns(

@@ -273,7 +273,9 @@ fn drive(say: &dyn Fn(&str), lab: &mut Lab, report: &mut Report) -> Result<(), L
             .ok()
         });
     if lab.spec().protection {
-        say("== Starting `dmvpn daemon` on every node; every tunnel is protected (IKEv2, ESP AES-256-GCM, transport mode)");
+        say(
+            "== Starting `dmvpn daemon` on every node; every tunnel is protected (IKEv2, ESP AES-256-GCM, transport mode)",
+        );
     } else {
         say("== Starting `dmvpn daemon` on every node (--no-ipsec: GRE and NHRP in the clear)");
     }

@@ -51,7 +51,10 @@ pub fn families(ike: &IkeSaReport, esp: &IpsecSaReport) -> Vec<MetricFamily> {
             );
         }
         up.push(vec![l("interface", &t.tunnel)], t.sas_up);
-        rekeys.push(vec![l("interface", &t.tunnel), l("kind", "ike")], t.ike_rekeys);
+        rekeys.push(
+            vec![l("interface", &t.tunnel), l("kind", "ike")],
+            t.ike_rekeys,
+        );
         rekeys.push(
             vec![l("interface", &t.tunnel), l("kind", "child")],
             t.child_rekeys,
@@ -147,8 +150,12 @@ mod tests {
         let esp = IpsecSaReport {
             peers: vec![IpsecPeer {
                 tunnel: "Tunnel0".into(),
-                local: "192.0.2.1".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
-                remote: "192.0.2.2".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                local: "192.0.2.1"
+                    .parse()
+                    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                remote: "192.0.2.2"
+                    .parse()
+                    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
                 remote_port: 500,
                 current_outbound_spi: None,
                 pfs_group: None,
@@ -165,8 +172,12 @@ mod tests {
         let f = families(&ike, &esp);
         let find = |name: &str| f.iter().find(|x| x.name == name).cloned();
         let rekeys = find("dmvpn_ike_rekeys").unwrap_or_else(|| panic!("no rekeys"));
-        assert!(rekeys.samples.iter().any(|s| s.value == 2
-            && s.labels.contains(&("kind", "child".to_string()))));
+        assert!(
+            rekeys
+                .samples
+                .iter()
+                .any(|s| s.value == 2 && s.labels.contains(&("kind", "child".to_string())))
+        );
         let pk = find("dmvpn_ipsec_packets").unwrap_or_else(|| panic!("no packets"));
         assert!(pk.samples.iter().any(|s| s.value == 7
             && s.labels.contains(&("peer", "192.0.2.2".to_string()))

@@ -346,7 +346,12 @@ fn hex_spi(spi: u32) -> String {
 }
 
 fn hms(secs: u64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// `show crypto ikev2 sa [detail]`.
@@ -357,11 +362,7 @@ pub fn ikev2_sa(r: &IkeSaReport, detail: bool) -> String {
     for sa in &r.sas {
         o.line(format!(
             "{:<9} {:<21} {:<21} {:<20} {}",
-            "Tunnel-id",
-            "Local",
-            "Remote",
-            "fvrf/ivrf",
-            "Status"
+            "Tunnel-id", "Local", "Remote", "fvrf/ivrf", "Status"
         ));
         o.line(format!(
             "{:<9} {:<21} {:<21} {:<20} {}",
@@ -456,7 +457,11 @@ fn sa_block(o: &mut Out, pairs: &[IpsecSaPair], inbound: bool) {
         }
         o.line(format!(
             "        Status: {}",
-            if p.active { "ACTIVE(ACTIVE)" } else { "ACTIVE(REKEYED)" }
+            if p.active {
+                "ACTIVE(ACTIVE)"
+            } else {
+                "ACTIVE(REKEYED)"
+            }
         ));
         o.blank();
     }

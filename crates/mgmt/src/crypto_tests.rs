@@ -3,7 +3,8 @@
 use super::*;
 
 fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 fn session() -> CryptoSession {
@@ -66,7 +67,9 @@ fn session_layout_names_the_peer_and_the_flow() {
     assert!(!brief.contains("#pkts"));
     let detail = crypto_session(&r, true);
     assert!(detail.contains("Uptime: 00:15:00\n"));
-    assert!(detail.contains("        Inbound:  #pkts dec'ed 1 drop 0 life (KB/Sec) 4494994/2700\n"));
+    assert!(
+        detail.contains("        Inbound:  #pkts dec'ed 1 drop 0 life (KB/Sec) 4494994/2700\n")
+    );
     assert!(detail.lines().all(|l| l == l.trim_end()));
 }
 

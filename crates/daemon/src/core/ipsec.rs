@@ -40,7 +40,8 @@ const HARD_TIME_MARGIN: Duration = Duration::from_secs(30);
 /// What the core asks of a tunnel's SA database (the userspace ESP table, or XFRM).
 pub trait SaDatabase: Send + Sync {
     /// Installs both directions of a negotiated Child SA.
-    fn install(&self, child: &ChildSa, idle: Option<Duration>, now: Duration) -> Result<(), String>;
+    fn install(&self, child: &ChildSa, idle: Option<Duration>, now: Duration)
+    -> Result<(), String>;
     /// Removes the pair whose inbound SPI is `spi_in`.
     fn remove(&self, spi_in: u32) -> bool;
     /// Expiries and data-plane events since the last call, for the IKE engine, and the
@@ -89,7 +90,9 @@ impl SaDatabase for EspProtection {
                 hard_packets: None,
                 idle,
             },
-            replay_window: c.replay_window.clamp(dmvpn_esp::MIN_WINDOW, dmvpn_esp::MAX_WINDOW),
+            replay_window: c
+                .replay_window
+                .clamp(dmvpn_esp::MIN_WINDOW, dmvpn_esp::MAX_WINDOW),
             nat_t: c.encap.map(|e| e.remote_port),
         };
         let pair = SaPair::new(&spec, now).map_err(|e| e.to_string())?;
@@ -241,12 +244,22 @@ pub(crate) fn instant(d: Duration) -> Instant {
 }
 
 /// A Wireshark `esp_sa` table line for one direction of a Child SA (the key log).
-fn esp_sa_line(src: Ipv4Addr, dst: Ipv4Addr, spi: u32, c: &ChildSa, enc: &[u8], integ: &[u8]) -> String {
+fn esp_sa_line(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    spi: u32,
+    c: &ChildSa,
+    enc: &[u8],
+    integ: &[u8],
+) -> String {
     let hex = |b: &[u8]| -> String {
         if b.is_empty() {
             String::new()
         } else {
-            format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+            format!(
+                "0x{}",
+                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            )
         }
     };
     let enc_alg = if c.encryption.is_aead() {
@@ -289,7 +302,10 @@ impl NodeCore {
             return false;
         };
         let Some(local) = t.dp.source_address() else {
-            tracing::debug!("{}: no tunnel source address yet: IKE to {peer} waits", t.plan.name);
+            tracing::debug!(
+                "{}: no tunnel source address yet: IKE to {peer} waits",
+                t.plan.name
+            );
             return t.ipsec.is_some();
         };
         let Some(ipsec) = t.ipsec.as_mut() else {
@@ -518,7 +534,11 @@ fn count_event(c: &mut IpsecCounters, e: &IkeEvent) {
 /// `debug crypto ikev2`.
 fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
     match e {
-        IkeEvent::SaUp { peer, spi, initiator } => tracing::info!(
+        IkeEvent::SaUp {
+            peer,
+            spi,
+            initiator,
+        } => tracing::info!(
             "%IKEV2-5-SA_UP: {name}: IKEv2 SA with {peer} is UP (spi {spi:016X}, {})",
             if *initiator { "initiator" } else { "responder" }
         ),
@@ -540,7 +560,11 @@ fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
         ),
         IkeEvent::AuthFailed { peer, by_peer } => tracing::warn!(
             "%IKEV2-3-AUTH_FAILED: {name}: authentication with {peer} failed ({}): check the pre-shared keys of both ends",
-            if *by_peer { "the peer refused ours" } else { "the peer's did not verify" }
+            if *by_peer {
+                "the peer refused ours"
+            } else {
+                "the peer's did not verify"
+            }
         ),
         IkeEvent::NoProposalChosen { peer, by_peer } => tracing::warn!(
             "%IKEV2-3-NEG_ABORT: {name}: no proposal chosen with {peer} ({}): the two ends share no algorithm",
@@ -561,10 +585,22 @@ fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
             peer_behind,
         } => tracing::info!(
             "%IKEV2-6-NAT: {name}: NAT detected with {peer} ({}{}); IKE and ESP move to UDP 4500",
-            if *local_behind { "we are behind it" } else { "" },
-            if *peer_behind { " the peer is behind it" } else { "" }
+            if *local_behind {
+                "we are behind it"
+            } else {
+                ""
+            },
+            if *peer_behind {
+                " the peer is behind it"
+            } else {
+                ""
+            }
         ),
-        IkeEvent::IkeRekeyed { peer, old_spi, new_spi } => tracing::info!(
+        IkeEvent::IkeRekeyed {
+            peer,
+            old_spi,
+            new_spi,
+        } => tracing::info!(
             "%IKEV2-5-SA_REKEY: {name}: IKEv2 SA with {peer} rekeyed ({old_spi:016X} -> {new_spi:016X})"
         ),
         other if debug => tracing::info!("IKEv2-DEBUG: {name}: {other:?}"),

@@ -65,9 +65,9 @@ fn ike_entry(tunnel: &str, v: &IkeSaView) -> mgmt::IkeSaEntry {
         remote: IpAddr::V4(*v.remote.ip()),
         remote_port: v.remote.port(),
         status: status(v),
-        encryption: v.encryption.map(|e| {
-            if e.is_aead() { "AES-GCM" } else { "AES-CBC" }.to_string()
-        }),
+        encryption: v
+            .encryption
+            .map(|e| if e.is_aead() { "AES-GCM" } else { "AES-CBC" }.to_string()),
         key_size: v.encryption.map(Encryption::key_bits),
         prf: v.prf.map(|p| p.ikev2_name().to_uppercase()),
         integrity: v.integrity.map(|i| i.ikev2_name().to_uppercase()),
@@ -140,8 +140,7 @@ impl NodeCore {
         for (t, i) in self.protected_tunnels() {
             let mut sas = i.engine.sas();
             sas.sort_by_key(|v| (*v.remote.ip(), v.age));
-            r.sas
-                .extend(sas.iter().map(|v| ike_entry(&t.plan.name, v)));
+            r.sas.extend(sas.iter().map(|v| ike_entry(&t.plan.name, v)));
             r.tunnels.push(tunnel_counters(t, i));
         }
         r
@@ -249,9 +248,7 @@ impl NodeCore {
                     tunnel: t.plan.name.clone(),
                     profile: i.profile.ike.profile.clone(),
                     status,
-                    local: IpAddr::V4(
-                        sa.map_or(local_addr, |v| *v.local.ip()),
-                    ),
+                    local: IpAddr::V4(sa.map_or(local_addr, |v| *v.local.ip())),
                     peer: IpAddr::V4(peer),
                     peer_port: sa.map_or(dmvpn_ike::IKE_PORT, |v| v.remote.port()),
                     local_port: sa.map_or(dmvpn_ike::IKE_PORT, |v| v.local.port()),

@@ -67,10 +67,7 @@ pub fn debug(words: &[String]) -> anyhow::Result<DebugCommand> {
     let s: Vec<&str> = w.iter().map(String::as_str).collect();
     match s.as_slice() {
         ["ikev2"] => Ok(DebugCommand::CryptoIkev2),
-        _ => bail!(
-            "`debug crypto {}`: expected `ikev2`",
-            words.join(" ")
-        ),
+        _ => bail!("`debug crypto {}`: expected `ikev2`", words.join(" ")),
     }
 }
 
@@ -113,8 +110,18 @@ mod tests {
 
     #[test]
     fn malformed_crypto_commands_say_what_is_expected() {
-        assert!(show(&w("isakmp sa")).unwrap_err().to_string().contains("ikev2 sa"));
-        assert!(show(&w("ipsec sa peer nope")).unwrap_err().to_string().contains("not an IP"));
+        assert!(
+            show(&w("isakmp sa"))
+                .unwrap_err()
+                .to_string()
+                .contains("ikev2 sa")
+        );
+        assert!(
+            show(&w("ipsec sa peer nope"))
+                .unwrap_err()
+                .to_string()
+                .contains("not an IP")
+        );
         assert!(clear(&w("session 1.2.3.4")).is_err());
         assert!(debug(&w("isakmp")).is_err());
     }

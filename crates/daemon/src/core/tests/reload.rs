@@ -170,10 +170,14 @@ fn a_reload_restarts_and_stops_tunnels_and_the_new_device_gets_the_engines_state
     let fresh = Arc::new(FakeDataPlane::new("Tunnel0", 400, SPOKE_NBMA));
     let summary = n
         .core
-        .commit_reload(Instant::from_secs(2), plan, vec![(0, {
-            let dp: Arc<dyn DataPlane> = fresh.clone();
-            dp.into()
-        })])
+        .commit_reload(
+            Instant::from_secs(2),
+            plan,
+            vec![(0, {
+                let dp: Arc<dyn DataPlane> = fresh.clone();
+                dp.into()
+            })],
+        )
         .expect("commit");
     assert_eq!((summary.kept, summary.started, summary.stopped), (0, 1, 1));
     assert_eq!(n.core.tunnels().count(), 1);
