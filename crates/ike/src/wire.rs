@@ -35,6 +35,7 @@ mod header;
 mod message;
 mod payload;
 mod sa;
+mod sa_repr;
 mod sk;
 mod ts;
 
@@ -51,9 +52,9 @@ pub use header::{Flags, HEADER_LEN, Header, HeaderRepr};
 pub use message::{MessageRepr, PayloadBody, PayloadRepr};
 pub use payload::{GENERIC_HEADER_LEN, GenericPayload, Payloads, RawPayload};
 pub use sa::{
-    ATTRIBUTE_KEY_LENGTH, Attribute, AttributeRepr, Attributes, Proposal, ProposalRepr, Proposals,
-    Sa, SaRepr, Transform, TransformRepr, Transforms,
+    ATTRIBUTE_KEY_LENGTH, Attribute, Attributes, Proposal, Proposals, Sa, Transform, Transforms,
 };
+pub use sa_repr::{AttributeRepr, ProposalRepr, SaRepr, TransformRepr};
 pub use sk::{Encrypted, EncryptedFragment, EncryptedFragmentRepr, EncryptedRepr};
 pub use ts::{Selector, Selectors, TrafficSelector, TrafficSelectors, TrafficSelectorsRepr};
 
