@@ -1,12 +1,22 @@
 //! A tiny in-memory network for engine tests: nodes running real engines, datagrams moved
 //! between them with a fixed latency, optional loss, duplication and reordering from a
 //! seeded generator, and an optional NAT in front of one node. Virtual time only.
+//!
+//! Each node also has a userspace ESP data plane ([`dmvpn_esp::EspProtection`]) fed with
+//! the engine's `InstallChild`/`DeleteChild`, so tests can send GRE through real ESP over
+//! the same lossy network ([`Net::send_gre`]) or check keys end to end ([`Net::ping`]).
+//! ESP arriving with an unknown SPI is reported to the receiving engine as
+//! `EspEvent::InvalidSpi`, as the daemon does.
 
 #![allow(dead_code)]
 
 use dmvpn_crypto::{Random, SeededRandom};
+use dmvpn_esp::{EspProtection, LifetimeLimits, SaPair, SaSpec};
+use dmvpn_forwarding::buf::PacketBuf;
+use dmvpn_forwarding::transport::{Protection, ProtectionError, Underlay};
 use dmvpn_ike::{
-    Authenticator, ChildSa, IkeConfig, IkeEngine, IkeEvent, Keyring, KeyringEntry, Output,
+    Authenticator, ChildSa, EspEvent, IkeConfig, IkeEngine, IkeEvent, Keyring, KeyringEntry,
+    NATT_PORT, Output,
 };
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -30,6 +40,16 @@ pub struct Node {
     pub events: Vec<IkeEvent>,
     pub sent: usize,
     pub keepalives: usize,
+    /// The node's ESP data plane, kept in step with `InstallChild`/`DeleteChild`.
+    pub esp: EspProtection,
+    /// Every Child SA ever installed: inbound SPI → peer (never forgotten).
+    pub peer_of: BTreeMap<u32, Ipv4Addr>,
+    /// Data-plane installs that failed (should stay empty).
+    pub esp_errors: Vec<String>,
+    /// GRE received over the network: (outer source, payload, came in ESP).
+    pub gre_rx: Vec<(Ipv4Addr, Vec<u8>, bool)>,
+    /// Data-plane events taken after each ESP delivery.
+    pub esp_events: Vec<dmvpn_esp::EspEvent>,
 }
 
 /// A NAT in front of one node: its private address is rewritten to `public`, and its ports
@@ -41,12 +61,21 @@ pub struct Nat {
     pub port_base: u16,
 }
 
+/// What a datagram in flight carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Ike,
+    /// GRE, plain or in ESP (IP protocol 50 or UDP 4500).
+    Data(Underlay),
+}
+
 struct Packet {
     at: Duration,
     to: usize,
     local: SocketAddrV4,
     remote: SocketAddrV4,
     bytes: Vec<u8>,
+    kind: Kind,
 }
 
 pub struct Net {
@@ -60,6 +89,10 @@ pub struct Net {
     pub nat: Option<Nat>,
     /// Drop everything sent to or from this node (a dead peer).
     pub blackhole: Option<usize>,
+    /// Per directed link (from, to): loss per mille instead of `loss`.
+    pub link_loss: BTreeMap<(usize, usize), u32>,
+    /// Report ESP with an unknown SPI to the receiving engine (as the daemon does).
+    pub feed_invalid_spi: bool,
     rng: SeededRandom,
     flight: Vec<Packet>,
     pub delivered: usize,
@@ -93,6 +126,8 @@ impl Net {
             reorder: 0,
             nat: None,
             blackhole: None,
+            link_loss: BTreeMap::new(),
+            feed_invalid_spi: true,
             rng: SeededRandom::new(seed),
             flight: Vec::new(),
             delivered: 0,
@@ -139,15 +174,24 @@ impl Net {
                     if bytes == [0xFF] {
                         self.nodes[i].keepalives += 1;
                     }
-                    self.route(i, local, remote, bytes);
+                    self.route(i, local, remote, bytes, Kind::Ike);
                 }
                 Output::InstallChild(c) => {
-                    self.nodes[i].log.push(Rec::Install(c.spi_in));
-                    self.nodes[i].installed.insert(c.spi_in, c);
+                    let n = &mut self.nodes[i];
+                    n.log.push(Rec::Install(c.spi_in));
+                    n.peer_of.insert(c.spi_in, c.peer);
+                    let installed = SaPair::new(&esp_spec(&c), self.now)
+                        .map_err(|e| e.to_string())
+                        .and_then(|p| n.esp.install(p).map_err(|e| e.to_string()));
+                    if let Err(e) = installed {
+                        n.esp_errors.push(e);
+                    }
+                    n.installed.insert(c.spi_in, c);
                 }
                 Output::DeleteChild { spi_in, .. } => {
                     self.nodes[i].log.push(Rec::Delete(spi_in));
                     self.nodes[i].installed.remove(&spi_in);
+                    self.nodes[i].esp.remove_spi(spi_in);
                 }
                 Output::ProtectionUp { peer } => self.nodes[i].log.push(Rec::Up(peer)),
                 Output::ProtectionDown { peer } => self.nodes[i].log.push(Rec::Down(peer)),
@@ -156,7 +200,14 @@ impl Net {
         }
     }
 
-    fn route(&mut self, from: usize, local: SocketAddrV4, remote: SocketAddrV4, bytes: Vec<u8>) {
+    fn route(
+        &mut self,
+        from: usize,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        bytes: Vec<u8>,
+        kind: Kind,
+    ) {
         if self.blackhole == Some(from) {
             return;
         }
@@ -181,7 +232,12 @@ impl Net {
                 None => return,
             },
         };
-        if self.blackhole == Some(to) || self.chance(self.loss) {
+        let loss = self
+            .link_loss
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(self.loss);
+        if self.blackhole == Some(to) || self.chance(loss) {
             return;
         }
         let mut at = self.now + self.latency;
@@ -195,6 +251,7 @@ impl Net {
                 local: dst,
                 remote: src,
                 bytes: bytes.clone(),
+                kind,
             });
         }
         self.flight.push(Packet {
@@ -203,6 +260,7 @@ impl Net {
             local: dst,
             remote: src,
             bytes,
+            kind,
         });
     }
 
@@ -233,11 +291,7 @@ impl Net {
                 let idx = self.flight.iter().position(|p| p.at == next).unwrap();
                 let p = self.flight.remove(idx);
                 self.delivered += 1;
-                let now = self.now;
-                self.nodes[p.to]
-                    .engine
-                    .handle_datagram(now, p.local, p.remote, &p.bytes);
-                self.drain(p.to);
+                self.deliver(p);
             } else {
                 for i in 0..self.nodes.len() {
                     if self.nodes[i]
@@ -253,6 +307,84 @@ impl Net {
             }
         }
         self.now = self.now.max(end);
+    }
+
+    fn deliver(&mut self, p: Packet) {
+        let now = self.now;
+        match p.kind {
+            Kind::Ike => {
+                self.nodes[p.to]
+                    .engine
+                    .handle_datagram(now, p.local, p.remote, &p.bytes);
+            }
+            Kind::Data(u) => {
+                let src = *p.remote.ip();
+                let feed = self.feed_invalid_spi;
+                let n = &mut self.nodes[p.to];
+                let mut b = buf(&p.bytes);
+                if n.esp.unprotect(src, u, &mut b).is_ok() {
+                    n.gre_rx
+                        .push((src, b.as_slice().to_vec(), u != Underlay::Gre));
+                }
+                for e in n.esp.take_events() {
+                    n.esp_events.push(e);
+                    if let (true, dmvpn_esp::EspEvent::InvalidSpi { peer, local, spi }) = (feed, e)
+                    {
+                        let ev = EspEvent::InvalidSpi { peer, local, spi };
+                        n.engine.handle_esp_event(now, ev);
+                    }
+                }
+            }
+        }
+        self.drain(p.to);
+    }
+
+    /// Node `i` sends a GRE packet to node `j` through its ESP data plane and the network
+    /// (loss, reordering and NAT apply): ESP when an SA is installed, else cleartext GRE
+    /// unless the data plane refuses. Returns the underlay used.
+    pub fn send_gre(
+        &mut self,
+        i: usize,
+        j: usize,
+        payload: &[u8],
+    ) -> Result<Underlay, ProtectionError> {
+        let peer = self.public(j);
+        let mut b = buf(payload);
+        let u = self.nodes[i].esp.protect(peer, &mut b)?;
+        let a = self.nodes[i].addr;
+        let (local, remote) = match u {
+            Underlay::NatT => (
+                SocketAddrV4::new(a, NATT_PORT),
+                SocketAddrV4::new(peer, self.nodes[i].esp.udp_port(peer)),
+            ),
+            _ => (SocketAddrV4::new(a, 0), SocketAddrV4::new(peer, 0)),
+        };
+        self.route(i, local, remote, b.as_slice().to_vec(), Kind::Data(u));
+        Ok(u)
+    }
+
+    /// A GRE packet from `i` to `j` straight through both data planes (no network, no
+    /// loss): Ok with the underlay when it left in ESP and `j` decrypted exactly what `i`
+    /// sent. Data-plane events it causes are recorded, not fed to the engine.
+    pub fn ping(&mut self, i: usize, j: usize) -> Result<Underlay, String> {
+        let payload = gre_packet(i, j, self.now);
+        let (to, from) = (self.public(j), self.public(i));
+        let mut b = buf(&payload);
+        let u = self.nodes[i]
+            .esp
+            .protect(to, &mut b)
+            .map_err(|e| format!("{i}->{j}: protect: {e}"))?;
+        if u == Underlay::Gre || b.as_slice() == payload.as_slice() {
+            return Err(format!("{i}->{j}: sent in cleartext"));
+        }
+        let r = self.nodes[j].esp.unprotect(from, u, &mut b);
+        let evs = self.nodes[j].esp.take_events();
+        self.nodes[j].esp_events.extend(evs);
+        r.map_err(|e| format!("{i}->{j}: unprotect: {e}"))?;
+        if b.as_slice() != payload.as_slice() {
+            return Err(format!("{i}->{j}: payload changed"));
+        }
+        Ok(u)
     }
 
     /// Run for `d` from now.
@@ -310,6 +442,48 @@ impl Net {
     }
 }
 
+/// A GRE-like packet (GRE header, then an IPv4-looking body naming the nodes and time).
+pub fn gre_packet(i: usize, j: usize, now: Duration) -> Vec<u8> {
+    let mut p = vec![0x00, 0x00, 0x08, 0x00, 0x45, 0, 0, 28];
+    p.extend_from_slice(&(i as u32).to_be_bytes());
+    p.extend_from_slice(&(j as u32).to_be_bytes());
+    p.extend_from_slice(&(now.as_millis() as u64).to_be_bytes());
+    p
+}
+
+fn buf(data: &[u8]) -> PacketBuf {
+    let mut b = PacketBuf::with_capacity(2048);
+    b.set(data).unwrap();
+    b
+}
+
+/// The data plane's spec of a Child SA from the engine (as the daemon builds it; limits
+/// are left to the engine's timers).
+pub fn esp_spec(c: &ChildSa) -> SaSpec {
+    SaSpec {
+        peer: c.peer,
+        local: c.local,
+        spi_in: c.spi_in,
+        spi_out: c.spi_out,
+        encryption: c.encryption,
+        integrity: c.integrity,
+        enc_key_in: c.enc_key_in.clone(),
+        integ_key_in: c.integ_key_in.clone(),
+        enc_key_out: c.enc_key_out.clone(),
+        integ_key_out: c.integ_key_out.clone(),
+        mode: match c.mode {
+            dmvpn_ike::Mode::Transport => dmvpn_esp::Mode::Transport,
+            dmvpn_ike::Mode::Tunnel => dmvpn_esp::Mode::Tunnel,
+        },
+        esn: c.esn,
+        limits: LifetimeLimits::default(),
+        replay_window: c
+            .replay_window
+            .clamp(dmvpn_esp::MIN_WINDOW, dmvpn_esp::MAX_WINDOW),
+        nat_t: c.encap.map(|e| e.remote_port),
+    }
+}
+
 impl Node {
     pub fn new(addr: Ipv4Addr, cfg: IkeConfig, seed: u64) -> Node {
         Node {
@@ -320,6 +494,11 @@ impl Node {
             events: Vec::new(),
             sent: 0,
             keepalives: 0,
+            esp: EspProtection::new(addr, Box::new(SeededRandom::new(seed ^ 0x5eed))),
+            peer_of: BTreeMap::new(),
+            esp_errors: Vec::new(),
+            gre_rx: Vec::new(),
+            esp_events: Vec::new(),
         }
     }
 }
