@@ -21,7 +21,7 @@
 //! Then min/median/max.
 //!
 //! `first_packet --exe PATH [--mode ipsec|gre|both] [--runs N] [--count ECHOES]
-//! [--save-captures DIR]`; needs root and tcpdump.
+//! [--save-captures DIR] [--log RUST_LOG]`; needs root and tcpdump.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,8 +50,11 @@ struct Args {
     modes: Vec<Mode>,
     runs: u32,
     count: u32,
-    /// Copy each run's captures here (`MODE-RUN-host|wire|hub.pcap`).
+    /// Copy each run's captures and daemon logs here (`MODE-RUN-host|wire|hub.pcap`,
+    /// `MODE-RUN-NODE.log`).
     save: Option<PathBuf>,
+    /// `RUST_LOG` of the daemons.
+    log: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
     let mut runs = 5;
     let mut count = 300;
     let mut save = None;
+    let mut log = "info".to_string();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or(format!("{a} needs a value"));
@@ -75,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--runs" => runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
             "--save-captures" => save = Some(PathBuf::from(value()?)),
+            "--log" => log = value()?,
             "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -88,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
         runs,
         count,
         save,
+        log,
     })
 }
 
@@ -205,6 +211,7 @@ fn run_once(args: &Args, mode: Mode, run: u32) -> Result<Sample, LabError> {
     let mut spec = LabSpec::new(&prefix, 2, Phase::Three, args.exe.clone());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
     spec.protection = mode == Mode::Ipsec;
+    spec.log_filter = args.log.clone();
     let mut lab = Lab::build(spec)?;
     lab.start_all()?;
     wait_for(Duration::from_secs(60), "every registration", || {
@@ -272,6 +279,10 @@ fn run_once(args: &Args, mode: Mode, run: u32) -> Result<Sample, LabError> {
         ] {
             let to = save.join(format!("{}-{run}-{name}.pcap", mode.name()));
             std::fs::copy(file, &to).map_err(|source| LabError::Io { path: to, source })?;
+        }
+        for n in &nodes {
+            let to = save.join(format!("{}-{run}-{}.log", mode.name(), n.name));
+            std::fs::copy(&n.log, &to).map_err(|source| LabError::Io { path: to, source })?;
         }
     }
     let host = read_pcap(&host_file)?;
