@@ -187,7 +187,7 @@ fn check(s: &Sent, seen: &mut Seen) -> MessageRepr {
                     assert!(want.contains(&inner), "IKE_AUTH starts with {inner}");
                 }
                 // Block-aligned: the engine's suites here are AES-GCM (8-byte IV, 16-byte ICV).
-                assert!(sk.content.len() >= 8 + 16 + 1);
+                assert!(sk.content.len() > 8 + 16, "IV, pad length and ICV at least");
             }
             PayloadBody::EncryptedFragment(f) => {
                 seen.fragments += 1;
