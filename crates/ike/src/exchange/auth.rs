@@ -363,8 +363,13 @@ impl IkeEngine {
     }
 
     /// Two established IKE SAs with one peer (both sides initiated at once): keep one. As
-    /// for rekey collisions (§2.8.1), the SA whose smaller nonce is the lowest goes, and
-    /// the node that initiated it deletes it; both sides reach the same verdict.
+    /// for rekey collisions (§2.8.1), the SA whose smaller nonce is the lowest goes; both
+    /// sides reach the same verdict. The node that initiated the survivor deletes the
+    /// duplicate: it gets here for the survivor only once its IKE_AUTH was answered, so
+    /// both sides already have the survivor's Child SA. (Had the duplicate's initiator
+    /// deleted it as soon as it answered the survivor's IKE_AUTH, the Delete could reach
+    /// the peer before that answer — or the answer be lost — and the peer's protection
+    /// went down until its retransmission; found by the simulation tests.)
     pub(crate) fn check_duplicates(&mut self, id: SaId) {
         let Some(peer) = self.sas.get(&id).map(|s| s.peer) else {
             return;
@@ -385,8 +390,12 @@ impl IkeEngine {
             if !a.is_established() || !b.is_established() {
                 continue;
             }
-            let loser = if a.min_nonce() < b.min_nonce() { a } else { b };
-            if loser.initiator {
+            let (winner, loser) = if a.min_nonce() < b.min_nonce() {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            if winner.initiator {
                 let l = loser.id;
                 self.begin_delete(l);
             }
