@@ -25,6 +25,8 @@ pub enum Call {
     SetMtu(u16),
     SendNhrp(Ipv4Addr, Vec<u8>),
     ProtectionChanged(Ipv4Addr, bool),
+    /// An IKE datagram from our `local_port` to `remote`.
+    SendIke(u16, std::net::SocketAddrV4, Vec<u8>),
 }
 
 #[derive(Default)]
@@ -221,5 +223,17 @@ impl DataPlane for FakeDataPlane {
     }
     fn negotiations(&self) -> Vec<Ipv4Addr> {
         self.with(|s| std::mem::take(&mut s.negotiations))
+    }
+    fn send_ike(
+        &self,
+        local_port: u16,
+        remote: std::net::SocketAddrV4,
+        message: &[u8],
+    ) -> SendOutcome {
+        self.with(|s| {
+            s.calls
+                .push(Call::SendIke(local_port, remote, message.to_vec()))
+        });
+        SendOutcome::Sent
     }
 }

@@ -738,6 +738,7 @@ fn a_protected_tunnel_needing_ikev1_does_not_start() {
     assert!(err.to_string().contains("IKEv1"), "{err}");
 }
 
+mod ipsec;
 mod reload;
 
 #[test]
