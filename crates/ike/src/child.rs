@@ -37,6 +37,10 @@ pub(crate) struct Child {
     pub(crate) superseded: bool,
     /// The peer rekeyed it and we answered: the inbound SPI of the replacement.
     pub(crate) peer_rekey: Option<u32>,
+    /// We created it answering the peer's rekey of this Child SA (inbound SPI); kept
+    /// after that one is gone, for a collision settled while our own rekey of it was
+    /// out (see `finish_child_rekey`).
+    pub(crate) replaces: Option<u32>,
 }
 
 impl Child {
@@ -104,6 +108,7 @@ impl IkeEngine {
                 rekeying: false,
                 superseded: false,
                 peer_rekey: None,
+                replaces: None,
             },
         );
         self.timers
@@ -193,12 +198,17 @@ impl IkeEngine {
         }
     }
 
-    /// The Child SA whose outbound SPI is `spi_out` on IKE SA `sa` (the SPI a peer names
-    /// in REKEY_SA and Delete payloads is its inbound one, our outbound).
+    /// The Child SA with the peer of IKE SA `sa` whose outbound SPI is `spi_out` (the SPI
+    /// a peer names in REKEY_SA and Delete payloads is its inbound one, our outbound).
+    /// Any IKE SA with that peer will do: while an IKE rekey collision settles, the two
+    /// sides may briefly hang a Child SA under different IKE SAs, and a Delete sent over
+    /// the other one was answered without deleting anything, leaving our half installed
+    /// (found by the simulation tests). The peer's inbound SPIs are its own and unique.
     pub(crate) fn child_by_out(&self, sa: SaId, spi_out: u32) -> Option<u32> {
+        let peer = self.sas.get(&sa)?.peer;
         self.children
             .values()
-            .find(|c| c.sa == sa && c.spi_out == spi_out)
+            .find(|c| c.peer == peer && c.spi_out == spi_out)
             .map(|c| c.spi_in)
     }
 }

@@ -14,7 +14,7 @@ use crate::child::Child;
 use crate::config::{ConfigError, IkeConfig};
 use crate::cookie::CookieJar;
 use crate::output::{ChildSaView, DownReason, EspEvent, IkeEvent, IkeSaView, Output};
-use crate::sa::{IkeSa, Phase, Request, SaId};
+use crate::sa::{IkeSa, Pending, Phase, Request, SaId};
 use crate::timer::{TimerKey, Timers};
 use dmvpn_crypto::Random;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -380,6 +380,7 @@ impl IkeEngine {
         let Some(sa) = self.sas.remove(&id) else {
             return;
         };
+        self.salvage_requests(&sa);
         self.by_spi.remove(&sa.spi_i);
         self.by_spi.remove(&sa.spi_r);
         if self.by_spi.get(&sa.our_spi()) == Some(&id) {
@@ -410,6 +411,38 @@ impl IkeEngine {
             });
         }
         self.maybe_reconnect(sa.peer);
+    }
+
+    /// Requests of a removed IKE SA about Child SAs that live on under another IKE SA
+    /// (moved there by an IKE rekey while the request waited or was out) go to that SA:
+    /// a Delete of a replaced Child SA, or its rekey. Without this a rekey collision that
+    /// deleted the SA carrying them left a redundant Child SA installed for good, or a
+    /// Child SA marked as rekeying that never rekeyed again (found by the simulation
+    /// tests). A Delete sent twice is harmless: the peer answers for SPIs it no longer has.
+    fn salvage_requests(&mut self, sa: &IkeSa) {
+        let mut reqs: Vec<Request> = sa.queue.iter().copied().collect();
+        match sa.outstanding.as_ref().map(|o| &o.what) {
+            Some(Pending::Delete {
+                ike: false,
+                children,
+            }) => reqs.extend(children.iter().map(|s| Request::DeleteChild(*s))),
+            Some(Pending::RekeyChild { old_spi, .. }) => {
+                if let Some(c) = self.children.get_mut(old_spi) {
+                    c.rekeying = false;
+                }
+                reqs.push(Request::RekeyChild(*old_spi));
+            }
+            _ => {}
+        }
+        for r in reqs {
+            let (Request::DeleteChild(spi) | Request::RekeyChild(spi)) = r else {
+                continue;
+            };
+            let to = self.children.get(&spi).map(|c| c.sa);
+            if let Some(to) = to.filter(|t| *t != sa.id && self.sas.contains_key(t)) {
+                self.request(to, r);
+            }
+        }
     }
 
     /// Schedule another try for a wanted peer left without a live SA.

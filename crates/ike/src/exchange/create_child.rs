@@ -173,6 +173,27 @@ impl IkeEngine {
     fn finish_child_rekey(&mut self, id: SaId, old_spi: u32, new_spi: u32) {
         let theirs = self.children.get(&old_spi).and_then(|c| c.peer_rekey);
         let Some(old) = self.children.get_mut(&old_spi) else {
+            // The old SA went while our request was out: in a collision whose response to
+            // us came late (reordered, or lost and retransmitted), the peer's rekey won on
+            // its side and it already deleted the old SA. The peer leaves the redundant SA
+            // to us (its creator), so settle it here as below; without this both new SAs
+            // stayed, each rekeyed on its own from then on (found by the simulation tests).
+            let theirs = self
+                .children
+                .values()
+                .find(|c| c.sa == id && c.replaces == Some(old_spi) && c.spi_in != new_spi)
+                .map(|c| c.spi_in);
+            let mine_loses = theirs
+                .and_then(|t| self.children.get(&t))
+                .zip(self.children.get(&new_spi))
+                .is_some_and(|(o, m)| m.min_nonce() < o.min_nonce());
+            if mine_loses {
+                if let Some(m) = self.children.get_mut(&new_spi) {
+                    m.superseded = true;
+                }
+                self.timers.cancel(TimerKey::ChildRekey(new_spi));
+                self.request(id, Request::DeleteChild(new_spi));
+            }
             return;
         };
         old.superseded = true;
@@ -343,6 +364,13 @@ impl IkeEngine {
                 if let Some(sa) = self.sas.get_mut(&t) {
                     sa.superseded = true;
                 }
+                // Its initiator deletes it — unless it forgot its rekey, because our
+                // Delete of the old SA reached it before its response (§2.25.2): then
+                // it lingered here for its whole lifetime, a second SA with the peer
+                // (found by the simulation tests). Past the peer's retransmissions it
+                // goes quietly.
+                let at = self.now.saturating_add(self.give_up_after());
+                self.timers.set(TimerKey::IkeExpire(t), at);
             }
             self.move_children(id, new);
             self.begin_delete(id);
@@ -386,7 +414,7 @@ impl IkeEngine {
     }
 
     /// Move Child SAs and their waiting requests from SA `from` to SA `to`.
-    fn move_children(&mut self, from: SaId, to: SaId) {
+    pub(crate) fn move_children(&mut self, from: SaId, to: SaId) {
         for c in self.children.values_mut().filter(|c| c.sa == from) {
             c.sa = to;
         }
@@ -493,6 +521,9 @@ impl IkeEngine {
         if let Some(sa) = self.sas.get_mut(&id) {
             sa.proof = Some(proof);
         }
+        if let Some(c) = self.children.get_mut(&spi_in) {
+            c.replaces = old;
+        }
         if let Some(o) = old.and_then(|o| self.children.get_mut(&o)) {
             // The initiator deletes the old SA (or §2.8.1 decides, if we rekey it too).
             o.peer_rekey = Some(spi_in);
@@ -561,9 +592,6 @@ impl IkeEngine {
                 data: public,
             },
         ];
-        // If we are rekeying this SA too and already moved its children, they stay where
-        // §2.8.1 puts them when our own exchange completes.
-        self.move_children(id, new);
         let (peer, old_spi) = self
             .sas
             .get(&id)
@@ -579,5 +607,11 @@ impl IkeEngine {
             new_spi: our_spi,
         });
         self.send_response(id, msg, p);
+        // The response first: requests that move along with the children leave on the new
+        // SA at once, and the peer only knows that SA once it has the response (sent the
+        // other way round, they were dropped and went again after a retransmission
+        // timeout). If we are rekeying this SA too and already moved its children, they
+        // stay where §2.8.1 puts them when our own exchange completes.
+        self.move_children(id, new);
     }
 }

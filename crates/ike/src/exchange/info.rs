@@ -81,6 +81,17 @@ impl IkeEngine {
         }
         if delete_ike {
             self.send_response(id, msg, Vec::new());
+            if let Some(old) = self.lost_collision(id) {
+                // The peer deletes the SA its rekey made because ours won (§2.8.1), but
+                // our response is late (reordered, or lost and retransmitted). The Child
+                // SAs we moved onto it go back to the old SA, and move on to ours when
+                // that response comes; deleting them took protection down (found by
+                // the simulation tests).
+                self.move_children(id, old);
+                if let Some(sa) = self.sas.get_mut(&id) {
+                    sa.superseded = true;
+                }
+            }
             self.remove_sa(id, DownReason::PeerDeleted);
             return;
         }
@@ -99,6 +110,18 @@ impl IkeEngine {
             });
             self.remove_sa(id, DownReason::AuthFailed);
         }
+    }
+
+    /// When `id` is the new IKE SA of the peer's rekey of an SA we are rekeying too (our
+    /// request still out): that old SA.
+    fn lost_collision(&self, id: SaId) -> Option<SaId> {
+        let old = self.sas.get(&id)?.rekeyed_from?;
+        let o = self.sas.get(&old)?;
+        let ours_out = o
+            .outstanding
+            .as_ref()
+            .is_some_and(|r| matches!(r.what, Pending::RekeyIke { .. }));
+        (ours_out && o.peer_rekey.is_some_and(|p| p.new_sa == id)).then_some(old)
     }
 
     /// The answer to our INFORMATIONAL with Delete payloads.

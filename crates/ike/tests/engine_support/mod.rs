@@ -93,6 +93,10 @@ pub struct Net {
     pub link_loss: BTreeMap<(usize, usize), u32>,
     /// Report ESP with an unknown SPI to the receiving engine (as the daemon does).
     pub feed_invalid_spi: bool,
+    /// When set, every output (except sends and drops) is recorded in `trace` with its
+    /// time and node, for debugging a failing scenario.
+    pub tracing: bool,
+    pub trace: Vec<String>,
     rng: SeededRandom,
     flight: Vec<Packet>,
     pub delivered: usize,
@@ -128,6 +132,8 @@ impl Net {
             blackhole: None,
             link_loss: BTreeMap::new(),
             feed_invalid_spi: true,
+            tracing: false,
+            trace: Vec::new(),
             rng: SeededRandom::new(seed),
             flight: Vec::new(),
             delivered: 0,
@@ -164,6 +170,15 @@ impl Net {
     /// Drain node `i`'s outputs.
     pub fn drain(&mut self, i: usize) {
         while let Some(o) = self.nodes[i].engine.poll_output() {
+            if self.tracing
+                && !matches!(
+                    o,
+                    Output::Send { .. }
+                        | Output::Event(IkeEvent::Dropped { .. } | IkeEvent::Retransmit { .. })
+                )
+            {
+                self.trace.push(format!("{:?} node {i}: {o:?}", self.now));
+            }
             match o {
                 Output::Send {
                     local,

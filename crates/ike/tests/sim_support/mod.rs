@@ -98,6 +98,19 @@ pub fn assert_sa_pairs_work(a: &ChildSa, b: &ChildSa, now: Duration) {
     }
 }
 
+/// The trace lines (see `Net::tracing`) of node `i` about `j` and of `j` about `i`, for
+/// failure messages; empty unless tracing.
+pub fn pair_trace(net: &Net, i: usize, j: usize) -> String {
+    let about = |a: usize, b: usize, l: &str| {
+        l.contains(&format!(" node {a}: ")) && l.contains(&format!("{}", net.public(b)))
+    };
+    net.trace
+        .iter()
+        .filter(|l| about(i, j, l) || about(j, i, l))
+        .map(|l| format!("\n  {}", l.replace("SecretBytes(<redacted>)", "..")))
+        .collect()
+}
+
 /// Nodes `i` and `j` agree on exactly one working IKE SA and one Child SA pair: both
 /// protected, one established IKE SA each with the same SPIs and no other IKE SA, one
 /// Child SA each with SPIs, algorithms and keys crosswise, fresh SA pairs from the records
@@ -106,8 +119,9 @@ pub fn assert_pair(net: &mut Net, i: usize, j: usize) {
     assert!(net.protected(i, j), "{i} does not protect {j}");
     assert!(net.protected(j, i), "{j} does not protect {i}");
     let (si, sj) = (ike_with(net, i, j), ike_with(net, j, i));
-    assert_eq!(si.len(), 1, "IKE SAs of {i} with {j}: {si:?}");
-    assert_eq!(sj.len(), 1, "IKE SAs of {j} with {i}: {sj:?}");
+    let t = pair_trace(net, i, j);
+    assert_eq!(si.len(), 1, "IKE SAs of {i} with {j}: {si:?}{t}");
+    assert_eq!(sj.len(), 1, "IKE SAs of {j} with {i}: {sj:?}{t}");
     assert_eq!(si[0].state, SaState::Established);
     assert_eq!(sj[0].state, SaState::Established);
     assert_eq!((si[0].spi_i, si[0].spi_r), (sj[0].spi_i, sj[0].spi_r));
@@ -116,13 +130,13 @@ pub fn assert_pair(net: &mut Net, i: usize, j: usize) {
     assert_eq!(
         ci.len(),
         1,
-        "Child SAs of {i} with {j}: {:?}",
+        "Child SAs of {i} with {j}: {:?}{t}",
         net.nodes[i].log
     );
     assert_eq!(
         cj.len(),
         1,
-        "Child SAs of {j} with {i}: {:?}",
+        "Child SAs of {j} with {i}: {:?}{t}",
         net.nodes[j].log
     );
     let (a, b) = (ci[0], cj[0]);
