@@ -3,7 +3,8 @@
 # plane: a two-spoke phase-3 lab in network namespaces per mode (plain GRE, ESP esp-gcm 256,
 # ESP esp-aes 256 esp-sha256-hmac); once the spokes' shortcut carries the traffic, iperf3
 # sends TCP for 10 s from the host behind spoke 1 to the host behind spoke 2, 3 runs; prints
-# Mbit/s per run and the median (method: crates/lab/examples/esp_throughput.rs). Then the
+# Mbit/s per run and the median; the labs are up together and the runs take turns (method:
+# crates/lab/examples/esp_throughput.rs). Then the
 # crypto alone: single-core ESP encapsulation and decapsulation of 1400-byte packets per
 # transform, in memory (crates/esp/examples/esp_seal.rs). Run as root; installs iproute2,
 # iputils-ping and iperf3 when missing. Extra arguments go to the lab benchmark (default:

@@ -2,11 +2,14 @@
 //! the userspace data plane between the hosts behind two spokes, over the direct
 //! spoke-to-spoke path, in plain GRE and in ESP with each transform.
 //!
-//! Per mode, a two-spoke phase-3 lab is built (`gre`: no protection; `gcm`: the lab's
+//! A two-spoke phase-3 lab is built per mode (`gre`: no protection; `gcm`: the lab's
 //! profile, `esp-gcm 256`; `cbc`: the same profile with `esp-aes 256 esp-sha256-hmac`),
 //! the host behind spoke 1 pings the host behind spoke 2 until both spokes hold a
 //! shortcut to each other and a ping no longer crosses the hub, then `iperf3` runs a TCP
-//! test from the host behind spoke 1 to an `iperf3 -s` behind spoke 2, `--runs` times.
+//! test from the host behind spoke 1 to an `iperf3 -s` behind spoke 2, `--runs` times. All
+//! the labs are up at once and the runs take turns (GRE, GCM, CBC, GRE, ...), so that the
+//! machine's load weighs alike on every mode.
+//!
 //! Reported: the transform spoke 1's SA with spoke 2 negotiated (`show crypto ipsec sa`),
 //! the receiver's Mbit/s per run, the median, and the sender's retransmissions.
 //!
@@ -103,29 +106,48 @@ fn main() -> std::process::ExitCode {
         "mode", "negotiated (spoke1 SA)", "Mbit/s per run", "median", "retransmits"
     );
     let mut failed = false;
+    // Every mode's lab first, then the runs interleaved (GRE, GCM, CBC, GRE, ...), so that
+    // a change in the machine's load does not land on one mode only.
+    let mut ready = Vec::new();
     for &mode in &args.modes {
-        match run_mode(&args, mode) {
-            Ok((transform, tests)) => {
-                let mut rates: Vec<f64> = tests.iter().map(|t| t.mbits).collect();
-                let per_run = rates
-                    .iter()
-                    .map(|r| format!("{r:.0}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                rates.sort_by(f64::total_cmp);
-                let median = median(&rates);
-                let retransmits: u64 = tests.iter().map(|t| t.retransmits).sum();
-                println!(
-                    "{:<32} {transform:<28} {per_run:<20} {median:>8.0} {retransmits:>12}",
-                    mode.name()
-                );
-            }
+        match set_up(&args, mode) {
+            Ok(r) => ready.push(r),
             Err(e) => {
                 failed = true;
                 println!("{:<32} failed: {e}", mode.name());
             }
         }
     }
+    for _ in 0..args.runs {
+        for r in ready.iter_mut().filter(|r| r.error.is_none()) {
+            match r.test(args.seconds) {
+                Ok(t) => r.tests.push(t),
+                Err(e) => r.error = Some(e.to_string()),
+            }
+        }
+    }
+    for r in &ready {
+        if let Some(e) = &r.error {
+            failed = true;
+            println!("{:<32} failed: {e}", r.mode.name());
+            continue;
+        }
+        let mut rates: Vec<f64> = r.tests.iter().map(|t| t.mbits).collect();
+        let per_run = rates
+            .iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        rates.sort_by(f64::total_cmp);
+        let median = median(&rates);
+        let retransmits: u64 = r.tests.iter().map(|t| t.retransmits).sum();
+        println!(
+            "{:<32} {:<28} {per_run:<20} {median:>8.0} {retransmits:>12}",
+            r.mode.name(),
+            r.transform
+        );
+    }
+    drop(ready);
     if failed {
         std::process::ExitCode::FAILURE
     } else {
@@ -145,7 +167,27 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-fn run_mode(args: &Args, mode: Mode) -> Result<(String, Vec<Test>), LabError> {
+/// A lab up and warmed, and what its runs measured.
+struct Ready {
+    mode: Mode,
+    lab: Lab,
+    transform: String,
+    tests: Vec<Test>,
+    error: Option<String>,
+}
+
+impl Ready {
+    /// One iperf3 test from the host behind spoke 1 to the host behind spoke 2, after a
+    /// short ping that keeps the shortcut in use.
+    fn test(&self, seconds: u32) -> Result<Test, LabError> {
+        let (s1, s2) = (self.lab.node(1)?, self.lab.node(2)?);
+        let _ = self.lab.ping(1, s2.host, 3, 0.05);
+        iperf(&s1.host_ns, &s2.host_ns, s2.host, seconds)
+    }
+}
+
+/// Builds and starts `mode`'s lab and warms up the direct path.
+fn set_up(args: &Args, mode: Mode) -> Result<Ready, LabError> {
     let prefix = unique_prefix("bth");
     let mut spec = LabSpec::new(&prefix, 2, Phase::Three, args.exe.clone());
     spec.state_dir = std::env::temp_dir().join(format!("dmvpn-{prefix}"));
@@ -199,12 +241,13 @@ fn run_mode(args: &Args, mode: Mode) -> Result<(String, Vec<Test>), LabError> {
         )?;
         negotiated_transform(&text, s2.nbma).unwrap_or_else(|| "?".to_string())
     };
-    let mut tests = Vec::new();
-    for _ in 0..args.runs {
-        tests.push(iperf(&s1.host_ns, &s2.host_ns, s2.host, args.seconds)?);
-    }
-    drop(lab);
-    Ok((transform, tests))
+    Ok(Ready {
+        mode,
+        lab,
+        transform,
+        tests: Vec::new(),
+        error: None,
+    })
 }
 
 /// The `transform:` of the first SA listed after `current_peer PEER` in `show crypto
