@@ -81,7 +81,7 @@ impl IkeEngine {
             remote_port: sa.remote.port(),
         });
         let hard = self.cfg.child_lifetime;
-        let soft = self.jitter(hard, 850, 950);
+        let soft = self.soft_deadline(hard, 850, 950);
         let kb = self.cfg.child_lifetime_kb;
         let k = c.keys;
         let (enc_out, integ_out, enc_in, integ_in) = if c.initiated {

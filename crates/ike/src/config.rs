@@ -140,10 +140,12 @@ impl Default for Limits {
 pub struct IkeConfig {
     /// IKE SA proposals, preferred first.
     pub proposals: Vec<IkeProposal>,
-    /// IKE SA lifetime; the SA is rekeyed before it runs out.
+    /// IKE SA lifetime; the SA is rekeyed before it runs out (at 90–98 %, jittered, and
+    /// with the same room for retransmissions as Child SAs).
     pub ike_lifetime: Duration,
     /// Child SA lifetime in time (hard limit; the soft limit, which triggers a rekey, is
-    /// 85–95 % of it, jittered).
+    /// 85–95 % of it, jittered, but early enough for the first five retransmission waits,
+    /// 62 s by default, at most a third of the lifetime, before the hard limit).
     pub child_lifetime: Duration,
     /// Child SA lifetime in kilobytes (enforced by the data plane; soft at 90 %).
     pub child_lifetime_kb: u64,

@@ -574,6 +574,29 @@ impl IkeEngine {
         self.sas.values().filter(|s| s.is_half_open()).count()
     }
 
+    /// When to rekey an SA of lifetime `life`: a jittered `lo`–`hi` per mille of it, but
+    /// leaving before the hard limit the time the first five tries of an exchange take
+    /// (62 s with the default retransmissions), at most a third of the lifetime. With
+    /// the shortest lifetimes (120 s) a plain 90–98 % left 2–18 s, so a rekey that lost a
+    /// couple of datagrams ran into the hard limit and protection went down (found by
+    /// the simulation tests); long lifetimes are unaffected. A deadline pulled earlier
+    /// keeps its jitter.
+    pub(crate) fn soft_deadline(&mut self, life: Duration, lo: u32, hi: u32) -> Duration {
+        let soft = self.jitter(life, lo, hi);
+        let r = &self.cfg.retransmit;
+        let (mut room, mut wait) = (Duration::ZERO, r.initial);
+        for _ in 0..5 {
+            room = room.saturating_add(wait);
+            wait = wait.saturating_mul(r.backoff);
+        }
+        let latest = life.saturating_sub(room.min(life / 3));
+        if soft <= latest {
+            soft
+        } else {
+            latest.saturating_sub(soft - latest)
+        }
+    }
+
     /// A uniformly drawn fraction in [lo, hi) per mille of `d` (lifetime jitter).
     pub(crate) fn jitter(&mut self, d: Duration, lo: u32, hi: u32) -> Duration {
         let span = hi.saturating_sub(lo).max(1);

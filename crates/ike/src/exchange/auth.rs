@@ -314,10 +314,11 @@ impl IkeEngine {
         self.arm_sa_timers(id);
     }
 
-    /// Lifetime (rekey at 90–98 % with jitter, hard at 100 %), DPD and keepalive timers.
+    /// Lifetime (rekey at 90–98 % with jitter, earlier for short lifetimes, see
+    /// `soft_deadline`; hard at 100 %), DPD and keepalive timers.
     pub(crate) fn arm_sa_timers(&mut self, id: SaId) {
         let life = self.cfg.ike_lifetime;
-        let soft = self.jitter(life, 900, 980);
+        let soft = self.soft_deadline(life, 900, 980);
         let now = self.now;
         self.timers
             .set(TimerKey::IkeRekey(id), now.saturating_add(soft));

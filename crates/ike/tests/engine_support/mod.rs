@@ -93,7 +93,7 @@ pub struct Net {
     pub link_loss: BTreeMap<(usize, usize), u32>,
     /// Report ESP with an unknown SPI to the receiving engine (as the daemon does).
     pub feed_invalid_spi: bool,
-    /// When set, every output (except sends and drops) is recorded in `trace` with its
+    /// When set, every output and every datagram lost is recorded in `trace` with its
     /// time and node, for debugging a failing scenario.
     pub tracing: bool,
     pub trace: Vec<String>,
@@ -170,14 +170,14 @@ impl Net {
     /// Drain node `i`'s outputs.
     pub fn drain(&mut self, i: usize) {
         while let Some(o) = self.nodes[i].engine.poll_output() {
-            if self.tracing
-                && !matches!(
-                    o,
-                    Output::Send { .. }
-                        | Output::Event(IkeEvent::Dropped { .. } | IkeEvent::Retransmit { .. })
-                )
-            {
-                self.trace.push(format!("{:?} node {i}: {o:?}", self.now));
+            if self.tracing {
+                let line = match &o {
+                    Output::Send { remote, bytes, .. } => {
+                        format!("send to {} {}", remote.ip(), ike_summary(bytes))
+                    }
+                    o => format!("{o:?}"),
+                };
+                self.trace.push(format!("{:?} node {i}: {line}", self.now));
             }
             match o {
                 Output::Send {
@@ -253,6 +253,14 @@ impl Net {
             .copied()
             .unwrap_or(self.loss);
         if self.blackhole == Some(to) || self.chance(loss) {
+            if self.tracing {
+                let what = match kind {
+                    Kind::Ike => ike_summary(&bytes),
+                    Kind::Data(u) => format!("{u:?}"),
+                };
+                let line = format!("{:?} node {from}: lost to {} {what}", self.now, remote.ip());
+                self.trace.push(line);
+            }
             return;
         }
         let mut at = self.now + self.latency;
@@ -402,6 +410,11 @@ impl Net {
         Ok(u)
     }
 
+    /// Datagrams in flight.
+    pub fn in_flight(&self) -> usize {
+        self.flight.len()
+    }
+
     /// Run for `d` from now.
     pub fn run_for(&mut self, d: Duration) {
         let end = self.now + d;
@@ -455,6 +468,25 @@ impl Net {
             .filter(|s| s.state == dmvpn_ike::SaState::Established)
             .count()
     }
+}
+
+/// An IKE datagram's header in a few words, for traces: exchange, request or response,
+/// message ID and the SPIs.
+pub fn ike_summary(b: &[u8]) -> String {
+    if b.len() < 28 {
+        return format!("{} bytes", b.len());
+    }
+    let spi = |r: std::ops::Range<usize>| b[r].iter().fold(0u64, |a, x| a << 8 | u64::from(*x));
+    let exchange = match b[18] {
+        34 => "IKE_SA_INIT",
+        35 => "IKE_AUTH",
+        36 => "CREATE_CHILD_SA",
+        37 => "INFORMATIONAL",
+        _ => "?",
+    };
+    let kind = if b[19] & 0x20 != 0 { "resp" } else { "req" };
+    let id = spi(20..24);
+    format!("{exchange} {kind} #{id} {:x}/{:x}", spi(0..8), spi(8..16))
 }
 
 /// A GRE-like packet (GRE header, then an IPv4-looking body naming the nodes and time).

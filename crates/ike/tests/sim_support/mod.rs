@@ -55,6 +55,36 @@ pub fn heal(net: &mut Net) {
     net.link_loss.clear();
 }
 
+/// Whether nothing is going on: no datagram in flight, every IKE SA established, and at
+/// most one IKE SA and one Child SA per pair of nodes.
+pub fn quiet(net: &Net) -> bool {
+    if net.in_flight() > 0 {
+        return false;
+    }
+    net.nodes.iter().all(|n| {
+        let sas = n.engine.sas();
+        let mut per_peer: BTreeMap<Ipv4Addr, (usize, usize)> = BTreeMap::new();
+        for s in &sas {
+            per_peer.entry(*s.remote.ip()).or_default().0 += 1;
+        }
+        for c in n.installed.values() {
+            per_peer.entry(c.peer).or_default().1 += 1;
+        }
+        sas.iter().all(|s| s.state == SaState::Established)
+            && per_peer.values().all(|(s, c)| *s <= 1 && *c <= 1)
+    })
+}
+
+/// Heal the network and run until [`quiet`] (at most `max`), so that checks see the
+/// state the SAs settle in rather than an exchange half done.
+pub fn settle(net: &mut Net, max: Duration) {
+    heal(net);
+    let end = net.now + max;
+    while !quiet(net) && net.now < end {
+        net.run_for(ms(100));
+    }
+}
+
 /// Node `i`'s installed Child SAs with node `j`.
 pub fn children_with(net: &Net, i: usize, j: usize) -> Vec<&ChildSa> {
     let peer = net.public(j);
