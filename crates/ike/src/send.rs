@@ -222,8 +222,7 @@ impl IkeEngine {
             return;
         };
         if o.retries >= max {
-            let what = sa.outstanding.take().map(|o| o.what);
-            self.give_up(id, what);
+            self.give_up(id);
             return;
         }
         o.retries += 1;
@@ -238,16 +237,26 @@ impl IkeEngine {
         self.send_datagrams(local, remote, dgrams);
     }
 
-    fn give_up(&mut self, id: SaId, what: Option<Pending>) {
-        let Some(peer) = self.sas.get(&id).map(|s| s.peer) else {
+    /// The outstanding request went unanswered: the SA goes. The request stays in place
+    /// until then, so that `remove_sa` can hand what it was about to the Child SAs' new
+    /// IKE SA (it was taken out first, and a Delete of a rekey collision's redundant
+    /// Child SA was lost with it; found by the simulation tests).
+    fn give_up(&mut self, id: SaId) {
+        let Some(sa) = self.sas.get(&id) else {
             return;
         };
-        match what {
-            Some(Pending::Dpd) => {
+        let peer = sa.peer;
+        let (dpd, delete_ike) = match sa.outstanding.as_ref().map(|o| &o.what) {
+            Some(Pending::Dpd) => (true, false),
+            Some(Pending::Delete { ike: true, .. }) => (false, true),
+            _ => (false, false),
+        };
+        match (dpd, delete_ike) {
+            (true, _) => {
                 self.event(IkeEvent::PeerDead { peer });
                 self.remove_sa(id, DownReason::PeerDead);
             }
-            Some(Pending::Delete { ike: true, .. }) => self.remove_sa(id, DownReason::Local),
+            (_, true) => self.remove_sa(id, DownReason::Local),
             _ => {
                 self.event(IkeEvent::RetransmitGiveUp { peer });
                 self.remove_sa(id, DownReason::Timeout);
