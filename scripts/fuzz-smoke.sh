@@ -53,6 +53,7 @@ runs_for() {
     case "$1" in
         nhrp_engine) echo 5000 ;;
         ike_engine) echo 7000 ;;
+        ike_wire) echo 20000 ;;
         config_parse) echo 3000 ;;
         capture_reader) echo 20000 ;;
         *) echo 30000 ;;
