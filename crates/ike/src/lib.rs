@@ -1,6 +1,7 @@
-//! IKEv2 (RFC 7296) for the DMVPN router: the message codec ([`wire`]) and, built on it, a
-//! sans-IO engine ([`IkeEngine`]) that negotiates IKE and Child SAs for GRE between two NBMA
-//! addresses.
+//! IKEv2 (RFC 7296) for the DMVPN router: the message codec ([`wire`]: zero-copy views and
+//! owned representations of the header, the payload chain and every payload, for tools,
+//! tests and fuzzing) and a sans-IO engine ([`IkeEngine`]) that negotiates IKE and Child SAs
+//! for GRE between two NBMA addresses.
 //!
 //! Like the NHRP engine, nothing here touches a socket or reads a clock: the caller feeds
 //! datagrams ([`IkeEngine::handle_datagram`]), NHRP's protection requests
