@@ -142,8 +142,8 @@ fn clear_all_on_the_hub_and_clear_one_on_a_spoke() {
         net.run_for(secs(90));
         settle(&mut net, secs(130));
         // Every spoke went down (Delete from the hub) and came back by itself.
-        for s in 1..=SPOKES {
-            let log = &net.nodes[s].log[before[s]..];
+        for (s, &mark) in before.iter().enumerate().skip(1) {
+            let log = &net.nodes[s].log[mark..];
             let down = log
                 .iter()
                 .position(|r| matches!(r, Rec::Down(_)))
