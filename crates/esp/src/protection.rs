@@ -239,6 +239,22 @@ pub struct EspProtection {
     rng: Mutex<Box<dyn Random>>,
     events: Mutex<Events>,
     stats: Stats,
+    /// ESP that arrived for an SPI not installed yet (see [`EspProtection::take_early`]).
+    early: Mutex<VecDeque<EarlyEsp>>,
+}
+
+/// Packets kept for SPIs not installed yet: the newest few, small ones only.
+const MAX_EARLY: usize = 16;
+/// Largest packet kept early (NHRP is small; bulk data is not worth keeping).
+const MAX_EARLY_LEN: usize = 1600;
+
+/// An ESP packet that arrived before its SA was installed.
+#[derive(Debug)]
+struct EarlyEsp {
+    peer: Ipv4Addr,
+    underlay: Underlay,
+    spi: u32,
+    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for EspProtection {
@@ -263,7 +279,34 @@ impl EspProtection {
             rng: Mutex::new(rng),
             events: Mutex::new(Events::default()),
             stats: Stats::default(),
+            early: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The ESP packets that arrived for `spi_in` before its pair was installed (a responder
+    /// may send on a new Child SA before the initiator has processed the IKE_AUTH or
+    /// CREATE_CHILD_SA response that creates it), opened with the pair now installed: the
+    /// GRE packets (GRE header first) with their peer. Call right after
+    /// [`EspProtection::install`]; packets that fail any check are dropped as usual.
+    pub fn take_early(&self, spi_in: u32) -> Vec<(Ipv4Addr, Vec<u8>)> {
+        let taken: Vec<EarlyEsp> = {
+            let mut q = self.early.lock().unwrap_or_else(|e| e.into_inner());
+            let (mine, rest): (VecDeque<EarlyEsp>, VecDeque<EarlyEsp>) =
+                q.drain(..).partition(|e| e.spi == spi_in);
+            *q = rest;
+            mine.into()
+        };
+        let mut out = Vec::new();
+        for e in taken {
+            let mut buf = PacketBuf::with_capacity(e.bytes.len() + 64);
+            if buf.set(&e.bytes).is_err() {
+                continue;
+            }
+            if self.receive_esp(e.peer, e.underlay, &mut buf).is_ok() {
+                out.push((e.peer, buf.as_slice().to_vec()));
+            }
+        }
+        out
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Table> {
@@ -584,6 +627,18 @@ impl EspProtection {
         let spi = esp.spi();
         let pair = self.read().pairs.get(&spi).map(|e| e.pair.clone());
         let Some(pair) = pair else {
+            if packet.len() <= MAX_EARLY_LEN {
+                let mut q = self.early.lock().unwrap_or_else(|e| e.into_inner());
+                if q.len() >= MAX_EARLY {
+                    q.pop_front();
+                }
+                q.push_back(EarlyEsp {
+                    peer,
+                    underlay,
+                    spi,
+                    bytes: packet.as_slice().to_vec(),
+                });
+            }
             bump(&self.stats.invalid_spi);
             self.push(EspEvent::InvalidSpi {
                 peer,

@@ -413,3 +413,34 @@ fn snapshot_shows_the_pair() {
     assert!(snap.active);
     assert_eq!(b.snapshot(Duration::ZERO)[0].highest_sequence_in, 1);
 }
+
+#[test]
+fn esp_that_beats_its_sa_opens_once_the_sa_is_installed() {
+    let now = Duration::ZERO;
+    let s = gcm();
+    // B (the IKE responder) has the pair and sends at once; A has not installed it yet.
+    let (a, b) = (node(A, 1), node(B, 2));
+    b.install(SaPair::new(&mirror(&s), now).unwrap()).unwrap();
+    let (u, wire) = send(&b, A).unwrap();
+    assert_eq!(recv(&a, B, u, &wire), Err(ProtectionError::Integrity(B)));
+    assert_eq!(a.stats().invalid_spi, 1);
+    // Another SPI's early packet stays; this one opens when its pair arrives, once.
+    assert!(a.take_early(s.spi_in ^ 1).is_empty());
+    a.install(SaPair::new(&s, now).unwrap()).unwrap();
+    assert_eq!(a.take_early(s.spi_in), vec![(B, GRE.to_vec())]);
+    assert!(a.take_early(s.spi_in).is_empty());
+}
+
+#[test]
+fn early_packets_are_bounded() {
+    let now = Duration::ZERO;
+    let s = gcm();
+    let (a, b) = (node(A, 1), node(B, 2));
+    b.install(SaPair::new(&mirror(&s), now).unwrap()).unwrap();
+    for _ in 0..(MAX_EARLY + 10) {
+        let (u, wire) = send(&b, A).unwrap();
+        let _ = recv(&a, B, u, &wire);
+    }
+    a.install(SaPair::new(&s, now).unwrap()).unwrap();
+    assert_eq!(a.take_early(s.spi_in).len(), MAX_EARLY);
+}

@@ -51,6 +51,11 @@ pub trait SaDatabase: Send + Sync {
     fn snapshot(&self, now: Duration) -> Vec<SaSnapshot>;
     /// Table counters.
     fn stats(&self) -> dmvpn_esp::ProtectionStats;
+    /// Packets that arrived for `spi_in` before it was installed, opened now: (peer, GRE
+    /// packet). Call right after [`SaDatabase::install`].
+    fn take_early(&self, _spi_in: u32) -> Vec<(Ipv4Addr, Vec<u8>)> {
+        Vec::new()
+    }
 }
 
 /// What [`SaDatabase::poll`] found.
@@ -141,6 +146,10 @@ impl SaDatabase for EspProtection {
 
     fn stats(&self) -> dmvpn_esp::ProtectionStats {
         EspProtection::stats(self)
+    }
+
+    fn take_early(&self, spi_in: u32) -> Vec<(Ipv4Addr, Vec<u8>)> {
+        EspProtection::take_early(self, spi_in)
     }
 }
 
@@ -455,7 +464,15 @@ impl NodeCore {
                         );
                         continue;
                     }
+                    // A responder may already have sent on this SA (typically the NHRP
+                    // reply that made us negotiate): those packets arrived before we had
+                    // the keys. NHRP among them goes to the engine now; data was carried
+                    // by the hub meanwhile and is not replayed.
+                    let early = ipsec.sad.take_early(child.spi_in);
                     self.write_key_log(&child);
+                    for (peer, gre) in early {
+                        self.early_nhrp(iface, peer, &gre);
+                    }
                 }
                 Output::DeleteChild { spi_in, .. } => {
                     ipsec.sad.remove(spi_in);
@@ -481,6 +498,24 @@ impl NodeCore {
                 }
             }
         }
+    }
+
+    /// An NHRP packet (in `gre`, GRE header first) that arrived over an SA before it was
+    /// installed: handed to the engine as if it had just arrived.
+    fn early_nhrp(&mut self, iface: IfIndex, peer: Ipv4Addr, gre: &[u8]) {
+        use dmvpn_wire::gre::{EtherType, Packet};
+        let Ok(p) = Packet::new_checked(gre) else {
+            return;
+        };
+        let key = self.tunnels.get(&iface).and_then(|t| t.plan.dataplane.key);
+        if p.protocol() != EtherType::Nhrp || p.key() != key {
+            return;
+        }
+        let nhrp = p.payload().to_vec();
+        tracing::debug!("NHRP from {peer} that arrived before its SA, handled now");
+        self.debug_packet(false, iface, peer, &nhrp);
+        let now = self.now;
+        self.engine.handle_packet(now, iface, peer, &nhrp);
     }
 
     /// Appends both directions of a new Child SA to the key log (Wireshark's `esp_sa`
