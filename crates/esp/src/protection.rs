@@ -296,6 +296,13 @@ impl EspProtection {
             *q = rest;
             mine.into()
         };
+        if !taken.is_empty() {
+            // Their unknown-SPI reports were not a peer that restarted after all.
+            let mut ev = self.events.lock().unwrap_or_else(|e| e.into_inner());
+            ev.queue
+                .retain(|e| !matches!(e, EspEvent::InvalidSpi { spi, .. } if *spi == spi_in));
+            ev.invalid.retain(|(_, spi)| *spi != spi_in);
+        }
         let mut out = Vec::new();
         for e in taken {
             let mut buf = PacketBuf::with_capacity(e.bytes.len() + 64);

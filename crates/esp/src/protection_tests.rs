@@ -429,6 +429,12 @@ fn esp_that_beats_its_sa_opens_once_the_sa_is_installed() {
     a.install(SaPair::new(&s, now).unwrap()).unwrap();
     assert_eq!(a.take_early(s.spi_in), vec![(B, GRE.to_vec())]);
     assert!(a.take_early(s.spi_in).is_empty());
+    // The unknown-SPI report is withdrawn: the peer did not restart.
+    assert!(
+        !a.take_events()
+            .iter()
+            .any(|e| matches!(e, EspEvent::InvalidSpi { .. }))
+    );
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub trait SaDatabase: Send + Sync {
     fn remove(&self, spi_in: u32) -> bool;
     /// Expiries and data-plane events since the last call, for the IKE engine, and the
     /// integrity failures for the log.
-    fn poll(&self, now: Duration) -> SadPoll;
+    fn poll(&self, now: Duration, source: Option<Ipv4Addr>) -> SadPoll;
     /// Every pair, for `show crypto ipsec sa`.
     fn snapshot(&self, now: Duration) -> Vec<SaSnapshot>;
     /// Table counters.
@@ -108,7 +108,7 @@ impl SaDatabase for EspProtection {
         self.remove_spi(spi_in)
     }
 
-    fn poll(&self, now: Duration) -> SadPoll {
+    fn poll(&self, now: Duration, source: Option<Ipv4Addr>) -> SadPoll {
         let mut out = SadPoll::default();
         for x in self.poll_expired(now) {
             out.engine.push(match x.lifetime {
@@ -119,6 +119,11 @@ impl SaDatabase for EspProtection {
         for e in self.take_events() {
             match e {
                 dmvpn_esp::EspEvent::InvalidSpi { peer, local, spi } => {
+                    let local = if local.is_unspecified() {
+                        source.unwrap_or(local)
+                    } else {
+                        local
+                    };
                     out.log.push(format!(
                         "%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for destaddr={local}, prot=50, spi=0x{spi:X}({spi}), srcaddr={peer}"
                     ));
@@ -400,7 +405,7 @@ impl NodeCore {
             };
             if ipsec.next_poll <= now {
                 ipsec.next_poll = now + ESP_POLL;
-                let polled = ipsec.sad.poll(now);
+                let polled = ipsec.sad.poll(now, source);
                 for line in &polled.log {
                     tracing::warn!("{line} ({name})");
                 }
