@@ -168,6 +168,24 @@ impl IkeEngine {
         if !self.children.values().any(|x| x.peer == c.peer) && self.protected.remove(&c.peer) {
             self.push(Output::ProtectionDown { peer: c.peer });
         }
+        // The Child SA it replaced, waiting for the peer's Delete, is ours to rekey again:
+        // the peer's rekey did not stick (it lost a collision, or the peer never got our
+        // answer and we deleted it on CHILD_SA_NOT_FOUND). Left alone it ran into its
+        // hard lifetime with no rekey (found by the simulation tests under heavy loss).
+        let orphans: Vec<u32> = self
+            .children
+            .values()
+            .filter(|x| x.peer_rekey == Some(spi_in) && !x.superseded)
+            .map(|x| x.spi_in)
+            .collect();
+        for o in orphans {
+            if let Some(x) = self.children.get_mut(&o) {
+                x.peer_rekey = None;
+            }
+            let d = self.jitter(Duration::from_secs(10), 200, 1000);
+            self.timers
+                .set(TimerKey::ChildRekey(o), self.now.saturating_add(d));
+        }
     }
 
     /// Soft lifetime (timer or data plane): rekey, unless already under way.
