@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::render::Out;
 use crate::time::ios_duration;
 
 /// `show crypto ikev2 sa [detail]`.
@@ -325,20 +326,6 @@ pub struct CryptoSession {
 pub struct CryptoSessionReport {
     /// Per peer, per tunnel.
     pub sessions: Vec<CryptoSession>,
-}
-
-/// Collects lines without trailing spaces.
-#[derive(Default)]
-struct Out(String);
-
-impl Out {
-    fn line(&mut self, s: impl AsRef<str>) {
-        self.0.push_str(s.as_ref().trim_end());
-        self.0.push('\n');
-    }
-    fn blank(&mut self) {
-        self.0.push('\n');
-    }
 }
 
 fn hex_spi(spi: u32) -> String {

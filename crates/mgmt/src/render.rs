@@ -58,17 +58,17 @@ pub fn render(request: &Request, payload: &Payload) -> String {
 
 /// Collects lines, trimming trailing spaces from each.
 #[derive(Default)]
-struct Out(String);
+pub(crate) struct Out(pub(crate) String);
 
 impl Out {
-    fn line(&mut self, s: impl AsRef<str>) {
+    pub(crate) fn line(&mut self, s: impl AsRef<str>) {
         self.0.push_str(s.as_ref().trim_end());
         self.0.push('\n');
     }
-    fn blank(&mut self) {
+    pub(crate) fn blank(&mut self) {
         self.0.push('\n');
     }
-    fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.0
     }
 }

@@ -25,7 +25,8 @@ crypto ipsec profile P
  set ikev2-profile I
 ";
 
-fn protected(text: &str) -> String {
+/// `text` with a PSK IKEv2 profile protecting its Tunnel0.
+pub(super) fn protected(text: &str) -> String {
     format!(
         "{CRYPTO}{}",
         text.replace(

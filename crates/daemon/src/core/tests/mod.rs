@@ -664,29 +664,7 @@ fn the_timeout_is_the_earliest_of_every_engine() {
 
 #[test]
 fn protection_is_asked_for_and_released_through_the_engine() {
-    let profile = "\
-crypto ikev2 keyring K
- peer ANY
-  address 0.0.0.0 0.0.0.0
-  pre-shared-key k3y
-crypto ikev2 profile I
- match identity remote address 0.0.0.0
- authentication local pre-share
- authentication remote pre-share
- keyring local K
-crypto ipsec transform-set T esp-gcm 256
- mode transport
-crypto ipsec profile P
- set transform-set T
- set ikev2-profile I
-";
-    let text = format!(
-        "{profile}{}",
-        HUB.replace(
-            " tunnel key 100000\n",
-            " tunnel key 100000\n tunnel protection ipsec profile P\n",
-        )
-    );
+    let text = ipsec::protected(HUB);
     let mut n = node(&text, HUB_NBMA);
     n.core.handle_event(
         Instant::from_secs(1),
