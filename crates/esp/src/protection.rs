@@ -181,6 +181,10 @@ struct Entry {
     soft_reported: bool,
     /// Packets seen at the last poll, and when they last changed.
     activity: (u64, Duration),
+    /// Installed with [`EspProtection::install_deferred`] while another pair carried the
+    /// peer's traffic: outbound moves to it on its first authenticated inbound packet, or
+    /// when the active pair goes.
+    pending: bool,
 }
 
 #[derive(Debug, Default)]
@@ -216,7 +220,12 @@ impl Table {
                 .max_by_key(|e| e.order)
                 .map(|e| e.pair.clone());
             match next {
-                Some(p) => self.active.insert(peer, p),
+                Some(p) => {
+                    if let Some(e) = self.pairs.get_mut(&p.inbound.spi()) {
+                        e.pending = false;
+                    }
+                    self.active.insert(peer, p)
+                }
                 None => self.active.remove(&peer),
             };
         }
@@ -344,6 +353,21 @@ impl EspProtection {
     /// outbound traffic switches to it. Older pairs of the peer keep receiving until
     /// removed. The peer is protected from now on (see the module documentation).
     pub fn install(&self, pair: SaPair) -> Result<(), InstallError> {
+        self.install_with(pair, false)
+    }
+
+    /// Installs a pair this side created answering the peer's rekey: its inbound SA at
+    /// once, but the peer's outbound traffic stays on the current pair until the new one
+    /// has carried an authenticated packet from the peer (the rekey's initiator has it
+    /// then) or the current pair is removed (the peer's Delete). The responder of a rekey
+    /// would otherwise send on an SA its peer installs only when the response arrives, and
+    /// lose those packets (a round trip, or a retransmission time under loss). Without a
+    /// current pair it is [`EspProtection::install`].
+    pub fn install_deferred(&self, pair: SaPair) -> Result<(), InstallError> {
+        self.install_with(pair, true)
+    }
+
+    fn install_with(&self, pair: SaPair, defer: bool) -> Result<(), InstallError> {
         let spi = pair.inbound.spi();
         let peer = pair.inbound.peer();
         let mut t = self.write();
@@ -354,6 +378,7 @@ impl EspProtection {
         t.next_order += 1;
         let pair = Arc::new(pair);
         let installed_at = pair.installed_at;
+        let pending = defer && t.active.contains_key(&peer);
         t.pairs.insert(
             spi,
             Entry {
@@ -361,9 +386,12 @@ impl EspProtection {
                 order,
                 soft_reported: false,
                 activity: (0, installed_at),
+                pending,
             },
         );
-        t.active.insert(peer, pair);
+        if !pending {
+            t.active.insert(peer, pair);
+        }
         t.required.insert(peer);
         Ok(())
     }
@@ -632,7 +660,15 @@ impl EspProtection {
             return Err(ProtectionError::Integrity(peer));
         };
         let spi = esp.spi();
-        let pair = self.read().pairs.get(&spi).map(|e| e.pair.clone());
+        let found = self
+            .read()
+            .pairs
+            .get(&spi)
+            .map(|e| (e.pair.clone(), e.pending));
+        let (pair, pending) = match found {
+            Some((p, pending)) => (Some(p), pending),
+            None => (None, false),
+        };
         let Some(pair) = pair else {
             if packet.len() <= MAX_EARLY_LEN {
                 let mut q = self.early.lock().unwrap_or_else(|e| e.into_inner());
@@ -659,7 +695,19 @@ impl EspProtection {
             return Err(ProtectionError::Integrity(peer));
         }
         match pair.inbound.decapsulate(packet) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if pending {
+                    // The peer sends on the new pair: it has it, so ours may follow.
+                    let mut t = self.write();
+                    if let Some(e) = t.pairs.get_mut(&spi)
+                        && e.pending
+                    {
+                        e.pending = false;
+                        t.active.insert(peer, pair.clone());
+                    }
+                }
+                Ok(())
+            }
             // A dummy packet is valid and silently dropped; nothing is wrong with it.
             Err(EspError::Dummy) => Err(ProtectionError::Unexpected(peer, underlay)),
             Err(EspError::Replay(

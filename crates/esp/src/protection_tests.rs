@@ -450,3 +450,41 @@ fn early_packets_are_bounded() {
     a.install(SaPair::new(&s, now).unwrap()).unwrap();
     assert_eq!(a.take_early(s.spi_in).len(), MAX_EARLY);
 }
+
+#[test]
+fn a_rekey_responder_keeps_sending_on_the_old_pair_until_the_new_one_is_used() {
+    let old = gcm();
+    let new = with_spis(gcm(), 0x3000_0003, 0x4000_0004);
+    let (a, b) = linked(&old, Duration::ZERO);
+    let out_spi = |n: &EspProtection, to: Ipv4Addr| {
+        let (_, w) = send(n, to).unwrap();
+        EspPacket::new_checked(&w[..]).unwrap().spi()
+    };
+    // B answered A's rekey: it has the new pair, A does not yet. B stays on the old one,
+    // which A can still open.
+    b.install_deferred(SaPair::new(&mirror(&new), Duration::ZERO).unwrap())
+        .unwrap();
+    assert_eq!(out_spi(&b, A), old.spi_in);
+    let (u, wire) = send(&b, A).unwrap();
+    assert_eq!(recv(&a, B, u, &wire).unwrap(), GRE);
+    // A gets the response, installs, and sends on the new pair: B follows.
+    a.install(SaPair::new(&new, Duration::ZERO).unwrap())
+        .unwrap();
+    assert_eq!(out_spi(&a, B), new.spi_out);
+    let (u, wire) = send(&a, B).unwrap();
+    assert_eq!(recv(&b, A, u, &wire).unwrap(), GRE);
+    assert_eq!(out_spi(&b, A), new.spi_in);
+
+    // Without traffic from the peer, the Delete of the old pair moves B over.
+    let newer = with_spis(gcm(), 0x5000_0005, 0x6000_0006);
+    b.install_deferred(SaPair::new(&mirror(&newer), Duration::ZERO).unwrap())
+        .unwrap();
+    assert_eq!(out_spi(&b, A), new.spi_in);
+    assert!(b.remove_spi(new.spi_out));
+    assert_eq!(out_spi(&b, A), newer.spi_in);
+    // With no pair at all, a deferred install is an install.
+    let c = node(C, 3);
+    c.install_deferred(SaPair::new(&old, Duration::ZERO).unwrap())
+        .unwrap();
+    assert!(c.has_sa(B));
+}

@@ -134,6 +134,7 @@ impl IkeEngine {
             hard_kilobytes: kb,
             replay_window: self.cfg.replay_window,
             encap,
+            defer_outbound: c.rekey && !c.initiated,
         }));
         self.event(IkeEvent::ChildUp {
             peer,

@@ -108,6 +108,10 @@ pub struct ChildSa {
     pub replay_window: u32,
     /// UDP encapsulation, when a NAT is on the path.
     pub encap: Option<UdpEncap>,
+    /// We created it answering the peer's rekey: the peer installs it only when our
+    /// response arrives, so outbound traffic should stay on the pair it replaces until
+    /// the peer uses this one (or deletes the old one).
+    pub defer_outbound: bool,
 }
 
 /// An input from the data plane about ESP.

@@ -83,19 +83,13 @@ fn run_with_traffic(net: &mut Net, minutes: u64) -> Vec<Lost> {
     lost
 }
 
-/// The sender always had an SA (never cleartext, never refused). The only loss is a
-/// rekey responder already sending on the new Child SA while the initiator has not
-/// installed it: its CREATE_CHILD_SA response is still in flight or was lost and waits
-/// for the retransmission (the data plane switches a peer's outbound traffic to the
-/// newest pair when it is installed). One latency without loss, a few seconds per lost
-/// response under loss, never more than the retransmission schedule.
-fn assert_only_responder_ahead(lost: &[Lost], ctx: &str, max_share_pm: usize) {
-    for l in lost {
-        assert!(l.receiver_behind, "{ctx}: {l:?}");
-        assert!(l.error.contains("unprotect"), "{ctx}: {l:?}");
-    }
-    let pings = 30 * 60 * 2 * SPOKES;
-    assert!(lost.len() * 1000 <= pings * max_share_pm, "{ctx}: {lost:?}");
+/// The sender always had an SA (never cleartext, never refused), and nothing is lost: a
+/// rekey responder keeps sending on the old pair until the initiator uses the new one
+/// (`EspProtection::install_deferred`, as the daemon installs a `defer_outbound` SA), so
+/// no packet goes out on an SA the receiver has not installed yet, with or without loss
+/// of IKE datagrams.
+fn assert_no_loss(lost: &[Lost], ctx: &str) {
+    assert!(lost.is_empty(), "{ctx}: {lost:?}");
 }
 
 fn check_rekeyed(net: &mut Net, minutes: u64) {
@@ -148,7 +142,7 @@ fn rekeys_without_loss_keep_traffic_flowing() {
     }
     net.run_for(secs(5));
     let lost = run_with_traffic(&mut net, 30);
-    assert_only_responder_ahead(&lost, "no loss", 5);
+    assert_no_loss(&lost, "no loss");
     check_rekeyed(&mut net, 30);
     // Every SPI ever used is fresh: no Child SA SPI repeats.
     let spis: Vec<u32> = net.nodes[HUB].peer_of.keys().copied().collect();
@@ -166,6 +160,6 @@ fn rekeys_under_loss_are_make_before_break() {
         net.run_for(secs(30));
         let lost = run_with_traffic(&mut net, 30);
         check_rekeyed(&mut net, 30);
-        assert_only_responder_ahead(&lost, &format!("seed {seed}"), 20);
+        assert_no_loss(&lost, &format!("seed {seed}"));
     }
 }

@@ -101,7 +101,11 @@ impl SaDatabase for EspProtection {
             nat_t: c.encap.map(|e| e.remote_port),
         };
         let pair = SaPair::new(&spec, now).map_err(|e| e.to_string())?;
-        EspProtection::install(self, pair).map_err(|e| e.to_string())
+        if c.defer_outbound {
+            EspProtection::install_deferred(self, pair).map_err(|e| e.to_string())
+        } else {
+            EspProtection::install(self, pair).map_err(|e| e.to_string())
+        }
     }
 
     fn remove(&self, spi_in: u32) -> bool {

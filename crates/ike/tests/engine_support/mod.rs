@@ -197,7 +197,16 @@ impl Net {
                     n.peer_of.insert(c.spi_in, c.peer);
                     let installed = SaPair::new(&esp_spec(&c), self.now)
                         .map_err(|e| e.to_string())
-                        .and_then(|p| n.esp.install(p).map_err(|e| e.to_string()));
+                        .and_then(|p| {
+                            // As the daemon does: a rekey responder's pair waits for the
+                            // peer before carrying outbound traffic.
+                            if c.defer_outbound {
+                                n.esp.install_deferred(p)
+                            } else {
+                                n.esp.install(p)
+                            }
+                            .map_err(|e| e.to_string())
+                        });
                     if let Err(e) = installed {
                         n.esp_errors.push(e);
                     }
