@@ -5,10 +5,10 @@
 //! The flow, as issue 12 asks:
 //! * NHRP's `ProtectionNeeded` (registration, resolution, shortcut, redirect) and packets
 //!   the data plane held for a peer without an SA start IKE to the peer's NBMA address
-//!   ([`NodeCore::ipsec_protect`]); `ProtectionNotNeeded` (the mapping expired) deletes its
-//!   SAs ([`NodeCore::ipsec_release`]).
+//!   (`NodeCore::ipsec_protect`); `ProtectionNotNeeded` (the mapping expired) deletes its
+//!   SAs (`NodeCore::ipsec_release`).
 //! * IKE datagrams from the data plane's UDP 500/4500 sockets go to the engine; its outputs
-//!   are executed here ([`NodeCore::drain_ipsec`]): datagrams out through the data plane,
+//!   are executed here (`NodeCore::drain_ipsec`): datagrams out through the data plane,
 //!   Child SAs into the SA database, protection up/down to NHRP (which holds its packets to
 //!   the peer until then) and to the data plane (which releases or drops the packets it
 //!   held), events to `%CRYPTO-…` lines.
