@@ -67,19 +67,27 @@ impl NodeCore {
     /// Executes the engine's pending actions on the data plane, in order (including those
     /// an action itself causes, such as pass-through protection coming up).
     pub fn drain_actions(&mut self) {
-        while let Some(action) = self.engine.poll_action() {
-            self.execute(action);
+        loop {
+            while let Some(action) = self.engine.poll_action() {
+                self.execute(action);
+            }
+            // Protection that comes up while negotiating queues more NHRP work.
+            if !self.negotiate() {
+                return;
+            }
         }
-        self.negotiate();
     }
 
     /// Peers for which a data plane's NBMA transport held packets and asked for protection:
     /// with pass-through protection there is nothing to negotiate, so protection is up at
     /// once and the held packets leave. (An IKE engine starts its negotiation here.)
-    fn negotiate(&mut self) {
+    /// Returns whether any peer asked (the engine may have work again).
+    fn negotiate(&mut self) -> bool {
+        let mut asked = false;
         let mut wanted = Vec::new();
         for (i, t) in &self.tunnels {
             for peer in t.dp.negotiations() {
+                asked = true;
                 if t.ipsec.is_some() {
                     wanted.push((*i, peer));
                     continue;
@@ -95,10 +103,7 @@ impl NodeCore {
             tracing::debug!("protection towards {peer} requested by the data plane: IKE");
             self.ipsec_protect(i, peer);
         }
-        // Protection that came up above queued NHRP work.
-        while let Some(action) = self.engine.poll_action() {
-            self.execute(action);
-        }
+        asked
     }
 
     fn dataplane(&self, iface: IfIndex) -> Option<&dyn DataPlane> {

@@ -85,14 +85,19 @@ fn ike_entry(tunnel: &str, v: &IkeSaView) -> mgmt::IkeSaEntry {
     }
 }
 
-/// One pair; the time left comes from the IKE engine's view of the Child SA (the data
-/// plane's own hard limit is a safety net a little later).
-fn pair(s: &SaSnapshot, children: &[dmvpn_ike::ChildSaView]) -> mgmt::IpsecSaPair {
-    let remaining = children
+/// Seconds left of a pair: the IKE engine's view of the Child SA (the data plane's own
+/// hard limit is a safety net a little later).
+fn remaining_secs(s: &SaSnapshot, children: &[dmvpn_ike::ChildSaView]) -> Option<u64> {
+    children
         .iter()
         .find(|c| c.spi_in == s.spi_in)
         .map(|c| c.remaining)
-        .or(s.remaining_time);
+        .or(s.remaining_time)
+        .map(|t| t.as_secs())
+}
+
+/// One pair.
+fn pair(s: &SaSnapshot, children: &[dmvpn_ike::ChildSaView]) -> mgmt::IpsecSaPair {
     mgmt::IpsecSaPair {
         spi_in: s.spi_in,
         spi_out: s.spi_out,
@@ -104,7 +109,7 @@ fn pair(s: &SaSnapshot, children: &[dmvpn_ike::ChildSaView]) -> mgmt::IpsecSaPai
         .to_string(),
         active: s.active,
         remaining_kb: s.remaining_bytes.map(|b| b / 1024),
-        remaining_secs: remaining.map(|t| t.as_secs()),
+        remaining_secs: remaining_secs(s, children),
         replay_window: s.replay_window,
         esn: s.esn,
         udp_encap_port: s.nat_t,
@@ -239,9 +244,7 @@ impl NodeCore {
                         packets,
                         dropped,
                         remaining_kb: active.and_then(|s| s.remaining_bytes).map(|b| b / 1024),
-                        remaining_secs: active
-                            .map(|s| pair(s, &children))
-                            .and_then(|p| p.remaining_secs),
+                        remaining_secs: active.and_then(|s| remaining_secs(s, &children)),
                     }
                 };
                 r.sessions.push(mgmt::CryptoSession {
