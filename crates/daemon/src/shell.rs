@@ -50,13 +50,59 @@ pub trait TunnelStarter {
 struct UserspaceTunnels {
     protection: Arc<dyn Protection>,
     events_tx: mpsc::Sender<(IfIndex, Event)>,
+    groups: SharedGroups,
+}
+
+/// The running `shared` protection groups, by [`TunnelPlan::ipsec_group`]: a tunnel that
+/// joins a group gets its SA database and IPsec sockets. Weak: a group goes when its last
+/// tunnel stops.
+#[derive(Clone, Default)]
+struct SharedGroups(Arc<std::sync::Mutex<BTreeMap<String, SharedGroup>>>);
+
+/// A running `shared` group: its SA database and its data-plane side.
+type SharedGroup = (
+    std::sync::Weak<dmvpn_esp::EspProtection>,
+    std::sync::Weak<dmvpn_dataplane::SharedIpsec>,
+);
+
+impl SharedGroups {
+    /// The group `key`'s SA database and data-plane group, made when none runs.
+    fn get(
+        &self,
+        key: &str,
+        local: std::net::Ipv4Addr,
+    ) -> (
+        Arc<dmvpn_esp::EspProtection>,
+        Arc<dmvpn_dataplane::SharedIpsec>,
+    ) {
+        let mut groups = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        groups.retain(|_, (e, g)| e.strong_count() > 0 && g.strong_count() > 0);
+        if let Some((e, g)) = groups.get(key)
+            && let (Some(e), Some(g)) = (e.upgrade(), g.upgrade())
+        {
+            return (e, g);
+        }
+        let esp = crate::core::ipsec::userspace_esp(local);
+        let group = dmvpn_dataplane::SharedIpsec::new(esp.clone());
+        groups.insert(
+            key.to_string(),
+            (Arc::downgrade(&esp), Arc::downgrade(&group)),
+        );
+        (esp, group)
+    }
 }
 
 impl TunnelStarter for UserspaceTunnels {
     type Running = RunningTunnel;
 
     async fn start(&mut self, plan: &TunnelPlan) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
-        start_tunnel(plan, self.protection.clone(), self.events_tx.clone()).await
+        start_tunnel(
+            plan,
+            self.protection.clone(),
+            self.events_tx.clone(),
+            &self.groups,
+        )
+        .await
     }
 
     async fn stop(&mut self, running: RunningTunnel) {
@@ -154,6 +200,7 @@ pub struct Shell {
     running: BTreeMap<IfIndex, RunningTunnel>,
     events_tx: mpsc::Sender<(IfIndex, Event)>,
     protection: Arc<dyn Protection>,
+    groups: SharedGroups,
 }
 
 /// Reads and validates a configuration file (errors as `FILE:LINE:COLUMN: error: ...`).
@@ -193,8 +240,9 @@ impl Shell {
         let protection: Arc<dyn Protection> = Arc::new(PassThrough);
         let mut running = BTreeMap::new();
         let mut tunnels = Vec::new();
+        let groups = SharedGroups::default();
         for plan in plans {
-            match start_tunnel(&plan, protection.clone(), events_tx.clone()).await {
+            match start_tunnel(&plan, protection.clone(), events_tx.clone(), &groups).await {
                 Ok((rt, dp)) => {
                     running.insert(plan.ifindex, rt);
                     tunnels.push((plan, dp));
@@ -222,6 +270,7 @@ impl Shell {
             running,
             events_tx,
             protection,
+            groups,
         };
         Ok((shell, events_rx))
     }
@@ -286,6 +335,7 @@ impl Shell {
         let mut starter = UserspaceTunnels {
             protection: self.protection.clone(),
             events_tx: self.events_tx.clone(),
+            groups: self.groups.clone(),
         };
         let summary = apply_reload(
             &mut self.core,
@@ -337,20 +387,32 @@ async fn start_tunnel(
     plan: &TunnelPlan,
     plain: Arc<dyn Protection>,
     events_tx: mpsc::Sender<(IfIndex, Event)>,
+    groups: &SharedGroups,
 ) -> Result<(RunningTunnel, TunnelIo), DaemonError> {
-    // A protected tunnel gets its own ESP table, which requires an SA for every peer: no
-    // GRE leaves it in the clear, whatever IKE does (fail closed).
-    let (protection, sad): (Arc<dyn Protection>, Option<Arc<dyn SaDatabase>>) = match &plan.ipsec {
-        Some(_) => {
-            let local = plan_source(plan);
-            let esp = crate::core::ipsec::userspace_esp(local);
-            (esp.clone(), Some(esp))
+    // A protected tunnel gets its own ESP table (or its `shared` group's), which requires an
+    // SA for every peer: no GRE leaves it in the clear, whatever IKE does (fail closed).
+    let started = match &plan.ipsec {
+        Some(p) if p.shared => {
+            let key = plan.ipsec_group().unwrap_or_default();
+            let (esp, group) = groups.get(&key, plan_source(plan));
+            let sad: Arc<dyn SaDatabase> = esp;
+            Tunnel::start_shared(plan.dataplane.clone(), group)
+                .await
+                .map(|t| (t, Some(sad)))
         }
-        None => (plain, None),
+        Some(_) => {
+            let esp = crate::core::ipsec::userspace_esp(plan_source(plan));
+            let sad: Arc<dyn SaDatabase> = esp.clone();
+            Tunnel::start(plan.dataplane.clone(), esp)
+                .await
+                .map(|t| (t, Some(sad)))
+        }
+        None => Tunnel::start(plan.dataplane.clone(), plain)
+            .await
+            .map(|t| (t, None)),
     };
-    let (tunnel, mut events) = Tunnel::start(plan.dataplane.clone(), protection)
-        .await
-        .map_err(|e| DaemonError::Dataplane(format!("{}: {e}", plan.name)))?;
+    let ((tunnel, mut events), sad) =
+        started.map_err(|e| DaemonError::Dataplane(format!("{}: {e}", plan.name)))?;
     let handle = tunnel.handle();
     let ifindex = plan.ifindex;
     let forwarder = tokio::spawn(async move {
@@ -373,7 +435,11 @@ async fn start_tunnel(
             .source_address()
             .map_or("(no address yet)".to_string(), |a| a.to_string()),
         match &plan.ipsec {
-            Some(p) => format!(", protected by IPsec profile {} (IKEv2)", p.ipsec_profile),
+            Some(p) => format!(
+                ", protected by IPsec profile {} (IKEv2{})",
+                p.ipsec_profile,
+                if p.shared { ", shared" } else { "" }
+            ),
             None => String::new(),
         }
     );

@@ -93,6 +93,23 @@ impl TunnelPlan {
         c.nbma_addr = nbma;
         c
     }
+
+    /// The IPsec group of a protected tunnel: the tunnels of one group share one IKE engine,
+    /// one SA database and one set of IPsec sockets. A tunnel protected with `shared` groups
+    /// with the other `shared` tunnels on its tunnel source (same profile, checked by
+    /// [`plan`]); any other protected tunnel is a group of its own.
+    pub fn ipsec_group(&self) -> Option<String> {
+        let p = self.ipsec.as_ref()?;
+        Some(if p.shared {
+            let source = match &self.dataplane.source {
+                dmvpn_dataplane::TunnelSource::Address(a) => a.to_string(),
+                dmvpn_dataplane::TunnelSource::Interface(i) => i.clone(),
+            };
+            format!("{} (shared, source {source})", p.ipsec_profile)
+        } else {
+            self.name.clone()
+        })
+    }
 }
 
 fn prefix_of(net: &Ipv4Net) -> Prefix {
@@ -109,21 +126,32 @@ pub fn plan(config: &Config) -> Result<Vec<TunnelPlan>, TranslateError> {
         }
         plans.push(plan_tunnel(config, iface, tunnel)?);
     }
-    // Each protected tunnel owns the IKE and ESP sockets of its tunnel source: two on one
-    // source would steal each other's IKE and decrypt each other's ESP.
+    // A protected tunnel owns the IKE and ESP sockets of its tunnel source, unless it shares
+    // them (`tunnel protection ... shared`) with the other tunnels on that source, which
+    // must then all be shared and use the same profile.
     for (i, a) in plans.iter().enumerate() {
-        if a.ipsec.is_none() {
+        let Some(pa) = &a.ipsec else {
             continue;
-        }
-        if let Some(b) = plans
-            .iter()
-            .skip(i + 1)
-            .find(|b| b.ipsec.is_some() && b.dataplane.source == a.dataplane.source)
-        {
-            return Err(TranslateError::Protection(format!(
-                "{} and {} are both protected and share their tunnel source: one IKE SA per peer across tunnels (`tunnel protection ... shared`) is not supported yet; give each protected tunnel its own tunnel source",
-                a.name, b.name
-            )));
+        };
+        for b in plans.iter().skip(i + 1) {
+            let Some(pb) = &b.ipsec else {
+                continue;
+            };
+            if b.dataplane.source != a.dataplane.source {
+                continue;
+            }
+            if !pa.shared || !pb.shared {
+                return Err(TranslateError::Protection(format!(
+                    "{} and {} are both protected and share their tunnel source: add `shared` to the protection of both (`tunnel protection ipsec profile {} shared`), or give each its own tunnel source",
+                    a.name, b.name, pa.ipsec_profile
+                )));
+            }
+            if pa.ipsec_profile != pb.ipsec_profile {
+                return Err(TranslateError::Protection(format!(
+                    "{} and {} share their tunnel source and IPsec (`shared`) but name different IPsec profiles ({} and {}): tunnels sharing one IKE SA per peer must use the same profile",
+                    a.name, b.name, pa.ipsec_profile, pb.ipsec_profile
+                )));
+            }
         }
     }
     Ok(plans)
@@ -460,5 +488,61 @@ ip route 0.0.0.0 0.0.0.0 172.16.1.254
         assert!(plans[0].multicast.dynamic);
         assert!(plans[0].engine.redirect);
         assert!(plans[0].dataplane.detect_hairpin);
+    }
+
+    const CRYPTO: &str = "\
+crypto ikev2 keyring K
+ peer ANY
+  address 0.0.0.0 0.0.0.0
+  pre-shared-key k3y
+crypto ikev2 profile I
+ match identity remote address 0.0.0.0
+ authentication local pre-share
+ authentication remote pre-share
+ keyring local K
+crypto ipsec transform-set T esp-gcm 256
+ mode transport
+crypto ipsec profile P
+ set transform-set T
+ set ikev2-profile I
+crypto ipsec profile Q
+ set transform-set T
+ set ikev2-profile I
+";
+
+    /// Two multipoint tunnels on Ethernet0 (keys 1 and 2) protected as given.
+    fn two_tunnels(p0: &str, p1: &str) -> String {
+        let mut t = CRYPTO.to_string();
+        for (i, p) in [p0, p1].iter().enumerate() {
+            t.push_str(&format!(
+                "interface Tunnel{i}\n ip address 10.{i}.0.1 255.255.255.0\n tunnel source Ethernet0\n tunnel mode gre multipoint\n tunnel key {}\n tunnel protection ipsec profile {p}\n!\n",
+                i + 1
+            ));
+        }
+        t.push_str("interface Ethernet0\n ip address 172.16.1.1 255.255.255.0\n");
+        t
+    }
+
+    #[test]
+    fn shared_protection_groups_the_tunnels_of_one_source() {
+        let plans = plan(&parse(&two_tunnels("P shared", "P shared"))).expect("plan");
+        let groups: Vec<_> = plans.iter().map(TunnelPlan::ipsec_group).collect();
+        assert_eq!(groups.len(), 2);
+        assert!(groups[0].is_some());
+        assert_eq!(groups[0], groups[1], "one group for both tunnels");
+    }
+
+    #[test]
+    fn protected_tunnels_on_one_source_need_shared_and_one_profile() {
+        let e = plan(&parse(&two_tunnels("P", "P"))).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("add `shared` to the protection of both"),
+            "{e}"
+        );
+        let e = plan(&parse(&two_tunnels("P shared", "P"))).expect_err("refused");
+        assert!(e.to_string().contains("add `shared`"), "{e}");
+        let e = plan(&parse(&two_tunnels("P shared", "Q shared"))).expect_err("refused");
+        assert!(e.to_string().contains("different IPsec profiles"), "{e}");
     }
 }

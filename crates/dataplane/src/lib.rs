@@ -151,6 +151,7 @@ pub mod kernel_gre;
 pub mod nbma;
 pub mod netlink;
 pub mod protection;
+pub mod shared;
 pub mod tunnel;
 
 // The pure forwarding lives in dmvpn-forwarding (shared with the simulator); re-exported
@@ -163,4 +164,5 @@ pub use dmvpn_forwarding::{
 pub use dmvpn_forwarding::{counters, gre, packet, pipeline, seam, tables, transport};
 pub use error::Error;
 pub use protection::{PacketBuf, PassThrough, Protection, ProtectionError};
+pub use shared::SharedIpsec;
 pub use tunnel::{Tunnel, TunnelConfig, TunnelHandle, TunnelMode, TunnelSource};

@@ -293,19 +293,97 @@ pub enum Arrival {
     },
 }
 
-/// The sockets of the IPsec underlay.
+/// The sockets of the IPsec underlay of one tunnel source: raw ESP, UDP 500 and UDP 4500.
 #[derive(Debug)]
-struct IpsecSockets {
+pub struct IpsecSockets {
     esp: RawIpSocket,
     ike: UdpUnderlay,
     nat_t: UdpUnderlay,
+}
+
+impl IpsecSockets {
+    /// Opens the ESP, UDP 500 and UDP 4500 sockets of tunnel source `local`.
+    pub fn open(local: Ipv4Addr) -> io::Result<Self> {
+        Ok(IpsecSockets {
+            esp: RawIpSocket::bind_protocol(local, IPPROTO_ESP)?,
+            ike: UdpUnderlay::bind(local, IKE_PORT)?,
+            nat_t: UdpUnderlay::bind(local, NAT_T_PORT)?,
+        })
+    }
+
+    /// Receives the next packet from these sockets only (a shared group's reader).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Arrival> {
+        recv_any(None, self, buf).await
+    }
+}
+
+/// Whose IPsec sockets a transport sends on.
+#[derive(Debug)]
+enum IpsecUnderlay {
+    /// The transport's own: it also reads them.
+    Own(IpsecSockets),
+    /// A `shared` protection group's: the group's reader reads them
+    /// ([`crate::shared::SharedIpsec`]).
+    Shared(Arc<crate::shared::SocketLease>),
+}
+
+impl IpsecUnderlay {
+    fn sockets(&self) -> &IpsecSockets {
+        match self {
+            IpsecUnderlay::Own(s) => s,
+            IpsecUnderlay::Shared(lease) => lease.sockets(),
+        }
+    }
+}
+
+/// Waits for a packet on `gre` (when given) or any of `ipsec`'s sockets, into `buf`. One
+/// buffer for every socket: wait for readiness, then read from the socket that became
+/// readable (readiness is cleared when it had nothing after all).
+async fn recv_any(
+    gre: Option<&RawIpSocket>,
+    ipsec: &IpsecSockets,
+    buf: &mut [u8],
+) -> io::Result<Arrival> {
+    loop {
+        tokio::select! {
+            g = async {
+                match gre {
+                    Some(s) => s.fd.readable().await.map(|g| (s, g)),
+                    None => std::future::pending().await,
+                }
+            } => {
+                let (gre, mut g) = g?;
+                if let Some(r) = gre.read_ready(&mut g, buf)? {
+                    return Ok(Arrival::Raw(r));
+                }
+            }
+            g = ipsec.esp.fd.readable() => {
+                let mut g = g?;
+                if let Some(r) = ipsec.esp.read_ready(&mut g, buf)? {
+                    return Ok(Arrival::Raw(r));
+                }
+            }
+            r = ipsec.nat_t.socket.readable() => {
+                r?;
+                if let Some((len, remote)) = ipsec.nat_t.read_ready(buf)? {
+                    return Ok(Arrival::Udp { remote, local_port: NAT_T_PORT, len });
+                }
+            }
+            r = ipsec.ike.socket.readable() => {
+                r?;
+                if let Some((len, remote)) = ipsec.ike.read_ready(buf)? {
+                    return Ok(Arrival::Udp { remote, local_port: IKE_PORT, len });
+                }
+            }
+        }
+    }
 }
 
 /// The underlay sockets of one tunnel source and the protection in front of them.
 #[derive(Debug)]
 pub struct NbmaTransport {
     gre: GreSocket,
-    ipsec: Option<IpsecSockets>,
+    ipsec: Option<IpsecUnderlay>,
     protector: Arc<Protector>,
 }
 
@@ -324,11 +402,7 @@ impl NbmaTransport {
     pub fn open(local: Ipv4Addr, protector: Arc<Protector>) -> io::Result<Self> {
         let gre = RawIpSocket::bind(local)?;
         let ipsec = if protector.protection().uses_ipsec() {
-            Some(IpsecSockets {
-                esp: RawIpSocket::bind_protocol(local, IPPROTO_ESP)?,
-                ike: UdpUnderlay::bind(local, IKE_PORT)?,
-                nat_t: UdpUnderlay::bind(local, NAT_T_PORT)?,
-            })
+            Some(IpsecUnderlay::Own(IpsecSockets::open(local)?))
         } else {
             None
         };
@@ -336,6 +410,22 @@ impl NbmaTransport {
             gre,
             ipsec,
             protector,
+        })
+    }
+
+    /// Opens the transport of a member of a `shared` protection group on tunnel source
+    /// `local`: its own GRE socket, and the group's protector and IPsec sockets (which the
+    /// group reads; this transport only sends on them).
+    pub fn open_shared(
+        local: Ipv4Addr,
+        group: &Arc<crate::shared::SharedIpsec>,
+    ) -> io::Result<Self> {
+        let gre = RawIpSocket::bind(local)?;
+        let lease = group.lease(local)?;
+        Ok(Self {
+            gre,
+            ipsec: Some(IpsecUnderlay::Shared(lease)),
+            protector: group.protector().clone(),
         })
     }
 
@@ -354,47 +444,19 @@ impl NbmaTransport {
         &self.protector
     }
 
-    /// Receives the next packet from any of the transport's sockets into `buf`.
+    /// Receives the next packet from any of the transport's own sockets into `buf` (a
+    /// shared group's IPsec sockets are read by the group).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Arrival> {
-        let Some(ipsec) = &self.ipsec else {
-            return self.gre.recv(buf).await.map(Arrival::Raw);
-        };
-        // One buffer for every socket: wait for readiness, then read from the socket that
-        // became readable (readiness is cleared when it had nothing after all).
-        loop {
-            tokio::select! {
-                g = self.gre.fd.readable() => {
-                    let mut g = g?;
-                    if let Some(r) = self.gre.read_ready(&mut g, buf)? {
-                        return Ok(Arrival::Raw(r));
-                    }
-                }
-                g = ipsec.esp.fd.readable() => {
-                    let mut g = g?;
-                    if let Some(r) = ipsec.esp.read_ready(&mut g, buf)? {
-                        return Ok(Arrival::Raw(r));
-                    }
-                }
-                r = ipsec.nat_t.socket.readable() => {
-                    r?;
-                    if let Some((len, remote)) = ipsec.nat_t.read_ready(buf)? {
-                        return Ok(Arrival::Udp { remote, local_port: NAT_T_PORT, len });
-                    }
-                }
-                r = ipsec.ike.socket.readable() => {
-                    r?;
-                    if let Some((len, remote)) = ipsec.ike.read_ready(buf)? {
-                        return Ok(Arrival::Udp { remote, local_port: IKE_PORT, len });
-                    }
-                }
-            }
+        match &self.ipsec {
+            Some(IpsecUnderlay::Own(ipsec)) => recv_any(Some(&self.gre), ipsec, buf).await,
+            _ => self.gre.recv(buf).await.map(Arrival::Raw),
         }
     }
 
     /// Sends an IKE message from local port `local_port` to `remote` (with the non-ESP
     /// marker on 4500).
     pub fn send_ike(&self, local_port: u16, remote: SocketAddrV4, message: &[u8]) -> SendOutcome {
-        let Some(ipsec) = &self.ipsec else {
+        let Some(ipsec) = self.ipsec.as_ref().map(IpsecUnderlay::sockets) else {
             return SendOutcome::Dropped(DropReason::Io(
                 "no IKE socket (IPsec not configured)".into(),
             ));
@@ -412,7 +474,7 @@ impl NbmaTransport {
 
     /// Sends a NAT keepalive (0xFF) from UDP 4500 to `remote`.
     pub fn send_nat_keepalive(&self, remote: SocketAddrV4) -> SendOutcome {
-        let Some(ipsec) = &self.ipsec else {
+        let Some(ipsec) = self.ipsec.as_ref().map(IpsecUnderlay::sockets) else {
             return SendOutcome::Dropped(DropReason::Io("no UDP 4500 socket".into()));
         };
         match ipsec.nat_t.send_to(&[NAT_KEEPALIVE], remote) {
@@ -430,7 +492,7 @@ impl NbmaTransport {
             ));
         }
         let transmit = self.protector.outbound(peer, tos, packet);
-        let result = match (&transmit, &self.ipsec) {
+        let result = match (&transmit, self.ipsec.as_ref().map(IpsecUnderlay::sockets)) {
             (Transmit::Send(Underlay::Gre), _) => {
                 self.gre.send_to_tos(packet.as_slice(), peer, tos)
             }

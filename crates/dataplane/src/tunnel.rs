@@ -18,6 +18,7 @@ use crate::netlink::{self, RT_TABLE_MAIN};
 use crate::pipeline::{self, Forwarder, ForwarderConfig, MAX_PACKET, Scratch, Sink};
 use crate::protection::{PacketBuf, Protection, Protector, Received, RecvDrop};
 use crate::seam::{CounterSnapshot, DropReason, Event, SendOutcome};
+use crate::shared::SharedIpsec;
 use crate::tables::{ForwardingTables, MirroredRoute};
 use dmvpn_forwarding::counters::Stat;
 use dmvpn_forwarding::transport::DEFAULT_QUEUE_PER_PEER;
@@ -161,7 +162,7 @@ impl TunnelConfig {
 
 /// State shared by the tasks and the handles.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     config: TunnelConfig,
     /// The pure per-packet pipeline, its tables, counters and run-time settings.
     forwarder: Forwarder,
@@ -169,6 +170,8 @@ struct Shared {
     tun: Weak<tun_rs::AsyncDevice>,
     ifindex: u32,
     protector: Arc<Protector>,
+    /// The `shared` protection group this tunnel belongs to.
+    group: Option<Arc<SharedIpsec>>,
     transport: RwLock<Option<Arc<NbmaTransport>>>,
     source: Arc<watch::Sender<Option<Ipv4Addr>>>,
     events: mpsc::Sender<Event>,
@@ -195,6 +198,17 @@ impl Shared {
 
     fn now(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    /// The TUN device, while the tunnel runs.
+    pub(crate) fn tun(&self) -> Option<Arc<tun_rs::AsyncDevice>> {
+        self.tun.upgrade()
+    }
+
+    /// Opens the NBMA transport on tunnel source `local`: its own, or a `shared` group
+    /// member's.
+    fn open_transport(&self, local: Ipv4Addr) -> std::io::Result<NbmaTransport> {
+        open_transport(local, &self.protector, self.group.as_ref())
     }
 
     fn emit(&self, event: Event) {
@@ -514,15 +528,33 @@ impl Tunnel {
         config: TunnelConfig,
         protection: Arc<dyn Protection>,
     ) -> Result<(Tunnel, mpsc::Receiver<Event>), Error> {
+        let protector = Arc::new(Protector::new(protection, DEFAULT_QUEUE_PER_PEER));
+        Self::start_with(config, protector, None).await
+    }
+
+    /// Starts a member of a `shared` protection group (`tunnel protection ipsec profile
+    /// NAME shared`): like [`Tunnel::start`], with the group's protector and IPsec sockets.
+    pub async fn start_shared(
+        config: TunnelConfig,
+        group: Arc<SharedIpsec>,
+    ) -> Result<(Tunnel, mpsc::Receiver<Event>), Error> {
+        let protector = group.protector().clone();
+        Self::start_with(config, protector, Some(group)).await
+    }
+
+    async fn start_with(
+        config: TunnelConfig,
+        protector: Arc<Protector>,
+        group: Option<Arc<SharedIpsec>>,
+    ) -> Result<(Tunnel, mpsc::Receiver<Event>), Error> {
         config.validate()?;
         let source_addr = match &config.source {
             TunnelSource::Address(a) => Some(*a),
             TunnelSource::Interface(name) => netlink::resolve_interface_ipv4(name).await?,
         };
-        let protector = Arc::new(Protector::new(protection, DEFAULT_QUEUE_PER_PEER));
         let transport = match source_addr {
             Some(local) => Some(Arc::new(
-                NbmaTransport::open(local, protector.clone())
+                open_transport(local, &protector, group.as_ref())
                     .map_err(|source| Error::Socket { local, source })?,
             )),
             None => None,
@@ -569,6 +601,7 @@ impl Tunnel {
             config,
             ifindex,
             protector,
+            group,
             transport: RwLock::new(transport),
             source: Arc::new(source_tx),
             events: events_tx,
@@ -578,6 +611,9 @@ impl Tunnel {
             epoch: Instant::now(),
         });
 
+        if let Some(group) = &shared.group {
+            group.join(shared.config.key, Arc::downgrade(&shared));
+        }
         let mut tasks = Vec::new();
         let (ready_tx, ready_rx) = oneshot::channel();
         let route_table = shared.config.route_table;
@@ -696,18 +732,18 @@ where
 /// Consecutive I/O errors tolerated on a descriptor before its task gives up: transient
 /// errors (ICMP-reported errors, ENOBUFS) are skipped, a dead descriptor is not spun on.
 #[derive(Debug, Default)]
-struct ErrorBudget {
+pub(crate) struct ErrorBudget {
     consecutive: u32,
 }
 
 impl ErrorBudget {
     const LIMIT: u32 = 1000;
 
-    fn ok(&mut self) {
+    pub(crate) fn ok(&mut self) {
         self.consecutive = 0;
     }
 
-    fn failed(&mut self, e: std::io::Error) -> Result<(), std::io::Error> {
+    pub(crate) fn failed(&mut self, e: std::io::Error) -> Result<(), std::io::Error> {
         self.consecutive += 1;
         tracing::debug!(error = %e, consecutive = self.consecutive, "I/O error");
         let fatal = matches!(
@@ -786,7 +822,7 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
                 continue;
             }
             let reopened = match new {
-                Some(local) => match NbmaTransport::open(local, shared.protector.clone()) {
+                Some(local) => match shared.open_transport(local) {
                     Ok(t) => Some(Arc::new(t)),
                     Err(e) => {
                         shared.emit(Event::TaskFailed {
@@ -811,15 +847,39 @@ async fn gre_reader(shared: Arc<Shared>, tun: Arc<tun_rs::AsyncDevice>) -> Resul
     }
 }
 
+/// Opens the NBMA transport of tunnel source `local`: a `shared` group member's, or one
+/// with its own sockets.
+fn open_transport(
+    local: Ipv4Addr,
+    protector: &Arc<Protector>,
+    group: Option<&Arc<SharedIpsec>>,
+) -> std::io::Result<NbmaTransport> {
+    match group {
+        Some(g) => NbmaTransport::open_shared(local, g),
+        None => NbmaTransport::open(local, protector.clone()),
+    }
+}
+
 /// Handles one packet received on the NBMA transport: unprotects it through the
 /// transport's protector and runs the forwarder on it, or hands an IKE message to the
 /// daemon. Returns the inner IPv4 packet to write into the TUN device, if any.
 fn inbound<'a>(shared: &Shared, buf: &'a mut PacketBuf, arrival: Arrival) -> Option<&'a [u8]> {
-    let received = match arrival {
+    let received = unprotect(&shared.protector, buf, arrival)?;
+    deliver(shared, buf, received)
+}
+
+/// Undoes the protection of one arrival in `buf` (left holding the GRE packet or the IKE
+/// message).
+pub(crate) fn unprotect(
+    protector: &Protector,
+    buf: &mut PacketBuf,
+    arrival: Arrival,
+) -> Option<Received> {
+    Some(match arrival {
         Arrival::Raw(r) => {
             buf.set_len(r.end).ok()?;
             buf.advance(r.gre_offset).ok()?;
-            shared.protector.inbound(r.source, r.protocol, buf)
+            protector.inbound(r.source, r.protocol, buf)
         }
         Arrival::Udp {
             remote,
@@ -827,11 +887,18 @@ fn inbound<'a>(shared: &Shared, buf: &'a mut PacketBuf, arrival: Arrival) -> Opt
             len,
         } => {
             buf.set_len(len).ok()?;
-            shared
-                .protector
-                .inbound_udp(*remote.ip(), remote.port(), local_port, buf)
+            protector.inbound_udp(*remote.ip(), remote.port(), local_port, buf)
         }
-    };
+    })
+}
+
+/// Runs the forwarder of tunnel `shared` on an unprotected arrival, or hands an IKE
+/// message to the daemon. Returns the inner IPv4 packet to write into the TUN device.
+pub(crate) fn deliver<'a>(
+    shared: &Shared,
+    buf: &'a mut PacketBuf,
+    received: Received,
+) -> Option<&'a [u8]> {
     match received {
         Received::Gre { source } => {
             let now = shared.now();

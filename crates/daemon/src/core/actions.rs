@@ -88,7 +88,7 @@ impl NodeCore {
         for (i, t) in &self.tunnels {
             for peer in t.dp.negotiations() {
                 asked = true;
-                if t.ipsec.is_some() {
+                if t.plan.ipsec.is_some() {
                     wanted.push((*i, peer));
                     continue;
                 }
@@ -302,7 +302,10 @@ impl NodeCore {
     /// With pass-through protection the peer counts as protected at once.
     fn protection(&mut self, iface: IfIndex, nbma: Ipv4Addr, needed: bool) {
         let name = self.iface_name(iface);
-        let protected = self.tunnels.get(&iface).is_some_and(|t| t.ipsec.is_some());
+        let protected = self
+            .tunnels
+            .get(&iface)
+            .is_some_and(|t| t.plan.ipsec.is_some());
         if protected {
             // IKE: NHRP hears `handle_protection` when the Child SA is installed.
             if needed {

@@ -18,6 +18,7 @@
 //! Fail-closed lives in the data plane: the tunnel's protection requires an SA for every
 //! peer, so nothing leaves as cleartext GRE whatever this module does or fails to do.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
@@ -26,10 +27,11 @@ use std::time::Duration;
 use dmvpn_config::crypto::ResolvedProtection;
 use dmvpn_crypto::SystemRandom;
 use dmvpn_esp::{EspProtection, LifetimeLimits, SaPair, SaSnapshot, SaSpec};
-use dmvpn_ike::{ChildSa, DownReason, EspEvent, IkeEngine, IkeEvent, Output};
+use dmvpn_ike::{ChildSa, EspEvent, IkeEngine, Output};
 use dmvpn_nhrp::{IfIndex, Instant};
 
 use super::NodeCore;
+use super::ipsec_log::{count_event, esp_sa_line, log_ike_event};
 
 /// How often the SA database is checked for expiries and events.
 const ESP_POLL: Duration = Duration::from_secs(1);
@@ -189,10 +191,20 @@ pub struct IpsecCounters {
     pub admission_refused: u64,
 }
 
-/// A protected tunnel's IPsec state.
+/// The IPsec state of a group of protected tunnels ([`crate::translate::TunnelPlan::ipsec_group`]):
+/// one tunnel, or the tunnels sharing a source with `tunnel protection … shared`.
 pub struct TunnelIpsec {
     /// The resolved profile (what `show crypto session` names).
     pub profile: ResolvedProtection,
+    /// The member tunnels' names, joined (log lines and shows).
+    pub name: String,
+    /// The member tunnels.
+    pub members: Vec<IfIndex>,
+    /// Call admission limits in force.
+    limits: dmvpn_config::model::IkeLimits,
+    /// Peers protection was asked for, and by which member tunnels: an SA is released
+    /// when no member needs it any more.
+    wants: BTreeMap<Ipv4Addr, BTreeSet<IfIndex>>,
     /// The IKE engine.
     pub engine: IkeEngine,
     /// Where Child SAs go.
@@ -221,6 +233,10 @@ impl TunnelIpsec {
             .idle_time_secs
             .map(|s| Duration::from_secs(u64::from(s)));
         Ok(TunnelIpsec {
+            name: profile.tunnel.clone(),
+            members: Vec::new(),
+            limits: *limits,
+            wants: BTreeMap::new(),
             profile,
             engine,
             sad,
@@ -239,7 +255,9 @@ impl TunnelIpsec {
         let config = crate::ike_config::ike_config(&self.profile, limits)?;
         self.engine
             .update_config(now, config)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.limits = *limits;
+        Ok(())
     }
 
     /// When this tunnel's IPsec wants time next.
@@ -261,62 +279,103 @@ pub(crate) fn instant(d: Duration) -> Instant {
     Instant::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A Wireshark `esp_sa` table line for one direction of a Child SA (the key log).
-fn esp_sa_line(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    spi: u32,
-    c: &ChildSa,
-    enc: &[u8],
-    integ: &[u8],
-) -> String {
-    let hex = |b: &[u8]| -> String {
-        if b.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "0x{}",
-                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-            )
-        }
-    };
-    let enc_alg = if c.encryption.is_aead() {
-        "AES-GCM with 16 octet ICV [RFC4106]"
-    } else {
-        "AES-CBC [RFC3602]"
-    };
-    let auth_alg = match c.integrity {
-        None => "NULL",
-        Some(dmvpn_crypto::Integrity::HmacSha1_96) => "HMAC-SHA-1-96 [RFC2404]",
-        Some(dmvpn_crypto::Integrity::HmacSha256_128) => "HMAC-SHA-256-128 [RFC4868]",
-        Some(dmvpn_crypto::Integrity::HmacSha384_192) => "HMAC-SHA-384-192 [RFC4868]",
-        Some(dmvpn_crypto::Integrity::HmacSha512_256) => "HMAC-SHA-512-256 [RFC4868]",
-    };
-    format!(
-        "\"IPv4\",\"{src}\",\"{dst}\",\"0x{spi:08x}\",\"{enc_alg}\",\"{}\",\"{auth_alg}\",\"{}\"",
-        hex(enc),
-        hex(integ)
-    )
+/// Whether two profiles negotiate the same (the tunnel they were resolved for aside).
+fn same_profile(a: &ResolvedProtection, b: &ResolvedProtection) -> bool {
+    a.ipsec_profile == b.ipsec_profile
+        && a.shared == b.shared
+        && a.ike == b.ike
+        && a.child == b.child
 }
 
-fn down_reason(r: DownReason) -> &'static str {
-    match r {
-        DownReason::Local => "deleted locally",
-        DownReason::PeerDeleted => "deleted by the peer",
-        DownReason::Timeout => "peer not answering",
-        DownReason::PeerDead => "dead peer detected",
-        DownReason::AuthFailed => "authentication failed",
-        DownReason::Expired => "lifetime expired",
-        DownReason::PeerRestarted => "peer restarted",
-        DownReason::Failed => "negotiation failed",
-    }
+/// Whether two handles name the same SA database.
+fn same_sad(a: &Arc<dyn SaDatabase>, b: &Arc<dyn SaDatabase>) -> bool {
+    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
 }
 
 impl NodeCore {
+    /// Forms the IPsec groups of the running tunnels: a group whose members still use its
+    /// SA database and profile keeps its IKE engine (and its SAs); a new or changed one gets
+    /// a fresh engine; a group without members goes. Peers that only departed members
+    /// needed are released.
+    pub(crate) fn regroup_ipsec(&mut self) -> Result<(), String> {
+        let now = dur(self.now);
+        let mut groups: BTreeMap<String, Vec<IfIndex>> = BTreeMap::new();
+        for (i, t) in &self.tunnels {
+            if let Some(k) = t.plan.ipsec_group() {
+                groups.entry(k).or_default().push(*i);
+            }
+        }
+        self.ipsec.retain(|k, _| groups.contains_key(k));
+        for (key, members) in groups {
+            let Some((profile, limits, sad)) = members.first().and_then(|i| {
+                let t = self.tunnels.get(i)?;
+                Some((t.plan.ipsec.clone()?, t.plan.ike_limits, t.sad.clone()?))
+            }) else {
+                continue;
+            };
+            let keep = self
+                .ipsec
+                .get(&key)
+                .is_some_and(|g| same_sad(&g.sad, &sad) && same_profile(&g.profile, &profile));
+            if !keep {
+                if let Some(old) = self.ipsec.remove(&key)
+                    && same_sad(&old.sad, &sad)
+                {
+                    // The profile changed under a shared group: the old engine's SAs go.
+                    for pair in old.sad.snapshot(now) {
+                        old.sad.remove(pair.spi_in);
+                    }
+                }
+                let g = TunnelIpsec::new(profile, &limits, sad, now)?;
+                self.ipsec.insert(key.clone(), g);
+            }
+            let names: Vec<String> = members
+                .iter()
+                .filter_map(|i| self.tunnels.get(i).map(|t| t.plan.name.clone()))
+                .collect();
+            let Some(g) = self.ipsec.get_mut(&key) else {
+                continue;
+            };
+            g.name = names.join(",");
+            if g.limits != limits
+                && let Err(e) = g.set_limits(&limits, now)
+            {
+                tracing::error!("{}: call admission limits not applied: {e}", g.name);
+            }
+            let mut released = Vec::new();
+            g.wants.retain(|peer, by| {
+                by.retain(|i| members.contains(i));
+                if by.is_empty() {
+                    released.push(*peer);
+                }
+                !by.is_empty()
+            });
+            for peer in released {
+                g.engine.release(now, peer);
+            }
+            g.members = members;
+            self.drain_ipsec(&key);
+        }
+        Ok(())
+    }
+
+    /// The IPsec group of tunnel `iface`, when it is protected.
+    fn group_of(&self, iface: IfIndex) -> Option<String> {
+        self.tunnels.get(&iface)?.plan.ipsec_group()
+    }
+
+    /// The IPsec state of tunnel `iface`'s group.
+    pub(crate) fn ipsec_of(&self, iface: IfIndex) -> Option<&TunnelIpsec> {
+        self.ipsec.get(&self.group_of(iface)?)
+    }
+
     /// NHRP (or the data plane) needs protection towards `peer` on tunnel `iface`.
     pub(crate) fn ipsec_protect(&mut self, iface: IfIndex, peer: Ipv4Addr) -> bool {
         let now = dur(self.now);
-        let Some(t) = self.tunnels.get_mut(&iface) else {
+        let Some(t) = self.tunnels.get(&iface) else {
+            return false;
+        };
+        let Some(key) = t.plan.ipsec_group() else {
             return false;
         };
         let Some(local) = t.dp.source_address() else {
@@ -324,24 +383,40 @@ impl NodeCore {
                 "{}: no tunnel source address yet: IKE to {peer} waits",
                 t.plan.name
             );
-            return t.ipsec.is_some();
+            return true;
         };
-        let Some(ipsec) = t.ipsec.as_mut() else {
+        let Some(g) = self.ipsec.get_mut(&key) else {
             return false;
         };
-        ipsec.engine.protect(now, local, peer);
-        self.drain_ipsec(iface);
+        g.wants.entry(peer).or_default().insert(iface);
+        g.engine.protect(now, local, peer);
+        self.drain_ipsec(&key);
         true
     }
 
-    /// The mapping to `peer` is gone: its SAs are deleted.
+    /// Tunnel `iface`'s mapping to `peer` is gone: the SAs are deleted unless another
+    /// tunnel of the group still needs them.
     pub(crate) fn ipsec_release(&mut self, iface: IfIndex, peer: Ipv4Addr) -> bool {
         let now = dur(self.now);
-        let Some(ipsec) = self.tunnels.get_mut(&iface).and_then(|t| t.ipsec.as_mut()) else {
+        let Some(key) = self.group_of(iface) else {
             return false;
         };
-        ipsec.engine.release(now, peer);
-        self.drain_ipsec(iface);
+        let Some(g) = self.ipsec.get_mut(&key) else {
+            return false;
+        };
+        if let Some(by) = g.wants.get_mut(&peer) {
+            by.remove(&iface);
+            if !by.is_empty() {
+                tracing::debug!(
+                    "{}: {peer} is still needed by another tunnel of the group: SAs kept",
+                    g.name
+                );
+                return true;
+            }
+            g.wants.remove(&peer);
+        }
+        g.engine.release(now, peer);
+        self.drain_ipsec(&key);
         true
     }
 
@@ -354,64 +429,65 @@ impl NodeCore {
         message: &[u8],
     ) {
         let now = dur(self.now);
-        match self.tunnels.get_mut(&iface).and_then(|t| t.ipsec.as_mut()) {
-            Some(ipsec) => ipsec.engine.handle_datagram(now, local, remote, message),
-            None => {
-                tracing::debug!("IKE message from {remote} on an unprotected tunnel dropped");
-                return;
-            }
+        let Some(key) = self.group_of(iface).filter(|k| self.ipsec.contains_key(k)) else {
+            tracing::debug!("IKE message from {remote} on an unprotected tunnel dropped");
+            return;
+        };
+        if let Some(g) = self.ipsec.get_mut(&key) {
+            g.engine.handle_datagram(now, local, remote, message);
         }
-        self.drain_ipsec(iface);
+        self.drain_ipsec(&key);
     }
 
     /// `clear crypto session [remote ADDR]` / `clear crypto ikev2 sa`: SAs are deleted;
     /// NHRP builds them again for the mappings that still need them.
     pub(crate) fn ipsec_clear(&mut self, peer: Option<Ipv4Addr>) -> usize {
         let now = dur(self.now);
-        let ifaces: Vec<IfIndex> = self.tunnels.keys().copied().collect();
+        let keys: Vec<String> = self.ipsec.keys().cloned().collect();
         let mut n = 0;
-        for i in ifaces {
-            if let Some(ipsec) = self.tunnels.get_mut(&i).and_then(|t| t.ipsec.as_mut()) {
-                n += ipsec
+        for k in keys {
+            if let Some(g) = self.ipsec.get_mut(&k) {
+                n += g
                     .engine
                     .sas()
                     .iter()
                     .filter(|s| peer.is_none_or(|p| *s.remote.ip() == p))
                     .count();
-                ipsec.engine.clear(now, peer);
-                self.drain_ipsec(i);
+                g.engine.clear(now, peer);
+                self.drain_ipsec(&k);
             }
         }
         n
     }
 
-    /// The earliest IPsec deadline of every tunnel.
+    /// The earliest IPsec deadline of every group.
     pub(crate) fn ipsec_deadline(&self) -> Option<Instant> {
-        self.tunnels
-            .values()
-            .filter_map(|t| t.ipsec.as_ref())
-            .map(|i| instant(i.deadline()))
-            .min()
+        self.ipsec.values().map(|i| instant(i.deadline())).min()
     }
 
-    /// Timers of every tunnel's IKE engine, and the SA-database poll.
+    /// The data plane of group `key`'s first member (members share their IPsec sockets
+    /// and protector: any of them sends for the group).
+    fn group_dp(&self, key: &str) -> Option<Arc<dyn dmvpn_dataplane::DataPlane>> {
+        let g = self.ipsec.get(key)?;
+        g.members
+            .iter()
+            .find_map(|i| self.tunnels.get(i).map(|t| t.dp.clone()))
+    }
+
+    /// Timers of every group's IKE engine, and the SA-database poll.
     pub(crate) fn ipsec_timeout(&mut self) {
         let now = dur(self.now);
-        let ifaces: Vec<IfIndex> = self.tunnels.keys().copied().collect();
-        for i in ifaces {
-            let Some(t) = self.tunnels.get_mut(&i) else {
+        let keys: Vec<String> = self.ipsec.keys().cloned().collect();
+        for k in keys {
+            let source = self.group_dp(&k).and_then(|dp| dp.source_address());
+            let Some(g) = self.ipsec.get_mut(&k) else {
                 continue;
             };
-            let name = t.plan.name.clone();
-            let source = t.dp.source_address();
-            let Some(ipsec) = t.ipsec.as_mut() else {
-                continue;
-            };
-            if ipsec.next_poll <= now {
-                ipsec.next_poll = now + ESP_POLL;
-                let polled = ipsec.sad.poll(now, source);
+            if g.next_poll <= now {
+                g.next_poll = now + ESP_POLL;
+                let polled = g.sad.poll(now, source);
                 for line in &polled.log {
-                    tracing::warn!("{line} ({name})");
+                    tracing::warn!("{line} ({})", g.name);
                 }
                 for mut ev in polled.engine {
                     if let EspEvent::InvalidSpi { local, .. } = &mut ev
@@ -422,30 +498,29 @@ impl NodeCore {
                             None => continue,
                         }
                     }
-                    ipsec.engine.handle_esp_event(now, ev);
+                    g.engine.handle_esp_event(now, ev);
                 }
             }
-            if ipsec.engine.poll_timeout().is_some_and(|t| t <= now) {
-                ipsec.engine.handle_timeout(now);
+            if g.engine.poll_timeout().is_some_and(|t| t <= now) {
+                g.engine.handle_timeout(now);
             }
-            self.drain_ipsec(i);
+            self.drain_ipsec(&k);
         }
     }
 
-    /// Executes tunnel `iface`'s IKE outputs. NHRP's reactions to protection changes are
+    /// Executes group `key`'s IKE outputs. NHRP's reactions to protection changes are
     /// queued in its engine and run by the caller's `drain_actions`.
-    pub(crate) fn drain_ipsec(&mut self, iface: IfIndex) {
+    pub(crate) fn drain_ipsec(&mut self, key: &str) {
         let now = dur(self.now);
+        let Some(dp) = self.group_dp(key) else {
+            return;
+        };
         loop {
-            let Some(t) = self.tunnels.get_mut(&iface) else {
+            let Some(g) = self.ipsec.get_mut(key) else {
                 return;
             };
-            let name = t.plan.name.clone();
-            let dp = t.dp.clone();
-            let Some(ipsec) = t.ipsec.as_mut() else {
-                return;
-            };
-            let Some(out) = ipsec.engine.poll_output() else {
+            let name = g.name.clone();
+            let Some(out) = g.engine.poll_output() else {
                 return;
             };
             match out {
@@ -464,8 +539,8 @@ impl NodeCore {
                     }
                 }
                 Output::InstallChild(child) => {
-                    if let Err(e) = ipsec.sad.install(&child, ipsec.idle, now) {
-                        ipsec.counters.install_failures += 1;
+                    if let Err(e) = g.sad.install(&child, g.idle, now) {
+                        g.counters.install_failures += 1;
                         tracing::error!(
                             "%CRYPTO-3-SA_INSTALL: {name}: SA with {} (spi in 0x{:08X}) not installed: {e}",
                             child.peer,
@@ -477,16 +552,18 @@ impl NodeCore {
                     // reply that made us negotiate): those packets arrived before we had
                     // the keys. NHRP among them goes to the engine now; data was carried
                     // by the hub meanwhile and is not replayed.
-                    let early = ipsec.sad.take_early(child.spi_in);
+                    let early = g.sad.take_early(child.spi_in);
                     self.write_key_log(&child);
                     for (peer, gre) in early {
-                        self.early_nhrp(iface, peer, &gre);
+                        self.early_nhrp(key, peer, &gre);
                     }
                 }
                 Output::DeleteChild { spi_in, .. } => {
-                    ipsec.sad.remove(spi_in);
+                    g.sad.remove(spi_in);
                 }
                 Output::ProtectionUp { peer } => {
+                    // The group's members share one protector: one release sends what any
+                    // of them held.
                     let released = dp.protection_changed(peer, true);
                     tracing::debug!(
                         "{name}: protection with {peer} up ({released} held packet(s) sent)"
@@ -502,7 +579,7 @@ impl NodeCore {
                     self.engine.handle_protection(self.now, peer, false);
                 }
                 Output::Event(e) => {
-                    count_event(&mut ipsec.counters, &e);
+                    count_event(&mut g.counters, &e);
                     log_ike_event(&name, &e, self.debug.crypto_ikev2);
                 }
             }
@@ -511,13 +588,22 @@ impl NodeCore {
 
     /// An NHRP packet (in `gre`, GRE header first) that arrived over an SA before it was
     /// installed: handed to the engine as if it had just arrived.
-    fn early_nhrp(&mut self, iface: IfIndex, peer: Ipv4Addr, gre: &[u8]) {
+    fn early_nhrp(&mut self, group: &str, peer: Ipv4Addr, gre: &[u8]) {
         use dmvpn_wire::gre::{EtherType, Packet};
         let Ok(p) = Packet::new_checked(gre) else {
             return;
         };
-        let key = self.tunnels.get(&iface).and_then(|t| t.plan.dataplane.key);
-        if p.protocol() != EtherType::Nhrp || p.key() != key {
+        // The member tunnel whose key the packet carries.
+        let Some(iface) = self.ipsec.get(group).and_then(|g| {
+            g.members.iter().copied().find(|i| {
+                self.tunnels
+                    .get(i)
+                    .is_some_and(|t| t.plan.dataplane.key == p.key())
+            })
+        }) else {
+            return;
+        };
+        if p.protocol() != EtherType::Nhrp {
             return;
         }
         let nhrp = p.payload().to_vec();
@@ -557,97 +643,5 @@ impl NodeCore {
             }
         }
         let _ = log.flush();
-    }
-}
-
-fn count_event(c: &mut IpsecCounters, e: &IkeEvent) {
-    match e {
-        IkeEvent::SaUp { .. } => c.ike_up += 1,
-        IkeEvent::IkeRekeyed { .. } => c.ike_rekeys += 1,
-        IkeEvent::ChildUp { rekey: true, .. } => c.child_rekeys += 1,
-        IkeEvent::AuthFailed { .. } => c.auth_failures += 1,
-        IkeEvent::NoProposalChosen { .. }
-        | IkeEvent::TsUnacceptable { .. }
-        | IkeEvent::RetransmitGiveUp { .. } => c.negotiation_failures += 1,
-        IkeEvent::Refused { .. } => c.admission_refused += 1,
-        _ => {}
-    }
-}
-
-/// `%CRYPTO-…` lines for the events an operator must see; the rest under
-/// `debug crypto ikev2`.
-fn log_ike_event(name: &str, e: &IkeEvent, debug: bool) {
-    match e {
-        IkeEvent::SaUp {
-            peer,
-            spi,
-            initiator,
-        } => tracing::info!(
-            "%IKEV2-5-SA_UP: {name}: IKEv2 SA with {peer} is UP (spi {spi:016X}, {})",
-            if *initiator { "initiator" } else { "responder" }
-        ),
-        IkeEvent::SaDown { peer, spi, reason } => tracing::info!(
-            "%IKEV2-5-SA_DOWN: {name}: IKEv2 SA with {peer} is DOWN (spi {spi:016X}): {}",
-            down_reason(*reason)
-        ),
-        IkeEvent::ChildUp {
-            peer,
-            spi_in,
-            spi_out,
-            rekey,
-        } => tracing::info!(
-            "%CRYPTO-5-IPSEC_SETUP: {name}: IPsec SA with {peer} {} (spi in 0x{spi_in:08X}, out 0x{spi_out:08X})",
-            if *rekey { "rekeyed" } else { "established" }
-        ),
-        IkeEvent::ChildDown { peer, spi_in } => tracing::info!(
-            "%CRYPTO-5-IPSEC_DELETE: {name}: IPsec SA with {peer} deleted (spi in 0x{spi_in:08X})"
-        ),
-        IkeEvent::AuthFailed { peer, by_peer } => tracing::warn!(
-            "%IKEV2-3-AUTH_FAILED: {name}: authentication with {peer} failed ({}): check the pre-shared keys of both ends",
-            if *by_peer {
-                "the peer refused ours"
-            } else {
-                "the peer's did not verify"
-            }
-        ),
-        IkeEvent::NoProposalChosen { peer, by_peer } => tracing::warn!(
-            "%IKEV2-3-NEG_ABORT: {name}: no proposal chosen with {peer} ({}): the two ends share no algorithm",
-            if *by_peer { "peer said" } else { "we said" }
-        ),
-        IkeEvent::RetransmitGiveUp { peer } => {
-            tracing::warn!("%IKEV2-3-NEG_ABORT: {name}: {peer} does not answer IKE")
-        }
-        IkeEvent::Refused { peer } => tracing::warn!(
-            "%CRYPTO-4-IKE_DENY_SA_REQ: {name}: IKE SA request from {peer} denied: call admission limit reached (crypto ikev2 limit max-sa)"
-        ),
-        IkeEvent::PeerDead { peer } => {
-            tracing::warn!("%IKEV2-5-DPD: {name}: peer {peer} is dead (DPD)")
-        }
-        IkeEvent::NatDetected {
-            peer,
-            local_behind,
-            peer_behind,
-        } => tracing::info!(
-            "%IKEV2-6-NAT: {name}: NAT detected with {peer} ({}{}); IKE and ESP move to UDP 4500",
-            if *local_behind {
-                "we are behind it"
-            } else {
-                ""
-            },
-            if *peer_behind {
-                " the peer is behind it"
-            } else {
-                ""
-            }
-        ),
-        IkeEvent::IkeRekeyed {
-            peer,
-            old_spi,
-            new_spi,
-        } => tracing::info!(
-            "%IKEV2-5-SA_REKEY: {name}: IKEv2 SA with {peer} rekeyed ({old_spi:016X} -> {new_spi:016X})"
-        ),
-        other if debug => tracing::info!("IKEv2-DEBUG: {name}: {other:?}"),
-        other => tracing::debug!("IKEv2: {name}: {other:?}"),
     }
 }

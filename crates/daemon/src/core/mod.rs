@@ -18,6 +18,7 @@
 pub mod actions;
 pub mod clear;
 pub mod ipsec;
+mod ipsec_log;
 pub mod reload;
 pub mod show;
 pub mod show_crypto;
@@ -78,8 +79,9 @@ pub struct CoreTunnel {
     pub plan: TunnelPlan,
     /// The tunnel's data plane.
     pub dp: Arc<dyn DataPlane>,
-    /// IKE and the SA database, for a protected tunnel.
-    pub ipsec: Option<ipsec::TunnelIpsec>,
+    /// The SA database of a protected tunnel (its IKE engine is its IPsec group's, in
+    /// `NodeCore::ipsec`).
+    pub sad: Option<Arc<dyn ipsec::SaDatabase>>,
     /// Tunnel routes last given to the engine (from the routes the data plane follows).
     engine_routes: BTreeMap<NhrpPrefix, Ipv4Addr>,
     /// Tunnel routes without a next hop last given to the engine (never local).
@@ -93,7 +95,7 @@ impl CoreTunnel {
         CoreTunnel {
             plan,
             dp,
-            ipsec: None,
+            sad: None,
             engine_routes: BTreeMap::new(),
             engine_tunnel_prefixes: BTreeSet::new(),
             routes_version: None,
@@ -102,9 +104,9 @@ impl CoreTunnel {
 
     /// Seeds the data plane's tables from the plan (NHS list, multicast policy) and applies
     /// the settings a running data plane can change in place.
-    /// A tunnel started with `io`: a protected plan gets its IKE engine over `io.sad`, and
-    /// cannot run without one (fail closed).
-    fn start(plan: TunnelPlan, io: TunnelIo, now: Instant) -> Result<CoreTunnel, CoreError> {
+    /// A tunnel started with `io`: a protected plan keeps `io.sad` (its IPsec group's IKE
+    /// engine installs there), and cannot run without one (fail closed).
+    fn start(plan: TunnelPlan, io: TunnelIo) -> Result<CoreTunnel, CoreError> {
         let mut t = CoreTunnel::new(plan, io.dp);
         if let Some(profile) = &t.plan.ipsec {
             let Some(sad) = io.sad else {
@@ -113,10 +115,10 @@ impl CoreTunnel {
                     t.plan.name, profile.ipsec_profile
                 )));
             };
-            t.ipsec = Some(
-                ipsec::TunnelIpsec::new(profile.clone(), &t.plan.ike_limits, sad, ipsec::dur(now))
-                    .map_err(CoreError::Config)?,
-            );
+            // The profile must make an engine (checked again when the group is formed).
+            crate::ike_config::ike_config(profile, &t.plan.ike_limits)
+                .map_err(CoreError::Config)?;
+            t.sad = Some(sad);
         }
         Ok(t)
     }
@@ -145,6 +147,9 @@ pub struct NodeCore {
     config_text: String,
     engine: dmvpn_nhrp::Engine,
     tunnels: BTreeMap<IfIndex, CoreTunnel>,
+    /// IPsec: per group of protected tunnels ([`TunnelPlan::ipsec_group`]), the IKE engine
+    /// over the group's SA database.
+    ipsec: BTreeMap<String, ipsec::TunnelIpsec>,
     /// Peers whose protection the engine asked for.
     protected: BTreeSet<Ipv4Addr>,
     /// Counter values at the last `clear dmvpn statistics` / `clear counters`, per tunnel and
@@ -201,7 +206,7 @@ impl NodeCore {
     ) -> Result<NodeCore, CoreError> {
         let mut started = BTreeMap::new();
         for (plan, io) in tunnels {
-            started.insert(plan.ifindex, CoreTunnel::start(plan, io, now)?);
+            started.insert(plan.ifindex, CoreTunnel::start(plan, io)?);
         }
         let tunnels = started;
         let engine = dmvpn_nhrp::Engine::new(engine_config(&tunnels), seed)
@@ -214,6 +219,7 @@ impl NodeCore {
             config_text,
             engine,
             tunnels,
+            ipsec: BTreeMap::new(),
             protected: BTreeSet::new(),
             counter_base: BTreeMap::new(),
             debug: mgmt::DebugConditions::default(),
@@ -224,6 +230,7 @@ impl NodeCore {
             engine_local_routes: BTreeSet::new(),
             key_log: None,
         };
+        core.regroup_ipsec().map_err(CoreError::Config)?;
         core.handle_timeout(now);
         Ok(core)
     }
@@ -247,6 +254,11 @@ impl NodeCore {
     /// The tunnels, by engine interface index.
     pub fn tunnels(&self) -> impl Iterator<Item = &CoreTunnel> {
         self.tunnels.values()
+    }
+
+    /// The IPsec groups (one per protected tunnel, or per `shared` tunnel source).
+    pub fn ipsec_groups(&self) -> impl Iterator<Item = &ipsec::TunnelIpsec> {
+        self.ipsec.values()
     }
 
     /// The kernel routes the configuration installs, per tunnel device name.

@@ -288,7 +288,7 @@ impl NodeCore {
                     })?;
                     fresh.push(p.ifindex);
                     summary.started += 1;
-                    CoreTunnel::start(p.clone(), io, now)?
+                    CoreTunnel::start(p.clone(), io)?
                 }
                 Some(TunnelChange::Update { .. } | TunnelChange::Keep(_)) => {
                     let dp = self
@@ -322,21 +322,19 @@ impl NodeCore {
         // Nothing can fail from here on.
         for (i, t) in next.iter_mut() {
             t.apply_plan();
-            // A kept tunnel keeps its IKE and ESP state (a protection change restarts it).
-            if t.ipsec.is_none()
+            // A kept tunnel keeps its SA database, and its group its IKE engine (a
+            // protection change restarts the tunnel).
+            if t.sad.is_none()
                 && !fresh.contains(i)
-                && let Some(old) = self.tunnels.get_mut(i)
+                && let Some(old) = self.tunnels.get(i)
             {
-                t.ipsec = old.ipsec.take();
-                if old.plan.ike_limits != t.plan.ike_limits
-                    && let Some(ipsec) = t.ipsec.as_mut()
-                    && let Err(e) = ipsec.set_limits(&t.plan.ike_limits, super::ipsec::dur(now))
-                {
-                    tracing::error!("{}: call admission limits not applied: {e}", t.plan.name);
-                }
+                t.sad = old.sad.clone();
             }
         }
         self.tunnels = next;
+        if let Err(e) = self.regroup_ipsec() {
+            tracing::error!("IPsec after the reload: {e}");
+        }
         for i in &fresh {
             self.reinstall(*i);
         }
@@ -359,32 +357,22 @@ impl NodeCore {
     /// the engine's state for it: the plan's seeds, mappings, shortcuts and registered
     /// multicast peers.
     pub fn replace_dataplane(&mut self, ifindex: IfIndex, io: TunnelIo) {
-        let now = self.now;
         if let Some(t) = self.tunnels.get_mut(&ifindex) {
             t.dp = io.dp.clone();
-            // A recreated device has a fresh ESP table: IKE starts over with it.
-            t.ipsec = None;
-            if let Some(profile) = &t.plan.ipsec {
-                match (io.sad, profile) {
-                    (Some(sad), profile) => {
-                        match super::ipsec::TunnelIpsec::new(
-                            profile.clone(),
-                            &t.plan.ike_limits,
-                            sad,
-                            super::ipsec::dur(now),
-                        ) {
-                            Ok(i) => t.ipsec = Some(i),
-                            Err(e) => tracing::error!("{}: IPsec not restored: {e}", t.plan.name),
-                        }
-                    }
-                    (None, _) => tracing::error!(
-                        "{}: restored without an SA database: its peers stay unreachable",
-                        t.plan.name
-                    ),
-                }
+            // A recreated device has a fresh ESP table (unless it rejoined a running
+            // `shared` group): IKE starts over with it.
+            t.sad = io.sad.clone();
+            if t.plan.ipsec.is_some() && t.sad.is_none() {
+                tracing::error!(
+                    "{}: restored without an SA database: its peers stay unreachable",
+                    t.plan.name
+                );
             }
             t.engine_routes.clear();
             t.apply_plan();
+            if let Err(e) = self.regroup_ipsec() {
+                tracing::error!("IPsec not restored: {e}");
+            }
             self.reinstall(ifindex);
         }
     }

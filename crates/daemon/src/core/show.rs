@@ -94,8 +94,8 @@ fn type_counters(c: &dmvpn_nhrp::PacketCounts) -> mgmt::NhrpTypeCounters {
 
 /// The `State` of a peer of a protected tunnel as IOS shows it: `IKE` until its IKE SA is
 /// up, `IPSEC` until a Child SA is installed, then `UP`. Unprotected tunnels: `UP`.
-fn crypto_state(t: &super::CoreTunnel, nbma: Ipv4Addr) -> mgmt::PeerState {
-    let Some(ipsec) = &t.ipsec else {
+fn crypto_state(ipsec: Option<&super::ipsec::TunnelIpsec>, nbma: Ipv4Addr) -> mgmt::PeerState {
+    let Some(ipsec) = ipsec else {
         return mgmt::PeerState::Up;
     };
     if ipsec.engine.is_protected(nbma) {
@@ -130,7 +130,7 @@ impl mgmt::Handler for NodeCore {
                 let state = if incomplete {
                     mgmt::PeerState::Nhrp
                 } else {
-                    crypto_state(t, nbma)
+                    crypto_state(self.ipsec_of(ifindex), nbma)
                 };
                 let attributes = mgmt::PeerAttributes {
                     is_static: e.kind == EntryKind::Static,

@@ -41,10 +41,10 @@ fn sa_id(v: &IkeSaView) -> u32 {
     (spi & 0x7fff_ffff) as u32 % 100_000 + 1
 }
 
-fn tunnel_counters(t: &CoreTunnel, i: &TunnelIpsec) -> mgmt::IkeTunnelCounters {
+fn tunnel_counters(i: &TunnelIpsec) -> mgmt::IkeTunnelCounters {
     let c = i.counters;
     mgmt::IkeTunnelCounters {
-        tunnel: t.plan.name.clone(),
+        tunnel: i.name.clone(),
         profile: i.profile.ipsec_profile.clone(),
         sas_up: c.ike_up,
         ike_rekeys: c.ike_rekeys,
@@ -133,20 +133,25 @@ fn add_counters(c: &mut mgmt::IpsecCounters, s: &SaSnapshot) {
 }
 
 impl NodeCore {
+    /// Every IPsec group with its first member tunnel (a `shared` group's members share
+    /// its source, sockets and SAs; the group's name lists them all).
     fn protected_tunnels(&self) -> impl Iterator<Item = (&CoreTunnel, &TunnelIpsec)> {
-        self.tunnels
-            .values()
-            .filter_map(|t| t.ipsec.as_ref().map(|i| (t, i)))
+        self.ipsec.values().filter_map(|i| {
+            i.members
+                .iter()
+                .find_map(|m| self.tunnels.get(m))
+                .map(|t| (t, i))
+        })
     }
 
     /// `show crypto ikev2 sa`.
     pub(crate) fn ikev2_report(&self) -> mgmt::IkeSaReport {
         let mut r = mgmt::IkeSaReport::default();
-        for (t, i) in self.protected_tunnels() {
+        for (_, i) in self.protected_tunnels() {
             let mut sas = i.engine.sas();
             sas.sort_by_key(|v| (*v.remote.ip(), v.age));
-            r.sas.extend(sas.iter().map(|v| ike_entry(&t.plan.name, v)));
-            r.tunnels.push(tunnel_counters(t, i));
+            r.sas.extend(sas.iter().map(|v| ike_entry(&i.name, v)));
+            r.tunnels.push(tunnel_counters(i));
         }
         r
     }
@@ -155,7 +160,7 @@ impl NodeCore {
     pub(crate) fn ipsec_report(&self) -> mgmt::IpsecSaReport {
         let now = dur(self.now);
         let mut r = mgmt::IpsecSaReport::default();
-        for (t, i) in self.protected_tunnels() {
+        for (_, i) in self.protected_tunnels() {
             let stats = i.sad.stats();
             r.invalid_spi += stats.invalid_spi;
             r.no_sa += stats.no_sa;
@@ -172,7 +177,7 @@ impl NodeCore {
                 }
                 let local = mine.first().map_or(Ipv4Addr::UNSPECIFIED, |s| s.local);
                 r.peers.push(mgmt::IpsecPeer {
-                    tunnel: t.plan.name.clone(),
+                    tunnel: i.name.clone(),
                     local: IpAddr::V4(local),
                     remote: IpAddr::V4(peer),
                     remote_port: ike
@@ -248,7 +253,7 @@ impl NodeCore {
                     }
                 };
                 r.sessions.push(mgmt::CryptoSession {
-                    tunnel: t.plan.name.clone(),
+                    tunnel: i.name.clone(),
                     profile: i.profile.ike.profile.clone(),
                     status,
                     local: IpAddr::V4(sa.map_or(local_addr, |v| *v.local.ip())),
@@ -270,7 +275,8 @@ impl NodeCore {
         r
     }
 
-    /// The crypto session of `peer` on tunnel `name`, for `show dmvpn detail`.
+    /// The crypto session of `peer` on tunnel `name` (alone, or one of a `shared` group's
+    /// comma-separated names), for `show dmvpn detail`.
     pub(crate) fn peer_session(
         sessions: &mgmt::CryptoSessionReport,
         name: &str,
@@ -279,7 +285,7 @@ impl NodeCore {
         sessions
             .sessions
             .iter()
-            .find(|s| s.tunnel == name && s.peer == IpAddr::V4(peer))
+            .find(|s| s.tunnel.split(',').any(|n| n == name) && s.peer == IpAddr::V4(peer))
             .cloned()
     }
 }

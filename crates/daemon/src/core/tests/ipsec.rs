@@ -79,8 +79,7 @@ fn exchange(hub: &mut Node, spoke: &mut Node, now: Instant) -> usize {
 
 fn child_sas(n: &Node) -> Vec<(u32, u32)> {
     n.core
-        .tunnels()
-        .filter_map(|t| t.ipsec.as_ref())
+        .ipsec_groups()
         .flat_map(|i| i.sad.snapshot(std::time::Duration::ZERO))
         .map(|s| (s.spi_in, s.spi_out))
         .collect()

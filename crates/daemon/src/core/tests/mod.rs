@@ -684,9 +684,8 @@ fn protection_is_asked_for_and_released_through_the_engine() {
     );
     let sas = |n: &Node| {
         n.core
-            .tunnels()
+            .ipsec_groups()
             .next()
-            .and_then(|t| t.ipsec.as_ref())
             .map(|i| i.engine.sas())
             .unwrap_or_default()
     };
