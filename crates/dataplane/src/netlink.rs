@@ -530,7 +530,10 @@ pub fn ifindex_of(name: &str) -> Option<u32> {
 }
 
 /// Resolves the current primary IPv4 address of interface `name` (None when the interface
-/// is missing or has no IPv4 address).
+/// is missing, down, or has no IPv4 address). A link that is administratively down or has
+/// no carrier counts as no address, as IOS takes a tunnel down with its source: the
+/// tunnel's transport closes, and opens again (and NHRP registers at once) when the link
+/// comes back, whatever its address.
 pub async fn interface_ipv4(
     handle: &rtnetlink::Handle,
     name: &str,
@@ -538,6 +541,9 @@ pub async fn interface_ipv4(
     let Some(index) = ifindex_of(name) else {
         return Ok(None);
     };
+    if !link_is_up(handle, index).await? {
+        return Ok(None);
+    }
     let msgs: Vec<AddressMessage> = handle
         .address()
         .get()
@@ -547,6 +553,21 @@ pub async fn interface_ipv4(
         .await
         .map_err(|e| Error::NetlinkRequest(e.to_string()))?;
     Ok(primary_ipv4(&msgs, index))
+}
+
+/// Whether link `index` is up and running (IFF_UP and IFF_RUNNING: administratively up,
+/// with carrier). A link that has gone is not up.
+async fn link_is_up(handle: &rtnetlink::Handle, index: u32) -> Result<bool, Error> {
+    use netlink_packet_route::link::LinkFlags;
+    let mut links = handle.link().get().match_index(index).execute();
+    match links.try_next().await {
+        Ok(Some(link)) => Ok(link.header.flags.contains(LinkFlags::Up)
+            && link.header.flags.contains(LinkFlags::Running)),
+        Ok(None) => Ok(false),
+        // The link went between the name lookup and the request.
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(false),
+        Err(e) => Err(Error::NetlinkRequest(e.to_string())),
+    }
 }
 
 /// Resolves interface `name`'s primary IPv4 address once, with a short-lived connection.

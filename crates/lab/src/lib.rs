@@ -32,6 +32,7 @@
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
+pub mod churn;
 pub mod config;
 pub mod control;
 pub mod exec;

@@ -256,6 +256,11 @@ impl Lab {
         }
     }
 
+    /// The process id of node `index`'s daemon, while the lab runs it.
+    pub fn daemon_pid(&self, index: usize) -> Option<u32> {
+        self.daemons.get(index)?.as_ref().map(Child::id)
+    }
+
     /// Changes node `index`'s NBMA address (on `Ethernet0`) to `new`, in the same subnet, as
     /// a DHCP renewal would; the default route is restored.
     pub fn set_nbma(&mut self, index: usize, new: Ipv4Addr) -> Result<(), LabError> {

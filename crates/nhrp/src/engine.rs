@@ -390,6 +390,53 @@ impl Engine {
         ifc.cfg.nbma_addr = new_nbma;
         ifc.nat_nbma = None;
         let nhs: Vec<Ipv4Addr> = ifc.nhs.iter().map(|n| n.cfg.protocol).collect();
+        self.purge_own_learners(iface);
+        for n in nhs {
+            self.register_now(iface, n);
+        }
+    }
+
+    /// Our NBMA address on `iface` changed: the stations that learned our networks from our
+    /// Resolution Replies hold the old one, and would keep sending there until their
+    /// entries expire. They are told to forget it (RFC 2332 §5.2.5 Purge Request) and
+    /// resolve again; the records of whom we taught start over.
+    fn purge_own_learners(&mut self, iface: IfIndex) {
+        let Some(ifc) = self.ifaces.get_mut(&iface) else {
+            return;
+        };
+        let prefixes: Vec<Prefix> = ifc
+            .cache
+            .iter_local()
+            .filter(|e| !e.answered_to.is_empty())
+            .map(|e| e.prefix)
+            .collect();
+        let mut taught = Vec::new();
+        for p in prefixes {
+            if let Some(e) = ifc.cache.get_mut(&p) {
+                taught.push(e.clone());
+                e.answered_to.clear();
+            }
+        }
+        for e in taught {
+            self.purge_learners(iface, &e);
+        }
+    }
+
+    /// The tunnel source of `iface` came back (its link up again, or the interface created
+    /// again) with address `nbma`, which may be the one it had: every NHS is registered
+    /// with at once, as IOS does when the tunnel comes up, instead of at the next refresh.
+    pub fn handle_source_up(&mut self, now: Instant, iface: IfIndex, nbma: Ipv4Addr) {
+        self.enter(now);
+        let Some(ifc) = self.ifaces.get_mut(&iface) else {
+            return;
+        };
+        let moved = ifc.cfg.nbma_addr != nbma;
+        ifc.cfg.nbma_addr = nbma;
+        ifc.nat_nbma = None;
+        let nhs: Vec<Ipv4Addr> = ifc.nhs.iter().map(|n| n.cfg.protocol).collect();
+        if moved {
+            self.purge_own_learners(iface);
+        }
         for n in nhs {
             self.register_now(iface, n);
         }

@@ -184,6 +184,26 @@ fn nbma_change_reregisters_and_code_14_purges_then_reregisters() {
 }
 
 #[test]
+fn a_source_that_comes_back_registers_at_once_even_with_the_same_address() {
+    let mut net = hub_and_spokes(2);
+    let before = net.sent(1, PacketType::RegistrationRequest).len();
+    // The uplink went down and came back with the address it had (link flap, interface
+    // created again): the refresh timer (holdtime / 3) is not waited for.
+    let (now, nbma) = (net.now, net.nodes[1].nbma);
+    net.nodes[1].engine.handle_source_up(now, IF, nbma);
+    net.run_for(secs(1));
+    assert_eq!(
+        net.sent(1, PacketType::RegistrationRequest).len(),
+        before + 1,
+        "one Registration Request at once"
+    );
+    assert!(
+        net.sent(1, PacketType::PurgeRequest).is_empty(),
+        "the same address: nobody to tell"
+    );
+}
+
+#[test]
 fn dual_hub_priority_and_fallback() {
     let mut net = Net::new();
     net.add(hub_cfg());

@@ -420,6 +420,30 @@ impl NodeCore {
         true
     }
 
+    /// Tunnel `iface`'s source address is now `new`: SAs negotiated from another address are
+    /// useless (the peers check where ESP comes from), so the group's SAs are cleared and
+    /// NHRP has them negotiated again from the new address (the peer drops its old ones
+    /// when NHRP stops mapping us there, or on our Delete).
+    pub(crate) fn ipsec_source_changed(&mut self, iface: IfIndex, new: Ipv4Addr) {
+        let now = dur(self.now);
+        let Some(key) = self.group_of(iface) else {
+            return;
+        };
+        let Some(g) = self.ipsec.get_mut(&key) else {
+            return;
+        };
+        let stale = g.engine.sas().iter().any(|s| *s.local.ip() != new);
+        if !stale {
+            return;
+        }
+        tracing::info!(
+            "%CRYPTO-5-SOURCE_CHANGED: {}: tunnel source is now {new}: IPsec SAs from the old address cleared",
+            g.name
+        );
+        g.engine.clear(now, None);
+        self.drain_ipsec(&key);
+    }
+
     /// An IKE datagram arrived on tunnel `iface`.
     pub(crate) fn ipsec_datagram(
         &mut self,

@@ -347,7 +347,14 @@ impl NodeCore {
                     new.map_or("none".to_string(), |a| a.to_string())
                 );
                 if let Some(new) = new {
-                    self.engine.handle_nbma_change(now, ifindex, new);
+                    self.ipsec_source_changed(ifindex, new);
+                }
+                match (old, new) {
+                    // The source came back (link up, interface created again): register
+                    // at once, even with the address it had.
+                    (None, Some(new)) => self.engine.handle_source_up(now, ifindex, new),
+                    (Some(_), Some(new)) => self.engine.handle_nbma_change(now, ifindex, new),
+                    (_, None) => {}
                 }
             }
             Event::Ike {
