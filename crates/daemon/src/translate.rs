@@ -105,7 +105,9 @@ impl TunnelPlan {
                 dmvpn_dataplane::TunnelSource::Address(a) => a.to_string(),
                 dmvpn_dataplane::TunnelSource::Interface(i) => i.clone(),
             };
-            format!("{} (shared, source {source})", p.ipsec_profile)
+            // One profile per shared source (checked by `plan`): the source names the group,
+            // so a profile renamed by a reload keeps it.
+            format!("shared on {source}")
         } else {
             self.name.clone()
         })

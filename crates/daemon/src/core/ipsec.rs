@@ -246,16 +246,23 @@ impl TunnelIpsec {
         })
     }
 
-    /// New call admission limits, in place: existing SAs are untouched.
-    pub fn set_limits(
+    /// A changed profile or call admission limits, in place: established SAs keep what they
+    /// negotiated; new SAs and rekeys use the new settings.
+    pub fn reconfigure(
         &mut self,
+        profile: ResolvedProtection,
         limits: &dmvpn_config::model::IkeLimits,
         now: Duration,
     ) -> Result<(), String> {
-        let config = crate::ike_config::ike_config(&self.profile, limits)?;
+        let config = crate::ike_config::ike_config(&profile, limits)?;
         self.engine
             .update_config(now, config)
             .map_err(|e| e.to_string())?;
+        self.idle = profile
+            .child
+            .idle_time_secs
+            .map(|s| Duration::from_secs(u64::from(s)));
+        self.profile = profile;
         self.limits = *limits;
         Ok(())
     }
@@ -305,7 +312,7 @@ impl NodeCore {
                 groups.entry(k).or_default().push(*i);
             }
         }
-        self.ipsec.retain(|k, _| groups.contains_key(k));
+        let mut old = std::mem::take(&mut self.ipsec);
         for (key, members) in groups {
             let Some((profile, limits, sad)) = members.first().and_then(|i| {
                 let t = self.tunnels.get(i)?;
@@ -313,22 +320,32 @@ impl NodeCore {
             }) else {
                 continue;
             };
-            let keep = self
-                .ipsec
-                .get(&key)
-                .is_some_and(|g| same_sad(&g.sad, &sad) && same_profile(&g.profile, &profile));
-            if !keep {
-                if let Some(old) = self.ipsec.remove(&key)
-                    && same_sad(&old.sad, &sad)
-                {
-                    // The profile changed under a shared group: the old engine's SAs go.
-                    for pair in old.sad.snapshot(now) {
-                        old.sad.remove(pair.spi_in);
-                    }
+            // The running group over the same SA database keeps its engine and SAs, and
+            // takes a changed profile or limits in place.
+            let adopted = match old.get(&key) {
+                Some(g) if same_sad(&g.sad, &sad) => old.remove(&key),
+                _ => {
+                    let k = old
+                        .iter()
+                        .find(|(_, g)| same_sad(&g.sad, &sad))
+                        .map(|(k, _)| k.clone());
+                    k.and_then(|k| old.remove(&k))
                 }
-                let g = TunnelIpsec::new(profile, &limits, sad, now)?;
-                self.ipsec.insert(key.clone(), g);
-            }
+            };
+            let g = match adopted {
+                Some(mut g) => {
+                    if (!same_profile(&g.profile, &profile) || g.limits != limits)
+                        && let Err(e) = g.reconfigure(profile, &limits, now)
+                    {
+                        // Validated before the reload was committed; should it still fail,
+                        // the running settings stay.
+                        tracing::error!("{}: IPsec settings not applied: {e}", g.name);
+                    }
+                    g
+                }
+                None => TunnelIpsec::new(profile, &limits, sad, now)?,
+            };
+            self.ipsec.insert(key.clone(), g);
             let names: Vec<String> = members
                 .iter()
                 .filter_map(|i| self.tunnels.get(i).map(|t| t.plan.name.clone()))
@@ -337,11 +354,6 @@ impl NodeCore {
                 continue;
             };
             g.name = names.join(",");
-            if g.limits != limits
-                && let Err(e) = g.set_limits(&limits, now)
-            {
-                tracing::error!("{}: call admission limits not applied: {e}", g.name);
-            }
             let mut released = Vec::new();
             g.wants.retain(|peer, by| {
                 by.retain(|i| members.contains(i));

@@ -59,7 +59,16 @@ fn in_place(from: &TunnelPlan, to: &TunnelPlan) -> bool {
     a.mtu = b.mtu;
     a.tcp_adjust_mss = b.tcp_adjust_mss;
     a.detect_hairpin = b.detect_hairpin;
-    a == *b && from.name == to.name && from.ipsec == to.ipsec
+    a == *b && from.name == to.name && protection_kind(from) == protection_kind(to)
+}
+
+/// What a running tunnel's device depends on in its protection: whether it has any (its
+/// data plane fails closed over an SA database) and whether it shares it (its IPsec
+/// sockets). Everything else in a profile (proposals, keys, lifetimes, DPD) is applied to
+/// the running IKE engine: established SAs keep what they negotiated, new ones and rekeys
+/// use the new settings, as on IOS.
+fn protection_kind(p: &TunnelPlan) -> Option<bool> {
+    p.ipsec.as_ref().map(|i| i.shared)
 }
 
 /// The per-tunnel diff between the running plans and the new ones (pure).
@@ -230,6 +239,13 @@ pub fn start_plans(config: &Config) -> Result<Vec<TunnelPlan>, CoreError> {
             "no tunnel interface to run (add `interface Tunnel0` with `ip address` and `tunnel source`)"
                 .to_string(),
         ));
+    }
+    // Every protection must make an IKE engine: a reload that could not is refused before
+    // anything changes.
+    for p in &plans {
+        if let Some(profile) = &p.ipsec {
+            crate::ike_config::ike_config(profile, &p.ike_limits).map_err(CoreError::Config)?;
+        }
     }
     Ok(plans)
 }
