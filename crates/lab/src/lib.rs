@@ -37,6 +37,7 @@ pub mod config;
 pub mod control;
 pub mod exec;
 pub mod frr;
+pub mod impair;
 pub mod probe;
 pub mod spec;
 pub mod topology;

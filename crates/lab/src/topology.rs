@@ -310,7 +310,7 @@ impl Drop for Lab {
 
 /// Loads an nftables ruleset into namespace `ns` (`nft -f FILE`, the file in the state
 /// directory's parent temp dir).
-fn nft_ns(ns: &str, rules: &str) -> Result<(), LabError> {
+pub(crate) fn nft_ns(ns: &str, rules: &str) -> Result<(), LabError> {
     let path = std::env::temp_dir().join(format!("{ns}.nft"));
     fs::write(&path, rules).map_err(|source| LabError::Io {
         path: path.clone(),
