@@ -163,6 +163,8 @@ impl Iface {
 /// The sans-IO NHRP engine of one node. See the crate documentation for the call contract.
 #[derive(Debug)]
 pub struct Engine {
+    /// Jitter of registration refreshes, from the engine's seed.
+    pub(crate) jitter: rand_chacha::ChaCha8Rng,
     pub(crate) ifaces: BTreeMap<IfIndex, Iface>,
     pub(crate) timers: Timers,
     pub(crate) actions: VecDeque<Action>,
@@ -190,6 +192,7 @@ impl Engine {
             }
         }
         Ok(Engine {
+            jitter: <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed),
             ifaces,
             timers: Timers::default(),
             actions: VecDeque::new(),
@@ -206,6 +209,14 @@ impl Engine {
             return Err(EngineError::AuthTooLong(c.ifindex));
         }
         Ok(())
+    }
+
+    /// A registration refresh interval spread by jitter: 90–100 % of `interval`, so that
+    /// spokes started together (or all answered by a hub that came back) do not refresh in
+    /// one burst; never later than asked, so entries never lapse.
+    pub(crate) fn jittered(&mut self, interval: Duration) -> Duration {
+        use rand::Rng as _;
+        interval.mul_f64(self.jitter.random_range(0.9..=1.0))
     }
 
     /// Record the time of an input and run first-call initialisation.

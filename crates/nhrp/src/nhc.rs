@@ -281,12 +281,13 @@ impl Engine {
                     iface: i,
                     nhs: nhs_proto,
                 });
+                let next = self.jittered(interval);
                 self.timers.set(
                     TimerKey::Register {
                         iface: i,
                         nhs: nhs_proto,
                     },
-                    now + interval,
+                    now + next,
                 );
             }
             code::ALREADY_REGISTERED => {

@@ -121,7 +121,9 @@ fn used_in_last_minute_is_refreshed_unused_expires_and_protection_is_released() 
     net.run_for(secs(1));
     assert_eq!(net.sent(S1, PacketType::ResolutionRequest).len(), 2);
     let e = net.entry(S1, Prefix::host(s2)).unwrap();
-    assert!(e.expires.unwrap() > created + secs(200));
+    // The refresh moved the expiry later (by the answer's holding time: what is left of the
+    // target's registration at the hub, whose refreshes are jittered).
+    assert!(e.expires.unwrap() > created + secs(60));
     assert!(!net.effects(S1).contains(&Action::MappingRemove {
         iface: IF,
         proto: s2,

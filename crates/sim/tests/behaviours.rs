@@ -44,13 +44,13 @@ fn registration_refresh_interval() {
     lab.run_for(secs(1000)).unwrap();
     let g1 = request_gaps(&lab, s1);
     assert!(
-        g1.len() >= 9 && g1.iter().all(|g| *g == 100),
-        "holdtime/3 = 100 s: {g1:?}"
+        g1.len() >= 9 && g1.iter().all(|g| (90..=100).contains(g)),
+        "holdtime/3 = 100 s, jittered to 90-100 %: {g1:?}"
     );
     let g2 = request_gaps(&lab, s2);
     assert!(
-        g2.len() >= 30 && g2.iter().all(|g| *g == 30),
-        "registration timeout 30 s: {g2:?}"
+        g2.len() >= 30 && g2.iter().all(|g| (27..=30).contains(g)),
+        "registration timeout 30 s, jittered to 90-100 %: {g2:?}"
     );
 }
 
