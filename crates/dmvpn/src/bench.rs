@@ -12,6 +12,9 @@ use dmvpn_sim::bench::{HubBenchOptions, HubBenchReport, run_hub_bench};
 pub enum Command {
     /// One hub engine serving N simulated spokes that register, resolve and refresh.
     Hub(HubArgs),
+    /// A hub restart storm with real daemons in network namespaces (needs root): how long
+    /// until N spokes are registered and protected again, and the hub's CPU.
+    Storm(crate::bench_storm::StormArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -33,6 +36,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("{}", hub_output(&args)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Storm(args) => crate::bench_storm::run(&args),
     }
 }
 
@@ -89,7 +93,9 @@ mod tests {
     #[test]
     fn bench_hub_1000_json_has_the_three_figures() {
         let cli = Cli::try_parse_from(["bench", "hub", "--spokes", "1000", "--json"]).unwrap();
-        let Command::Hub(args) = cli.cmd;
+        let Command::Hub(args) = cli.cmd else {
+            panic!("bench hub")
+        };
         let out = hub_output(&args).unwrap();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         for field in [
@@ -108,7 +114,9 @@ mod tests {
     #[test]
     fn bench_hub_rejects_zero_spokes_and_renders_text() {
         let cli = Cli::try_parse_from(["bench", "hub", "--spokes", "0"]).unwrap();
-        let Command::Hub(args) = cli.cmd;
+        let Command::Hub(args) = cli.cmd else {
+            panic!("bench hub")
+        };
         let err = hub_output(&args).unwrap_err();
         assert!(format!("{err:#}").contains("--spokes must be between 1"));
         let text = hub_output(&HubArgs {
