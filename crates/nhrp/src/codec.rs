@@ -20,6 +20,9 @@ pub enum DecodeError {
     /// Well-formed, but not something this engine handles.
     #[error("unsupported NHRP packet: {0}")]
     Unsupported(&'static str),
+    /// A well-formed header with a packet type RFC 2332 does not define (counted as `other`).
+    #[error("unknown NHRP packet type {0}")]
+    UnknownType(u8),
 }
 
 impl DecodeError {
@@ -27,7 +30,7 @@ impl DecodeError {
     pub fn drop_reason(&self) -> DropReason {
         match self {
             DecodeError::Wire(_) => DropReason::Malformed,
-            DecodeError::Unsupported(_) => DropReason::Unsupported,
+            DecodeError::Unsupported(_) | DecodeError::UnknownType(_) => DropReason::Unsupported,
         }
     }
 }
@@ -84,7 +87,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     let ptype = r
         .packet_type
         .known()
-        .ok_or(DecodeError::Unsupported("unknown packet type"))?;
+        .ok_or(DecodeError::UnknownType(r.packet_type.value()))?;
     if r.protocol_type != EtherType::Ipv4 {
         return Err(DecodeError::Unsupported("protocol type is not IPv4"));
     }

@@ -35,6 +35,9 @@ pub struct PacketCounts {
     pub registration_reply_codes: BTreeMap<u8, u64>,
     /// Error Indication codes (RFC 2332 §5.2.7).
     pub error_codes: BTreeMap<u16, u64>,
+    /// Packets of a type RFC 2332 does not define (received only; included in `total`).
+    #[serde(default)]
+    pub other: u64,
 }
 
 impl PacketCounts {
@@ -50,6 +53,12 @@ impl PacketCounts {
             PacketType::ErrorIndication => self.error_indication,
             PacketType::TrafficIndication => self.traffic_indication,
         }
+    }
+
+    /// Counts a packet of an unknown type.
+    pub(crate) fn count_other(&mut self) {
+        self.total += 1;
+        self.other += 1;
     }
 
     pub(crate) fn count(&mut self, m: &Message) {
@@ -111,4 +120,15 @@ pub struct TrafficStats {
     pub protection_queued: u64,
     /// Resolutions not started because [`crate::MAX_PENDING_RESOLUTIONS`] were in flight.
     pub resolutions_suppressed: u64,
+    // Flood budgets (see the `budget` module).
+    /// Packets in the established peers' bucket (replies to registered spokes), which has
+    /// the size of the max-send quota.
+    #[serde(default)]
+    pub max_send_established_used: u32,
+    /// Replies to established peers sent from their own budget.
+    #[serde(default)]
+    pub max_send_established_sent: u64,
+    /// Replies to established peers held back because their budget was used up too.
+    #[serde(default)]
+    pub max_send_established_dropped: u64,
 }

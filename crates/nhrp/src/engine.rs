@@ -36,7 +36,8 @@ pub(crate) struct Iface {
     pub(crate) cache: Cache,
     pub(crate) nhs: Vec<Nhs>,
     pub(crate) stats: TrafficStats,
-    pub(crate) max_send_window_start: Instant,
+    /// Send and receive budgets (max-send, established peers, unsolicited input).
+    pub(crate) budgets: crate::budget::Budgets,
     /// Last redirect per (source, destination) pair.
     pub(crate) redirects: BTreeMap<(Ipv4Addr, Ipv4Addr), Instant>,
     /// Dynamic multicast members: NBMA → registered entries using it.
@@ -69,7 +70,7 @@ impl Iface {
             cache: Cache::default(),
             nhs,
             stats: TrafficStats::default(),
-            max_send_window_start: Instant::ZERO,
+            budgets: crate::budget::Budgets::default(),
             redirects: BTreeMap::new(),
             multicast_dynamic: BTreeMap::new(),
             routes: BTreeMap::new(),
@@ -950,6 +951,7 @@ impl Engine {
                     requests: n.requests,
                     replies: n.replies,
                     unanswered: n.unanswered,
+                    failed: n.failed,
                     next_registration: self.next_registration(*i, n),
                     active: active == Some(k),
                 });
@@ -995,13 +997,9 @@ impl Engine {
         if let Some(m) = ifc.cfg.max_send {
             s.max_send_limit = Some(m.packets);
             s.max_send_interval_secs = m.every.as_secs();
-            if self
-                .now
-                .saturating_duration_since(ifc.max_send_window_start)
-                >= m.every
-            {
-                s.max_send_used = 0;
-            }
+            s.max_send_used = ifc.budgets.shared.used(self.now, m.packets, m.every);
+            s.max_send_established_used =
+                ifc.budgets.established.used(self.now, m.packets, m.every);
             s.max_send_usage_percent = s
                 .max_send_used
                 .saturating_mul(100)
@@ -1071,6 +1069,11 @@ impl Engine {
         let msg = match crate::codec::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
+                if let (crate::codec::DecodeError::UnknownType(_), Some(ifc)) =
+                    (&e, self.ifaces.get_mut(&i))
+                {
+                    ifc.stats.rcvd.count_other();
+                }
                 self.drop_packet(i, from, e.drop_reason());
                 return;
             }
@@ -1105,6 +1108,9 @@ impl Engine {
         }
         if let Some(ifc) = self.ifaces.get_mut(&i) {
             ifc.stats.rcvd.count(&msg);
+        }
+        if !self.admit_unsolicited(i, from, msg.ptype) {
+            return self.drop_packet(i, from, DropReason::RateLimited);
         }
         match msg.ptype {
             PacketType::RegistrationRequest => self.on_registration_request(i, from, msg),

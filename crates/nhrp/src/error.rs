@@ -29,6 +29,9 @@ pub enum DropReason {
     NotEnabled,
     /// A packet semantically invalid for its type (e.g. a registration with no source NBMA).
     ProtocolError,
+    /// An unsolicited Resolution Request or Traffic Indication beyond its rate limit
+    /// ([`crate::UNKNOWN_SOURCE_RATE`], [`crate::TRAFFIC_INDICATION_RATE`]).
+    RateLimited,
 }
 
 /// Errors returned by the engine's API (never caused by untrusted packet bytes).

@@ -1,11 +1,16 @@
 //! The send path: encoding, the `ip nhrp max-send` quota, sent counters, and the protection
 //! gate (NHRP traffic to a peer on an interface with `protection_required` waits until
-//! [`crate::Engine::handle_protection`] reports the peer's protection up).
+//! [`crate::Engine::handle_protection`] reports the peer's protection up). The budgets are
+//! in the `budget` module: replies to established peers have their own, and unsolicited
+//! input is rate-limited here before the engine acts on it.
 
 use crate::action::{Action, Event};
+use crate::cache::EntryFlags;
 use crate::config::IfIndex;
+use crate::engine::Iface;
 use crate::engine::{Engine, GATE_QUEUE_LIMIT};
-use crate::packet::Message;
+use crate::packet::{Message, PacketType};
+use crate::time::Instant;
 use std::net::Ipv4Addr;
 
 impl Engine {
@@ -20,19 +25,20 @@ impl Engine {
             return false;
         };
         if let Some(m) = ifc.cfg.max_send {
-            if now.saturating_duration_since(ifc.max_send_window_start) >= m.every
-                || ifc.max_send_window_start > now
-            {
-                ifc.max_send_window_start = now;
-                ifc.stats.max_send_used = 0;
-            }
-            if ifc.stats.max_send_used >= m.packets {
+            let established = is_reply_to_established(ifc, now, to, msg);
+            if established && ifc.budgets.established.admit(now, m.packets, m.every) {
+                ifc.stats.max_send_established_sent += 1;
+            } else if ifc.budgets.shared.admit(now, m.packets, m.every) {
+                ifc.stats.max_send_used = ifc.budgets.shared.used(now, m.packets, m.every);
+            } else {
                 ifc.stats.max_send_dropped += 1;
+                if established {
+                    ifc.stats.max_send_established_dropped += 1;
+                }
                 let packet = msg.ptype;
                 self.event(Event::MaxSendExceeded { iface: i, packet });
                 return false;
             }
-            ifc.stats.max_send_used += 1;
         }
         ifc.stats.sent.count(msg);
         if ifc.cfg.protection_required && !self.protected.contains(&to) {
@@ -50,6 +56,31 @@ impl Engine {
             bytes,
         });
         true
+    }
+
+    /// Whether an unsolicited packet (Resolution Request, Traffic Indication) from `from` is
+    /// within its budget: Traffic Indications are limited per interface, and both types from
+    /// an NBMA address the interface does not know (no cache entry, not an NHS) share a
+    /// tighter limit. Everything else is admitted.
+    pub(crate) fn admit_unsolicited(
+        &mut self,
+        i: IfIndex,
+        from: Ipv4Addr,
+        ptype: PacketType,
+    ) -> bool {
+        let now = self.now;
+        let Some(ifc) = self.ifaces.get_mut(&i) else {
+            return true;
+        };
+        let ti = ptype == PacketType::TrafficIndication;
+        if !ti && ptype != PacketType::ResolutionRequest {
+            return true;
+        }
+        if ti && !ifc.budgets.admit_traffic_indication(now) {
+            return false;
+        }
+        let known = ifc.cache.refs(from) > 0 || ifc.is_nhs_nbma(from);
+        known || ifc.budgets.admit_unknown(now)
     }
 
     /// Emit ProtectionNeeded for `nbma` once, on interfaces that require protection.
@@ -98,4 +129,21 @@ impl Engine {
         }
         self.actions.extend(out);
     }
+}
+
+/// Whether `msg` to `to` is a Registration or Resolution Reply to an NBMA address holding a
+/// registration at least [`crate::ESTABLISHED_MIN_AGE`] old for the packet's source protocol
+/// address (the requester): those are charged to the established peers' budget.
+fn is_reply_to_established(ifc: &Iface, now: Instant, to: Ipv4Addr, msg: &Message) -> bool {
+    if !matches!(
+        msg.ptype,
+        PacketType::RegistrationReply | PacketType::ResolutionReply
+    ) {
+        return false;
+    }
+    ifc.cache.lookup(msg.src_proto).is_some_and(|e| {
+        e.flags.contains(EntryFlags::REGISTERED)
+            && e.nbma == Some(to)
+            && now.saturating_duration_since(e.created) >= crate::budget::ESTABLISHED_MIN_AGE
+    })
 }

@@ -75,6 +75,7 @@
 
 mod action;
 mod auth;
+mod budget;
 mod cache;
 pub mod codec;
 mod config;
@@ -95,6 +96,10 @@ mod time;
 mod timer;
 
 pub use action::{Action, CieCode, ClearReport, ClearRequest, Event, Lookup, RemoveReason};
+pub use budget::{
+    ESTABLISHED_MIN_AGE, TRAFFIC_INDICATION_BURST, TRAFFIC_INDICATION_RATE, UNKNOWN_SOURCE_BURST,
+    UNKNOWN_SOURCE_RATE,
+};
 pub use cache::{EntryFlags, EntryKind};
 pub use config::{
     EngineConfig, IfIndex, InterfaceConfig, MaxSend, MulticastMap, NhsConfig, Prefix, StaticMap,

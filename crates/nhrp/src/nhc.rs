@@ -37,6 +37,8 @@ pub(crate) struct Nhs {
     pub(crate) requests: u64,
     pub(crate) replies: u64,
     pub(crate) unanswered: u32,
+    /// Requests that went unanswered since start (never reset; `unanswered` is the run).
+    pub(crate) failed: u64,
     /// The registration request in flight.
     pub(crate) reqid: Option<u32>,
 }
@@ -50,6 +52,7 @@ impl Nhs {
             requests: 0,
             replies: 0,
             unanswered: 0,
+            failed: 0,
             reqid: None,
         }
     }
@@ -220,6 +223,7 @@ impl Engine {
             return;
         };
         n.unanswered = n.unanswered.saturating_add(1);
+        n.failed = n.failed.saturating_add(1);
         n.requests += 1;
         if n.unanswered >= NHS_DOWN_AFTER && n.state != NhsState::Down {
             n.state = NhsState::Down;

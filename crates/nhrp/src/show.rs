@@ -65,8 +65,11 @@ pub struct NhsView {
     pub requests: u64,
     /// Registration replies received.
     pub replies: u64,
-    /// Consecutive unanswered requests.
+    /// Consecutive unanswered requests (reset by a reply).
     pub unanswered: u32,
+    /// Requests that went unanswered since start (a lifetime counter).
+    #[serde(default)]
+    pub failed: u64,
     /// When the next registration (or retransmission) goes out.
     pub next_registration: Option<Instant>,
     /// Whether this is the NHS resolution requests currently go to.
