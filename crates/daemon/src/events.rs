@@ -213,13 +213,15 @@ impl LineLimiter {
 
 /// [`log_event`] through a [`LineLimiter`] (`logging dmvpn rate-limit`): repeated identical
 /// lines within the window are dropped, and the next one logged carries
-/// `(N messages suppressed)`.
+/// `(N messages suppressed)`; `similar` lines of the same class held back by the flood limits
+/// ([`crate::flood_log`]) are reported as `(N similar messages suppressed)`.
 pub fn log_event_limited(
     event: &Event,
     iface_name: &str,
     promote: bool,
     limiter: &mut LineLimiter,
     now: dmvpn_nhrp::Instant,
+    similar: u64,
 ) {
     let Some((severity, line)) = format_event(event, iface_name) else {
         return;
@@ -227,11 +229,14 @@ pub fn log_event_limited(
     let Some(suppressed) = limiter.admit(&line, now) else {
         return;
     };
-    let line = if suppressed > 0 {
+    let mut line = if suppressed > 0 {
         format!("{line} ({suppressed} messages suppressed)")
     } else {
         line
     };
+    if similar > 0 {
+        line.push_str(&format!(" ({similar} similar messages suppressed)"));
+    }
     emit(severity, &line, promote);
 }
 

@@ -21,6 +21,7 @@
 pub mod control;
 pub mod core;
 pub mod events;
+pub mod flood_log;
 pub mod ike_config;
 pub mod shell;
 pub mod translate;

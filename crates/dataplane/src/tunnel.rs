@@ -923,7 +923,14 @@ pub(crate) fn deliver<'a>(
             shared.forwarder.counters().count(Stat::protection);
             None
         }
-        Received::Dropped(_) => None,
+        Received::Dropped(RecvDrop::Truncated) => {
+            shared.forwarder.counters().count(Stat::transport_truncated);
+            None
+        }
+        Received::Dropped(RecvDrop::NotOurs) => {
+            shared.forwarder.counters().count(Stat::transport_not_ours);
+            None
+        }
     }
 }
 

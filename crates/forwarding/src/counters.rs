@@ -50,6 +50,21 @@ pub struct DropCounters {
     pub hairpins: u64,
     /// GRE packets carrying another key (or none when one is configured): not for us.
     pub key_mismatch: u64,
+    // The GRE-level drops by cause; each is also in `gre_malformed`.
+    /// GRE packets too short for their header (or its optional fields).
+    pub gre_truncated: u64,
+    /// GRE packets with a version other than 0 (RFC 2784).
+    pub gre_bad_version: u64,
+    /// GRE packets with routing, strict source route or recursion bits set.
+    pub gre_bad_flags: u64,
+    /// GRE packets whose checksum does not match.
+    pub gre_bad_checksum: u64,
+    /// IPv4-in-GRE packets whose inner IPv4 header does not parse.
+    pub inner_malformed: u64,
+    /// Arrivals the transport does not handle (another IP protocol or UDP port).
+    pub transport_not_ours: u64,
+    /// UDP arrivals too short for their header.
+    pub transport_truncated: u64,
 }
 
 #[derive(Debug, Default)]
@@ -105,8 +120,29 @@ drop_counters!(
     events_lost,
     mss_clamped,
     hairpins,
-    key_mismatch
+    key_mismatch,
+    gre_truncated,
+    gre_bad_version,
+    gre_bad_flags,
+    gre_bad_checksum,
+    inner_malformed,
+    transport_not_ours,
+    transport_truncated
 );
+
+/// Peers counted at most per tunnel: a flood of packets from spoofed sources cannot grow the
+/// per-peer table without bound (beyond it, new peers count in the tunnel totals only).
+pub const MAX_PEERS: usize = 65_536;
+
+fn peer_slot(
+    peers: &mut HashMap<Ipv4Addr, TrafficCounters>,
+    peer: Ipv4Addr,
+) -> Option<&mut TrafficCounters> {
+    if peers.len() >= MAX_PEERS && !peers.contains_key(&peer) {
+        return None;
+    }
+    Some(peers.entry(peer).or_default())
+}
 
 /// All counters of one tunnel.
 #[derive(Debug, Default)]
@@ -127,9 +163,10 @@ impl Counters {
         self.tunnel.tx_packets.fetch_add(1, Ordering::Relaxed);
         self.tunnel.tx_bytes.fetch_add(bytes, Ordering::Relaxed);
         let mut peers = self.peers();
-        let p = peers.entry(peer).or_default();
-        p.tx_packets += 1;
-        p.tx_bytes += bytes;
+        if let Some(p) = peer_slot(&mut peers, peer) {
+            p.tx_packets += 1;
+            p.tx_bytes += bytes;
+        }
     }
 
     /// Counts one packet of `bytes` received from `peer`.
@@ -138,9 +175,10 @@ impl Counters {
         self.tunnel.rx_packets.fetch_add(1, Ordering::Relaxed);
         self.tunnel.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
         let mut peers = self.peers();
-        let p = peers.entry(peer).or_default();
-        p.rx_packets += 1;
-        p.rx_bytes += bytes;
+        if let Some(p) = peer_slot(&mut peers, peer) {
+            p.rx_packets += 1;
+            p.rx_bytes += bytes;
+        }
     }
 
     /// Increments a drop or event counter.

@@ -2,6 +2,7 @@
 //! a thin adapter over the `dmvpn_wire::gre` codec that writes the header into headroom in
 //! front of a payload already in place, and parses a received header without copying.
 
+use crate::counters::Stat;
 use dmvpn_wire::gre::{EtherType, Packet, Repr};
 
 /// GRE protocol type of IPv4 payloads.
@@ -61,6 +62,20 @@ impl GreHeader {
     }
 }
 
+/// The drop counter for a GRE header the codec refused (besides
+/// [`Stat::gre_malformed`], which counts them all).
+pub fn drop_stat(e: &GreError) -> Stat {
+    match e {
+        GreError::Truncated { .. } | GreError::BufferTooSmall { .. } => Stat::gre_truncated,
+        GreError::Unsupported {
+            field: "gre.version",
+            ..
+        } => Stat::gre_bad_version,
+        GreError::Checksum { .. } => Stat::gre_bad_checksum,
+        _ => Stat::gre_bad_flags,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +118,18 @@ mod tests {
         assert_eq!(off, 12);
         pkt[13] ^= 1;
         assert!(GreHeader::parse(&pkt).is_err());
+    }
+
+    #[test]
+    fn refusals_are_counted_by_cause() {
+        let stat = |b: &[u8]| GreHeader::parse(b).map(|_| ()).map_err(|e| drop_stat(&e));
+        assert_eq!(stat(&[0x20, 0, 8, 0, 1]), Err(Stat::gre_truncated));
+        assert_eq!(stat(&[0, 1, 8, 0]), Err(Stat::gre_bad_version));
+        assert_eq!(stat(&[0x40, 0, 8, 0]), Err(Stat::gre_bad_flags));
+        let mut pkt = vec![0x80, 0, 0x08, 0, 0, 0, 0, 0, 0xde, 0xad];
+        let ck = crate::packet::internet_checksum(&pkt);
+        pkt[4..6].copy_from_slice(&(ck ^ 1).to_be_bytes());
+        assert_eq!(stat(&pkt), Err(Stat::gre_bad_checksum));
     }
 
     #[test]

@@ -525,8 +525,9 @@ impl Forwarder {
                 self.counters.count(Stat::key_mismatch);
                 return None;
             }
-            Err(_) => {
+            Err(e) => {
                 self.counters.count(Stat::gre_malformed);
+                self.counters.count(crate::gre::drop_stat(&e));
                 return None;
             }
         };
@@ -534,6 +535,7 @@ impl Forwarder {
             PROTO_IPV4 => {
                 let Ok(ip) = Ipv4Info::parse(buf.as_slice()) else {
                     self.counters.count(Stat::gre_malformed);
+                    self.counters.count(Stat::inner_malformed);
                     return None;
                 };
                 buf.truncate(ip.total_len);

@@ -66,4 +66,4 @@ pub use http::{Limits, MetricsServer, serve};
 pub use render::{
     CONTENT_TYPE, MetricFamily, MetricKind, Sample, error_code_name, families, render,
 };
-pub use snapshot::{ControlQueryError, Direction, Extras, MetricsSnapshot};
+pub use snapshot::{ControlQueryError, Direction, Extras, MetricsSnapshot, snake_case};

@@ -265,6 +265,21 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
     for ((iface, reason), v) in &s.extras.receive_drops {
         rx_drops.push(vec![l("interface", iface), l("reason", reason)], *v);
     }
+    // Without extras (a scrape over the control socket), the drops `show ip nhrp traffic`
+    // carries.
+    for t in &s.traffic.interfaces {
+        if s.extras
+            .receive_drops
+            .keys()
+            .any(|(i, _)| *i == t.interface)
+        {
+            continue;
+        }
+        for (reason, v) in &t.drops {
+            rx_drops.push(vec![l("interface", &t.interface), l("reason", reason)], *v);
+        }
+    }
+    let (gre_drops, ms_established) = accounting_families(s);
 
     let mut nhs_up = MetricFamily::new(
         "dmvpn_nhs_up",
@@ -286,6 +301,11 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
         Counter,
         "Registration Replies received from a Next Hop Server.",
     );
+    let mut nhs_unanswered = MetricFamily::new(
+        "dmvpn_nhs_unanswered_requests",
+        Gauge,
+        "Registration Requests to a Next Hop Server unanswered in a row now (DOWN at 3).",
+    );
     for n in &s.nhs.servers {
         let labels = vec![
             l("interface", &n.interface),
@@ -298,6 +318,7 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
         nhs_up.push(labels.clone(), u64::from(n.state == NhsState::Up));
         nhs_req.push(labels.clone(), n.requests_sent);
         nhs_fail.push(labels.clone(), n.requests_failed);
+        nhs_unanswered.push(labels.clone(), u64::from(n.unanswered));
         nhs_rep.push(labels, n.replies_received);
     }
 
@@ -317,15 +338,55 @@ pub fn families(s: &MetricsSnapshot) -> Vec<MetricFamily> {
         ms_drops,
         redirect_rl,
         rx_drops,
+        ms_established,
+        gre_drops,
         nhs_up,
         nhs_req,
         nhs_fail,
+        nhs_unanswered,
         nhs_rep,
     ];
     if let Some((ike, esp)) = &s.crypto {
         all.extend(crate::crypto::families(ike, esp));
     }
     all
+}
+
+/// The GRE-level drops by reason and the established peers' replies (the counters added for
+/// flood accounting), from `show ip nhrp traffic`.
+fn accounting_families(s: &MetricsSnapshot) -> (MetricFamily, MetricFamily) {
+    let mut gre = MetricFamily::new(
+        "dmvpn_gre_drops",
+        MetricKind::Counter,
+        "GRE packets the data plane dropped, by reason (header, key, protocol, IPsec).",
+    );
+    let mut established = MetricFamily::new(
+        "dmvpn_nhrp_max_send_established",
+        MetricKind::Counter,
+        "Replies to established (registered) peers sent from their own max-send budget.",
+    );
+    for t in &s.traffic.interfaces {
+        let iface = || l("interface", &t.interface);
+        established.push(vec![iface()], t.max_send.established_sent);
+        let Some(g) = t.gre else {
+            continue;
+        };
+        for (reason, v) in [
+            ("truncated", g.truncated),
+            ("bad_version", g.bad_version),
+            ("bad_flags", g.bad_flags),
+            ("bad_checksum", g.bad_checksum),
+            ("inner_malformed", g.inner_malformed),
+            ("key_mismatch", g.key_mismatch),
+            ("unknown_protocol", g.unknown_protocol),
+            ("wrong_source", g.wrong_source),
+            ("protection", g.protection),
+            ("transport", g.transport),
+        ] {
+            gre.push(vec![iface(), l("reason", reason)], v);
+        }
+    }
+    (gre, established)
 }
 
 /// Encodes precomputed families through `prometheus-client`, in order.

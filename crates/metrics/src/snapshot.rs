@@ -108,7 +108,7 @@ impl Extras {
 
 /// `AuthenticationFailure` → `authentication_failure`; characters other than
 /// ASCII letters and digits become `_`.
-fn snake_case(name: &str) -> String {
+pub fn snake_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for c in name.chars() {
         if c.is_ascii_uppercase() {

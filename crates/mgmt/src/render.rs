@@ -399,6 +399,9 @@ fn nhs_detail_line(n: &NhsStatus) -> String {
         n.requests_failed,
         n.replies_received
     );
+    if n.unanswered > 0 {
+        let _ = write!(s, "  unanswered {}", n.unanswered);
+    }
     if let Some(ago) = n.last_reply_secs {
         let _ = write!(s, " ({} ago)", ios_duration(ago));
     }
@@ -450,6 +453,52 @@ fn traffic_interface(o: &mut Out, t: &NhrpTraffic) {
     ));
     traffic_counts(o, "Sent", &t.sent);
     traffic_counts(o, "Rcvd", &t.received);
+    traffic_accounting(o, t);
+}
+
+/// The lines IOS does not print, only when they have something to say: packets of unknown
+/// types, the established peers' budget, engine drops by reason, GRE-level drops.
+fn traffic_accounting(o: &mut Out, t: &NhrpTraffic) {
+    if t.received.other > 0 || t.sent.other > 0 {
+        o.line(format!(
+            "  Other (unknown type): {} sent, {} rcvd",
+            t.sent.other, t.received.other
+        ));
+    }
+    if t.max_send.established_sent > 0 || t.max_send.established_usage_percent > 0 {
+        o.line(format!(
+            "  Established peers: {} replies sent from their own budget, Usage:{}%",
+            t.max_send.established_sent, t.max_send.established_usage_percent
+        ));
+    }
+    if !t.drops.is_empty() {
+        let list: Vec<String> = t.drops.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        o.line(format!("  Rcvd dropped: {}", list.join(", ")));
+    }
+    if let Some(g) = t.gre.filter(|g| g.total() > 0) {
+        let cells = [
+            ("truncated", g.truncated),
+            ("bad version", g.bad_version),
+            ("bad flags", g.bad_flags),
+            ("bad checksum", g.bad_checksum),
+            ("inner malformed", g.inner_malformed),
+            ("key mismatch", g.key_mismatch),
+            ("unknown protocol", g.unknown_protocol),
+            ("wrong source", g.wrong_source),
+            ("protection", g.protection),
+            ("transport", g.transport),
+        ];
+        let list: Vec<String> = cells
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{n} {what}"))
+            .collect();
+        o.line(format!(
+            "  GRE dropped: Total {}, {}",
+            g.total(),
+            list.join(", ")
+        ));
+    }
 }
 
 /// `show ip nhrp traffic`: per interface, the max-send limit and its usage,

@@ -13,6 +13,7 @@
 //!   a session that never came up).
 //! - Interfaces are named as configured (`Tunnel0`).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use dmvpn_wire::Ipv4Prefix;
@@ -474,8 +475,13 @@ pub struct NhsStatus {
     pub waiting: bool,
     /// Registration requests sent.
     pub requests_sent: u64,
-    /// Registration requests that failed (error or timeout).
+    /// Registration requests that failed (error or timeout), since start: a
+    /// lifetime counter that never goes down.
     pub requests_failed: u64,
+    /// Registration requests unanswered in a row now (the running count that
+    /// takes the NHS down at 3; a reply resets it).
+    #[serde(default)]
+    pub unanswered: u32,
     /// Registration replies received.
     pub replies_received: u64,
     /// Seconds since the last reply; `None` if none was received.
@@ -521,6 +527,58 @@ pub struct NhrpTraffic {
     pub sent: NhrpTypeCounters,
     /// Packets received, by type.
     pub received: NhrpTypeCounters,
+    /// Received packets the NHRP engine dropped, by reason (snake_case, e.g.
+    /// `rate_limited`, `authentication_failure`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub drops: BTreeMap<String, u64>,
+    /// Packets the tunnel's data plane dropped below NHRP (GRE header, key,
+    /// protocol type), when the daemon has a data plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gre: Option<GreDrops>,
+}
+
+/// GRE-level drops of one tunnel (`show ip nhrp traffic`, `GRE dropped:`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GreDrops {
+    /// Every GRE packet refused for its header or inner IPv4 header (the sum of
+    /// `truncated`, `bad_version`, `bad_flags`, `bad_checksum`, `inner_malformed`).
+    pub malformed: u64,
+    /// Too short for the GRE header.
+    pub truncated: u64,
+    /// GRE version other than 0.
+    pub bad_version: u64,
+    /// Routing, strict source route or recursion bits set.
+    pub bad_flags: u64,
+    /// Checksum mismatch.
+    pub bad_checksum: u64,
+    /// IPv4 payload whose header does not parse.
+    pub inner_malformed: u64,
+    /// Another tunnel's key, or a key missing or unexpected.
+    pub key_mismatch: u64,
+    /// Protocol type neither NHRP (0x2001) nor IPv4 (0x0800).
+    pub unknown_protocol: u64,
+    /// From a source other than a point-to-point tunnel's destination.
+    pub wrong_source: u64,
+    /// Refused by IPsec (no SA, bad ICV, replay).
+    pub protection: u64,
+    /// Arrivals of another IP protocol or UDP port, or truncated UDP.
+    pub transport: u64,
+}
+
+impl GreDrops {
+    /// Every drop counted here.
+    pub fn total(&self) -> u64 {
+        [
+            self.malformed,
+            self.key_mismatch,
+            self.unknown_protocol,
+            self.wrong_source,
+            self.protection,
+            self.transport,
+        ]
+        .iter()
+        .fold(0u64, |a, b| a.saturating_add(*b))
+    }
 }
 
 /// `Max-send limit:100Pkts/10Sec, Usage:0%`.
@@ -536,6 +594,13 @@ pub struct MaxSend {
     /// clear).
     #[serde(default)]
     pub dropped: u64,
+    /// Share of the established peers' budget used (replies to registered
+    /// spokes have a budget of the same size of their own), in percent.
+    #[serde(default)]
+    pub established_usage_percent: u8,
+    /// Replies to established peers sent from their own budget.
+    #[serde(default)]
+    pub established_sent: u64,
 }
 
 impl Default for MaxSend {
@@ -546,6 +611,8 @@ impl Default for MaxSend {
             interval_secs: 10,
             usage_percent: 0,
             dropped: 0,
+            established_usage_percent: 0,
+            established_sent: 0,
         }
     }
 }

@@ -253,7 +253,17 @@ impl NodeCore {
         let nhrp = self.debug.effective_nhrp();
         let promote = (nhrp.events || nhrp.cache || nhrp.error)
             && self.debug.matches(Some(&name), None, None);
-        log_event_limited(event, &name, promote, &mut self.event_limiter, self.now);
+        let Some(similar) = self.flood_log.admit(event, &name, self.now) else {
+            return;
+        };
+        log_event_limited(
+            event,
+            &name,
+            promote,
+            &mut self.event_limiter,
+            self.now,
+            similar,
+        );
     }
 
     /// `debug nhrp packet`: one line per NHRP packet sent or received; `debug nhrp capture`:

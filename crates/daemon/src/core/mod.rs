@@ -163,6 +163,8 @@ pub struct NodeCore {
     capture: Option<actions::NhrpCapture>,
     /// `logging dmvpn rate-limit SECONDS`.
     event_limiter: LineLimiter,
+    /// The always-on limits of flood-prone log lines.
+    flood_log: crate::flood_log::FloodLog,
     /// Set by [`NodeCore::shutdown`]: Purge Requests sent from then on are logged.
     shutting_down: bool,
     /// The node's routes through non-tunnel interfaces last given to the engine.
@@ -226,6 +228,7 @@ impl NodeCore {
             last_tx: BTreeMap::new(),
             capture: None,
             event_limiter: LineLimiter::new(config.logging_dmvpn_rate_limit),
+            flood_log: crate::flood_log::FloodLog::default(),
             shutting_down: false,
             engine_local_routes: BTreeSet::new(),
             key_log: None,

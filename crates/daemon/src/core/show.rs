@@ -49,7 +49,8 @@ impl NodeCore {
                 responding: n.state == dmvpn_nhrp::NhsState::Up,
                 waiting: n.state == dmvpn_nhrp::NhsState::Down,
                 requests_sent: n.requests,
-                requests_failed: u64::from(n.unanswered),
+                requests_failed: n.failed,
+                unanswered: n.unanswered,
                 replies_received: n.replies,
                 last_reply_secs: None,
             })
@@ -72,6 +73,29 @@ fn traffic(c: &TrafficCounters, base: Option<&TrafficCounters>) -> mgmt::PacketC
         packets_out: c.tx_packets.saturating_sub(b.tx_packets),
         bytes_in: c.rx_bytes.saturating_sub(b.rx_bytes),
         bytes_out: c.tx_bytes.saturating_sub(b.tx_bytes),
+    }
+}
+
+/// `used` of `limit` in percent (0 without a limit).
+fn percent(used: u32, limit: u32) -> u8 {
+    let p = u64::from(used) * 100 / u64::from(limit.max(1));
+    u8::try_from(p.min(100)).unwrap_or(100)
+}
+
+/// The data plane's GRE-level drops as `show ip nhrp traffic` reports them.
+fn gre_drops(d: &dmvpn_dataplane::DropCounters) -> mgmt::GreDrops {
+    mgmt::GreDrops {
+        malformed: d.gre_malformed,
+        truncated: d.gre_truncated,
+        bad_version: d.gre_bad_version,
+        bad_flags: d.gre_bad_flags,
+        bad_checksum: d.gre_bad_checksum,
+        inner_malformed: d.inner_malformed,
+        key_mismatch: d.key_mismatch,
+        unknown_protocol: d.unknown_protocol,
+        wrong_source: d.wrong_source,
+        protection: d.protection,
+        transport: d.transport_not_ours.saturating_add(d.transport_truncated),
     }
 }
 
@@ -247,9 +271,20 @@ impl mgmt::Handler for NodeCore {
                     interval_secs: u32::try_from(s.max_send_interval_secs).unwrap_or(u32::MAX),
                     usage_percent: u8::try_from(s.max_send_usage_percent.min(100)).unwrap_or(100),
                     dropped: s.max_send_dropped,
+                    established_usage_percent: percent(
+                        s.max_send_established_used,
+                        s.max_send_limit.unwrap_or(0),
+                    ),
+                    established_sent: s.max_send_established_sent,
                 },
                 sent: type_counters(&s.sent),
                 received: type_counters(&s.rcvd),
+                drops: s
+                    .drops
+                    .iter()
+                    .map(|(r, n)| (dmvpn_metrics::snake_case(&format!("{r:?}")), *n))
+                    .collect(),
+                gre: Some(gre_drops(&t.dp.counters().drops)),
             });
         }
         Ok(report)

@@ -251,6 +251,7 @@ fn nhrp_goes_up_and_foreign_or_broken_gre_is_counted() {
         (d.key_mismatch, d.unknown_protocol, d.gre_malformed),
         (2, 1, 2)
     );
+    assert_eq!((d.gre_truncated, d.inner_malformed), (1, 1));
     assert_eq!(rec.events.len(), 1);
 }
 

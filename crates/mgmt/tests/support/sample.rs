@@ -60,6 +60,7 @@ fn nhs_entry(iface: &str, addr: &str, nbma: &str, up: bool) -> NhsStatus {
         waiting: false,
         requests_sent: if up { 106 } else { 3 },
         requests_failed: if up { 0 } else { 3 },
+        unanswered: if up { 0 } else { 3 },
         replies_received: if up { 105 } else { 0 },
         last_reply_secs: up.then_some(9),
     }
@@ -438,6 +439,8 @@ pub fn traffic_report() -> TrafficReport {
                 ..NhrpTypeCounters::default()
             }
             .with_total(),
+            drops: Default::default(),
+            gre: None,
         }],
     }
 }
