@@ -91,6 +91,11 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     if r.protocol_type != EtherType::Ipv4 {
         return Err(DecodeError::Unsupported("protocol type is not IPv4"));
     }
+    // The NBMA addresses are IPv4: a packet naming another family (found by the hostile
+    // corpus: an unknown `ar$afn` with 4-byte addresses was taken for IPv4) is refused.
+    if r.afn != w::AddressFamily::Ipv4 {
+        return Err(DecodeError::Unsupported("NBMA address family is not IPv4"));
+    }
     let src_nbma = v4_opt(&r.src_nbma.bytes, "source NBMA address is not IPv4")?;
     let src_proto = v4_opt(&r.src_proto.0, "source protocol address is not IPv4")?
         .ok_or(DecodeError::Unsupported("no source protocol address"))?;
