@@ -128,7 +128,7 @@ for t in $targets; do
     rate=$(stat average_exec_per_sec "$log")
     rss=$(stat peak_rss_mb "$log")
     # The last status line: `#N DONE cov: C ft: F corp: U/…` (or the last pulse).
-    last=$(grep -E '^#[0-9]+ ' "$log" | tail -n 1 || true)
+    last=$(grep -E '^#[0-9]+[[:space:]]' "$log" | tail -n 1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
