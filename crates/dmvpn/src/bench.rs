@@ -15,6 +15,9 @@ pub enum Command {
     /// A hub restart storm with real daemons in network namespaces (needs root): how long
     /// until N spokes are registered and protected again, and the hub's CPU.
     Storm(crate::bench_storm::StormArgs),
+    /// Shortcuts forming and expiring continuously with IPsec, for a bounded time (needs
+    /// root): RSS, file descriptors and SAs sampled as a curve that must stay flat.
+    Soak(crate::bench_soak::SoakArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,6 +40,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Storm(args) => crate::bench_storm::run(&args),
+        Command::Soak(args) => crate::bench_soak::run(&args),
     }
 }
 
