@@ -22,6 +22,7 @@ pub mod control;
 pub mod core;
 pub mod events;
 pub mod ike_config;
+pub mod node_sim;
 pub mod shell;
 pub mod translate;
 
