@@ -450,6 +450,12 @@ fn traffic_interface(o: &mut Out, t: &NhrpTraffic) {
     ));
     traffic_counts(o, "Sent", &t.sent);
     traffic_counts(o, "Rcvd", &t.received);
+    if t.identity_refused > 0 {
+        o.line(format!(
+            "  Identity-bound: {} refused (IKE identity may not claim the address)",
+            t.identity_refused
+        ));
+    }
 }
 
 /// `show ip nhrp traffic`: per interface, the max-send limit and its usage,

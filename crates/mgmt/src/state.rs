@@ -521,6 +521,10 @@ pub struct NhrpTraffic {
     pub sent: NhrpTypeCounters,
     /// Packets received, by type.
     pub received: NhrpTypeCounters,
+    /// Identity-bound NHRP (`ip nhrp identity-map`): registrations refused and Resolution
+    /// Replies dropped because the sender's IKE identity may not claim the address.
+    #[serde(default)]
+    pub identity_refused: u64,
 }
 
 /// `Max-send limit:100Pkts/10Sec, Usage:0%`.

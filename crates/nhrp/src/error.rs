@@ -29,6 +29,9 @@ pub enum DropReason {
     NotEnabled,
     /// A packet semantically invalid for its type (e.g. a registration with no source NBMA).
     ProtocolError,
+    /// Identity-bound NHRP: a Resolution Reply answering for an address its sender's IKE
+    /// identity may not claim.
+    IdentityRefused,
 }
 
 /// Errors returned by the engine's API (never caused by untrusted packet bytes).

@@ -250,6 +250,7 @@ impl mgmt::Handler for NodeCore {
                 },
                 sent: type_counters(&s.sent),
                 received: type_counters(&s.rcvd),
+                identity_refused: self.engine.identity_refusals(t.plan.ifindex),
             });
         }
         Ok(report)
