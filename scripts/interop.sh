@@ -64,6 +64,27 @@ fi
 for d in "$OUT"/*/; do
   [ -f "$d/capture.pcapng" ] || continue
   s=$(basename "$d")
+  if grep -q '^ipsec=' "$d/SCENARIO.txt" 2>/dev/null; then
+    # IPsec: no cleartext GRE at all in the scenario's window; with both sides' keys (our key
+    # logs, strongSwan's `ip xfrm state`), tshark decrypts the ESP and finds NHRP inside.
+    n=$(tshark -r "$d/capture.pcapng" -Y gre 2>/dev/null | wc -l)
+    e=$(tshark -r "$d/capture.pcapng" -Y esp 2>/dev/null | wc -l)
+    if [ "$n" = 0 ] && [ "$e" -gt 0 ]; then r=PASS; else r=FAIL; fi
+    echo "$r  $s  ipsec capture: $n cleartext GRE packets (want 0), $e ESP packets" >> "$OUT/RESULTS.txt"
+    opts=()
+    for k in "$d"/*_esp_keys.txt; do
+      [ -f "$k" ] || continue
+      while read -r l; do [ -n "$l" ] && opts+=(-o "uat:esp_sa:$l"); done < "$k"
+    done
+    if ls "$d"/*_xfrm_state.txt >/dev/null 2>&1; then
+      mapfile -t x < <(python3 "$LAB/lib/esp-keys-to-tshark.py" "$d"/*_xfrm_state.txt 2>/dev/null)
+      opts+=("${x[@]}")
+    fi
+    m=$(tshark -r "$d/capture.pcapng" -o esp.enable_encryption_decode:TRUE "${opts[@]}" -Y nhrp 2>/dev/null | wc -l)
+    if [ "$m" -gt 0 ]; then r=PASS; else r=FAIL; fi
+    echo "$r  $s  ipsec capture decrypted with both sides' keys: $m NHRP packets inside ESP" >> "$OUT/RESULTS.txt"
+    continue
+  fi
   if python3 "$REPO/tests/interop/compare_decode.py" "$DMVPN" "$d/capture.pcapng" > "$d/decode-compare.txt" 2>&1; then
     echo "PASS  $s  $(tail -1 "$d/decode-compare.txt")" >> "$OUT/RESULTS.txt"
   else

@@ -249,7 +249,7 @@ ours_start() { # ours_start NODE : starts `dmvpn daemon` and waits for its contr
   rm -f "$W/$n/dmvpn.sock"
   cp "$W/$n/dmvpn.conf" "$SOUT/conf-$n-dmvpn.conf"
   nsenter --mount="/run/lab-mnt/$n" --net="/run/netns/$n" -- env RUST_LOG="${DMVPN_LOG:-info,dmvpn_nhrp=debug}" \
-    "$DMVPN" --socket "$W/$n/dmvpn.sock" daemon --config "$W/$n/dmvpn.conf" >> "$SOUT/$n-dmvpn.log" 2>&1 &
+    "$DMVPN" --socket "$W/$n/dmvpn.sock" daemon --config "$W/$n/dmvpn.conf" ${OURS_KEYLOG:+--ipsec-keylog "$W/$n/esp-keys.txt"} >> "$SOUT/$n-dmvpn.log" 2>&1 &
   OURPID[$n]=$!
   wait_for 60 "dmvpn daemon of $n answers" ctl_ok "$n"
 }

@@ -8,6 +8,7 @@
 # per-node show outputs, configs, daemon logs). Host-side checks (decode comparison) run after.
 set -u
 . "$LAB_SCENARIO_DIR/lib.sh"
+. "$LAB_SCENARIO_DIR/ipsec.sh"
 : "${DMVPN:?DMVPN must name our binary}"
 ONLY=${ONLY:-}
 : > "$LAB_OUT/RESULTS.txt"
@@ -16,13 +17,14 @@ lab_init
 nodes_create
 capture_start
 
-# scenario NAME HUB S1 S2 PHASE AUTH KEY HOLD UNIQUE MISMATCH EXPIRY
+# scenario NAME HUB S1 S2 PHASE AUTH KEY HOLD UNIQUE MISMATCH EXPIRY [IPSEC]
 #   HUB/S1/S2 : frr|ours     PHASE: 2|3     AUTH: key or ""    KEY: GRE key or ""
 #   HOLD: holdtime (s)       UNIQUE: unique|no-unique (FRR spokes)
 #   MISMATCH: spoke that gets a wrong authentication key later, or ""
 #   EXPIRY: yes = wait for a registration refresh, then kill the spokes and wait for expiry
+#   IPSEC: gcm|cbc = every tunnel protected (ours: IKEv2 profile; FRR: strongSwan, ipsec.sh)
 scenario() {
-  local name=$1 hk=$2 k1=$3 k2=$4 phase=$5 auth=$6 key=$7 hold=$8 uniq=$9 mism=${10} expiry=${11}
+  local name=$1 hk=$2 k1=$3 k2=$4 phase=$5 auth=$6 key=$7 hold=$8 uniq=$9 mism=${10} expiry=${11} ipsec=${12:-}
   if [ -n "$ONLY" ] && ! [[ " $ONLY " == *" $name "* ]]; then return 0; fi
   SCEN=$name; SOUT=$LAB_OUT/$name; rm -rf "$SOUT"; mkdir -p "$SOUT"
   local t_start; t_start=$(date +%s)
@@ -37,6 +39,10 @@ scenario() {
     if [ "${KIND[$n]}" = frr ]; then frr_config "$n" "$role" "$phase" "$hold" "" "$uniq" "$other"
     else ours_config "$n" "$role" "$phase" "$hold" "$auth" "$key" "$other"; fi
   done
+  if [ -n "$ipsec" ]; then
+    echo "ipsec=$ipsec" >> "$SOUT/SCENARIO.txt"
+    for n in hub s1 s2; do ipsec_prepare "$n" "$ipsec"; done
+  fi
   for n in hub s1 s2; do
     if [ "${KIND[$n]}" = frr ]; then frr_start "$n"; else ours_start "$n" || check "daemon of $n starts" false; fi
   done
@@ -115,7 +121,8 @@ scenario() {
   local w0; w0=$(date +%s.%N)
   ping_hosts s1 s2 10; ok1=$?
   ping_hosts s2 s1 10; ok2=$?
-  echo "$name bypass $w0 $(date +%s.%N) $via_hub" >> "$LAB_OUT/times.txt"
+  # (with IPsec the capture holds ESP: the host checks cleartext GRE and decryption instead)
+  echo "$name bypass $w0 $(date +%s.%N) $([ -n "$ipsec" ] && echo ipsec || echo "$via_hub")" >> "$LAB_OUT/times.txt"
   p1=$(hub_pkts)
   log "hub NBMA port packets: before=$p0 after=$p1 (40 ICMP packets exchanged spoke-spoke)"
   echo "hub port packets during 40 spoke-spoke ICMP packets: $((p1 - p0))" > "$SOUT/bypass.txt"
@@ -138,6 +145,7 @@ scenario() {
       test "$(gre0_rx "$n")" = 0 -a "$(tun_rx "$n")" -gt 0
   done
   for n in hub s1 s2; do show_node "$n" after-traffic; [ "${KIND[$n]}" = ours ] && show_json "$n" nhrp show ip nhrp; done
+  [ -n "$ipsec" ] && ipsec_checks
 
   # 6. authentication mismatch on one spoke, then recovery
   if [ -n "$mism" ]; then mismatch "$mism" "$phase" "$hold" "$auth" "$key" "$uniq"; fi
@@ -152,6 +160,7 @@ scenario_end() { # scenario_end NAME START : final state, stop everything, recor
   for n in hub s1 s2; do [ "${KIND[$n]}" = ours ] && show_json "$n" traffic show ip nhrp traffic; done
   [ "${KIND[hub]}" = frr ] && nodex hub $IPT -L FORWARD -v -n > "$SOUT/hub_iptables.txt" 2>&1
   nodes_down
+  ipsec_down
   echo "$name end $(date +%s.%N)" >> "$LAB_OUT/times.txt"
   for n in hub s1 s2; do cp /var/log/frr/$n-*.log "$SOUT/" 2>/dev/null; cp -r "/etc/frr/$n" "$SOUT/conf-$n-frr" 2>/dev/null; done
   rm -f /var/log/frr/*.log; rm -rf /etc/frr/hub /etc/frr/s1 /etc/frr/s2
@@ -237,6 +246,10 @@ scenario 5-auth-2         frr  ours ours 3  secret1  ""  600  unique    ""      
 scenario 5-auth-4         ours frr  ours 3  secret1  ""  600  unique    s2       no
 scenario 6-key-ourhub     ours frr  ours 3  ""       42  30   no-unique ""       yes
 scenario 6-key-frrhub     frr  frr  ours 3  ""       42  30   no-unique ""       yes
+# IPsec (issue 13): our IKEv2/ESP against FRR + strongSwan (unpatched, trap mode)
+scenario 7-ipsec-ourhub   ours frr  frr  3  ""       ""  600  unique    ""       no   gcm
+scenario 7-ipsec-frrhub   frr  ours ours 3  ""       ""  600  unique    ""       no   gcm
+scenario 7-ipsec-mixed    ours frr  ours 3  ""       ""  600  unique    ""       no   cbc
 capture_stop
 log "matrix done: $TOTAL_FAILS failed check(s)"
 exit $(( TOTAL_FAILS > 0 ))

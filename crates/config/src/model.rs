@@ -170,6 +170,11 @@ pub struct Nhrp {
     pub shortcut: bool,
     /// `ip nhrp max-send N every S`; default 100 every 10.
     pub max_send: Option<MaxSend>,
+    /// `ip nhrp identity-map NAME` (our extension): identity-bound NHRP. A registration, or
+    /// a Resolution Reply, for a tunnel address is accepted only from a peer whose IKE
+    /// identity `crypto ikev2 identity-map NAME` lets claim that address.
+    #[serde(default)]
+    pub identity_map: Option<String>,
 }
 
 impl Default for Nhrp {
@@ -187,6 +192,7 @@ impl Default for Nhrp {
             redirect: false,
             shortcut: false,
             max_send: None,
+            identity_map: None,
         }
     }
 }

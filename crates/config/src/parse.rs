@@ -99,6 +99,7 @@ pub struct InterfaceSpans {
     pub protection: Span,
     pub holdtime: Span,
     pub registration_timeout: Span,
+    pub identity_map: Span,
     pub key: Span,
     pub nhs: Vec<(NhsAddress, Span)>,
     pub nbma: Vec<(Ipv4Addr, Span)>,
@@ -236,6 +237,7 @@ const NHRP_WORDS: &[&str] = &[
     "redirect",
     "shortcut",
     "max-send",
+    "identity-map",
 ];
 
 /// Words after an optional leading `no`, lowercased.

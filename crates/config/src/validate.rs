@@ -119,6 +119,25 @@ pub fn validate(cfg: &Config, spans: &SpanIndex) -> Vec<Diagnostic> {
             }
         }
 
+        if let Some(m) = &t.nhrp.identity_map {
+            if !cfg.crypto.identity_maps.iter().any(|c| &c.map == m) {
+                out.push(Diagnostic::error(
+                    sp.identity_map,
+                    format!(
+                        "{name}: identity map `{m}` does not exist: expected `crypto ikev2 identity-map {m} address A.B.C.D tunnel-address A.B.C.D MASK` lines{}",
+                        did_you_mean(m, cfg.crypto.identity_maps.iter().map(|c| c.map.as_str()))
+                    ),
+                ));
+            } else if t.protection.is_none() {
+                out.push(Diagnostic::error(
+                    sp.identity_map,
+                    format!(
+                        "{name}: `ip nhrp identity-map {m}` needs IKE identities: add `tunnel protection ipsec profile NAME`"
+                    ),
+                ));
+            }
+        }
+
         if let Some(p) = &t.protection {
             if cfg.ipsec_profile(&p.profile).is_none() {
                 out.push(Diagnostic::error(

@@ -113,6 +113,16 @@ impl Config {
         if let Some(n) = l.cookie_challenge {
             let _ = writeln!(o, "crypto ikev2 cookie-challenge {n}");
         }
+        for m in &c.identity_maps {
+            let _ = writeln!(
+                o,
+                "crypto ikev2 identity-map {} {} tunnel-address {} {}",
+                m.map,
+                identity_match_words(&m.identity),
+                m.address,
+                m.mask
+            );
+        }
         let sa = &c.sa;
         if let Some(w) = sa.replay_window {
             let _ = writeln!(
@@ -275,28 +285,33 @@ fn auth_words(m: &AuthMethod) -> String {
     }
 }
 
+/// The words of an IKE identity match (`address A [MASK]`, `fqdn [domain] NAME`, …).
+fn identity_match_words(m: &IdentityMatch) -> String {
+    match m {
+        IdentityMatch::Address {
+            address,
+            mask: Some(mask),
+        } => format!("address {address} {mask}"),
+        IdentityMatch::Address {
+            address,
+            mask: None,
+        } => format!("address {address}"),
+        IdentityMatch::Fqdn { domain, name } | IdentityMatch::Email { domain, name } => {
+            let kind = if matches!(m, IdentityMatch::Fqdn { .. }) {
+                "fqdn"
+            } else {
+                "email"
+            };
+            let dom = if *domain { "domain " } else { "" };
+            format!("{kind} {dom}{name}")
+        }
+    }
+}
+
 fn write_ikev2_profile(o: &mut String, p: &Ikev2Profile) {
     let _ = writeln!(o, "crypto ikev2 profile {}", p.name);
     for m in &p.match_identity_remote {
-        let words = match m {
-            IdentityMatch::Address {
-                address,
-                mask: Some(mask),
-            } => format!("address {address} {mask}"),
-            IdentityMatch::Address {
-                address,
-                mask: None,
-            } => format!("address {address}"),
-            IdentityMatch::Fqdn { domain, name } | IdentityMatch::Email { domain, name } => {
-                let kind = if matches!(m, IdentityMatch::Fqdn { .. }) {
-                    "fqdn"
-                } else {
-                    "email"
-                };
-                let dom = if *domain { "domain " } else { "" };
-                format!("{kind} {dom}{name}")
-            }
-        };
+        let words = identity_match_words(m);
         let _ = writeln!(o, " match identity remote {words}");
     }
     if p.match_fvrf_any {
@@ -431,5 +446,8 @@ fn write_nhrp(o: &mut String, n: &Nhrp) {
     }
     if let Some(m) = n.max_send {
         let _ = writeln!(o, " ip nhrp max-send {} every {}", m.packets, m.every_secs);
+    }
+    if let Some(m) = &n.identity_map {
+        let _ = writeln!(o, " ip nhrp identity-map {m}");
     }
 }

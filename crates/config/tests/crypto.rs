@@ -782,3 +782,37 @@ crypto ikev2 cookie-challenge 5
     let bad = parse("crypto ikev2 limit max-sa 0\n");
     assert!(bad.has_errors());
 }
+
+#[test]
+fn identity_maps_reach_the_model_round_trip_and_are_checked() {
+    let text = format!(
+        "{FULL}crypto ikev2 identity-map SITES address 172.16.1.1 tunnel-address 10.0.0.11 255.255.255.255\ncrypto ikev2 identity-map SITES fqdn domain branches.example tunnel-address 10.0.1.0 255.255.255.0\n{}",
+        TUNNEL.replace(
+            " tunnel source eth0\n",
+            " ip nhrp identity-map SITES\n tunnel source eth0\n"
+        )
+    );
+    let p = ok(&text);
+    let maps = &p.config.crypto.identity_maps;
+    assert_eq!(maps.len(), 2);
+    assert_eq!(maps[0].map, "SITES");
+    assert_eq!(
+        maps[0].identity,
+        IdentityMatch::Address {
+            address: ip("172.16.1.1"),
+            mask: None
+        }
+    );
+    assert_eq!(maps[1].mask, ip("255.255.255.0"));
+    let again = ok(&p.config.to_ios_text());
+    assert_eq!(&again.config.crypto.identity_maps, maps);
+    // A map that does not exist is an error at its name.
+    let missing = parse(&text.replace("ip nhrp identity-map SITES", "ip nhrp identity-map SITE"));
+    let errs = errors(&missing);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("identity map `SITE` does not exist")
+                && e.contains("did you mean `SITES`")),
+        "{errs:?}"
+    );
+}

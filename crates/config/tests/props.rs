@@ -287,6 +287,7 @@ fn nhrp() -> impl Strategy<Value = Nhrp> {
                     redirect: flags.1,
                     shortcut: flags.2,
                     max_send,
+                    identity_map: None,
                 }
             },
         )
@@ -501,13 +502,28 @@ fn keyring() -> impl Strategy<Value = Ikev2Keyring> {
     })
 }
 
-fn ikev2_profile() -> impl Strategy<Value = Ikev2Profile> {
-    let m = prop_oneof![
+fn identity_match() -> impl Strategy<Value = IdentityMatch> {
+    prop_oneof![
         (ip(), prop::option::of(mask()))
             .prop_map(|(address, mask)| IdentityMatch::Address { address, mask }),
         (any::<bool>(), name()).prop_map(|(domain, name)| IdentityMatch::Fqdn { domain, name }),
         (any::<bool>(), name()).prop_map(|(domain, name)| IdentityMatch::Email { domain, name }),
-    ];
+    ]
+}
+
+fn identity_claim() -> impl Strategy<Value = IdentityClaim> {
+    (name(), identity_match(), ip(), mask()).prop_map(|(map, identity, address, mask)| {
+        IdentityClaim {
+            map,
+            identity,
+            address,
+            mask,
+        }
+    })
+}
+
+fn ikev2_profile() -> impl Strategy<Value = Ikev2Profile> {
+    let m = identity_match();
     (
         name(),
         prop::collection::vec(m, 0..3),
@@ -634,6 +650,7 @@ fn crypto() -> impl Strategy<Value = Crypto> {
         prop::collection::vec(proposal(), 0..2),
         prop::collection::vec(policy2, 0..2),
         sa,
+        prop::collection::vec(identity_claim(), 0..3),
         (
             prop::option::of(1u32..=100_000),
             prop::option::of(1u32..=100_000),
@@ -641,7 +658,7 @@ fn crypto() -> impl Strategy<Value = Crypto> {
             prop::option::of(1u32..=100_000),
         ),
     )
-        .prop_map(|(p, k, t, pr, kr, v2, prop, pol, sa, lim)| Crypto {
+        .prop_map(|(p, k, t, pr, kr, v2, prop, pol, sa, ids, lim)| Crypto {
             isakmp_policies: dedup(p, |a, b| a.priority == b.priority),
             isakmp_keys: dedup(k, |a, b| a.address == b.address && a.mask == b.mask),
             transform_sets: dedup(t, |a, b| a.name == b.name),
@@ -657,6 +674,7 @@ fn crypto() -> impl Strategy<Value = Crypto> {
                 call_admission_ike_sa: lim.2,
                 cookie_challenge: lim.3,
             },
+            identity_maps: dedup(ids, |a, b| a == b),
         })
 }
 

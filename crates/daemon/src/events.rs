@@ -60,6 +60,22 @@ pub fn format_event(event: &Event, iface_name: &str) -> Option<(Severity, String
                 "%DMVPN-3-NHRP_ERROR: Registration of client {proto} (NBMA {nbma}) on {iface_name} refused (code {code})"
             ),
         ),
+        Event::IdentityRefused {
+            proto,
+            nbma,
+            registration,
+            ..
+        } => (
+            Severity::Warning,
+            format!(
+                "%DMVPN-4-NHRP_IDENTITY: {} for {proto} from NBMA {nbma} on {iface_name} refused: the peer's IKE identity may not claim it (ip nhrp identity-map)",
+                if *registration {
+                    "Registration"
+                } else {
+                    "Resolution Reply"
+                }
+            ),
+        ),
         Event::CacheAdded { prefix, nbma, .. } => (
             Severity::Debug,
             match nbma {

@@ -23,6 +23,7 @@ pub mod core;
 pub mod events;
 pub mod flood_log;
 pub mod ike_config;
+pub mod node_sim;
 pub mod shell;
 pub mod translate;
 

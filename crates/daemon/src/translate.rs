@@ -84,6 +84,8 @@ pub struct TunnelPlan {
     pub ike_limits: dmvpn_config::model::IkeLimits,
     /// Whether any `ip nhrp` command was given (NHRP runs on this tunnel).
     pub nhrp: bool,
+    /// Identity-bound NHRP (`ip nhrp identity-map NAME`): the map's lines.
+    pub identity_claims: Vec<dmvpn_config::model::IdentityClaim>,
 }
 
 impl TunnelPlan {
@@ -223,6 +225,7 @@ fn plan_tunnel(
     // With `tunnel protection`, NHRP to a peer waits for the protection seam to report the
     // peer protected (the node core's `Action::ProtectionNeeded` arm).
     engine.protection_required = tunnel.protection.is_some();
+    engine.identity_bound = tunnel.nhrp.identity_map.is_some();
     engine.mtu = dp.mtu;
     engine.static_maps = nhrp
         .maps
@@ -362,6 +365,16 @@ fn plan_tunnel(
         ipsec,
         ike_limits: config.crypto.limits,
         nhrp: nhrp.is_configured(),
+        identity_claims: match &nhrp.identity_map {
+            Some(m) => config
+                .crypto
+                .identity_maps
+                .iter()
+                .filter(|c| &c.map == m)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        },
     })
 }
 

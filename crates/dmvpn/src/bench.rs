@@ -15,6 +15,25 @@ pub enum Command {
     /// A hub restart storm with real daemons in network namespaces (needs root): how long
     /// until N spokes are registered and protected again, and the hub's CPU.
     Storm(crate::bench_storm::StormArgs),
+    /// Shortcuts forming and expiring continuously with IPsec, for a bounded time (needs
+    /// root): RSS, file descriptors and SAs sampled as a curve that must stay flat.
+    Soak(crate::bench_soak::SoakArgs),
+    /// The hub restart storm in the node simulator (virtual time, no root): a hub and N
+    /// IPsec spokes, the hub restarts with nothing; time until every spoke is back.
+    StormSim(StormSimArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StormSimArgs {
+    /// Number of simulated IPsec spokes.
+    #[arg(long, default_value_t = 10_000)]
+    pub spokes: usize,
+    /// The spokes' `ip nhrp registration timeout`, seconds.
+    #[arg(long, default_value_t = 10)]
+    pub registration_timeout: u32,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,6 +56,36 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Storm(args) => crate::bench_storm::run(&args),
+        Command::Soak(args) => crate::bench_soak::run(&args),
+        Command::StormSim(args) => {
+            let started = std::time::Instant::now();
+            let r = dmvpn_daemon::node_sim::restart_storm(&dmvpn_daemon::node_sim::StormOptions {
+                spokes: args.spokes,
+                registration_timeout: args.registration_timeout,
+                ..Default::default()
+            })
+            .map_err(anyhow::Error::msg)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "simulated hub restart storm: {} IPsec spokes, registration timeout {} s\n  first convergence  {:.1} s (virtual)\n  recovery after the restart  {:.1} s (virtual), {} of {} back\n  restarted hub's CPU  {:.2} s\n  wall time of the whole simulation  {:.1} s",
+                    r.spokes,
+                    args.registration_timeout,
+                    r.initial_secs,
+                    r.recovery_secs,
+                    r.spokes_back,
+                    r.spokes,
+                    r.hub_cpu_secs,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(if r.converged {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

@@ -88,14 +88,24 @@ fn registered(lab: &Lab) -> usize {
         .count()
 }
 
-fn hub_json<T: serde::de::DeserializeOwned + Default>(lab: &Lab, what: &[&str]) -> T {
+/// `show WHAT --json` of the hub, parsed (default when it does not answer).
+pub(crate) fn hub_json<T: serde::de::DeserializeOwned + Default>(lab: &Lab, what: &[&str]) -> T {
+    node_json(lab, 0, what)
+}
+
+/// `show WHAT --json` of node `index`, parsed (default when it does not answer).
+pub(crate) fn node_json<T: serde::de::DeserializeOwned + Default>(
+    lab: &Lab,
+    index: usize,
+    what: &[&str],
+) -> T {
     let Ok(exe) = std::env::current_exe() else {
         return T::default();
     };
-    let Some(hub) = lab.nodes().first() else {
+    let Some(node) = lab.nodes().get(index) else {
         return T::default();
     };
-    let socket = hub.socket.to_string_lossy().into_owned();
+    let socket = node.socket.to_string_lossy().into_owned();
     let mut args = vec!["--socket", socket.as_str(), "show"];
     args.extend_from_slice(what);
     args.push("--json");

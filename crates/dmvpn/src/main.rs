@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_soak;
 mod bench_storm;
 mod config_cmd;
 mod ctl;

@@ -39,8 +39,11 @@ use crate::replay::ReplayError;
 use crate::sa::{EspError, Mode, SaPair};
 use crate::wire::EspPacket;
 
-/// Events kept for the logs before the oldest are dropped.
-pub const MAX_EVENTS: usize = 256;
+/// Events kept between two polls before the oldest are dropped. Unknown-SPI events are
+/// kept once per (peer, SPI): after a hub restarts, every spoke's next packet reports one
+/// within about a second, and each one dropped leaves that spoke unprotected until its
+/// next refresh, so the bound is sized for a large hub (10,000 spokes), not for the logs.
+pub const MAX_EVENTS: usize = 16_384;
 
 /// A notable ESP occurrence, for logs and for the IKE layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

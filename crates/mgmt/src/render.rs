@@ -459,6 +459,12 @@ fn traffic_interface(o: &mut Out, t: &NhrpTraffic) {
 /// The lines IOS does not print, only when they have something to say: packets of unknown
 /// types, the established peers' budget, engine drops by reason, GRE-level drops.
 fn traffic_accounting(o: &mut Out, t: &NhrpTraffic) {
+    if t.identity_refused > 0 {
+        o.line(format!(
+            "  Identity-bound: {} refused (IKE identity may not claim the address)",
+            t.identity_refused
+        ));
+    }
     if t.received.other > 0 || t.sent.other > 0 {
         o.line(format!(
             "  Other (unknown type): {} sent, {} rcvd",

@@ -527,6 +527,10 @@ pub struct NhrpTraffic {
     pub sent: NhrpTypeCounters,
     /// Packets received, by type.
     pub received: NhrpTypeCounters,
+    /// Identity-bound NHRP (`ip nhrp identity-map`): registrations refused and Resolution
+    /// Replies dropped because the sender's IKE identity may not claim the address.
+    #[serde(default)]
+    pub identity_refused: u64,
     /// Received packets the NHRP engine dropped, by reason (snake_case, e.g.
     /// `rate_limited`, `authentication_failure`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

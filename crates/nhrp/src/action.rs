@@ -146,6 +146,19 @@ pub enum Event {
         /// CIE code sent.
         code: CieCode,
     },
+    /// Identity-bound NHRP refused a claim: a registration (answered administratively
+    /// prohibited) or a Resolution Reply (dropped) for `proto` from NBMA peer `nbma`, whose
+    /// IKE identity may not claim it.
+    IdentityRefused {
+        /// Interface.
+        iface: IfIndex,
+        /// The tunnel address claimed.
+        proto: Ipv4Addr,
+        /// The peer's NBMA address.
+        nbma: Ipv4Addr,
+        /// Whether it was a registration (else a Resolution Reply).
+        registration: bool,
+    },
     /// A cache entry was created.
     CacheAdded {
         /// Interface.

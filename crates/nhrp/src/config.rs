@@ -135,6 +135,11 @@ pub struct InterfaceConfig {
     /// (and keeps being retried). `None`: register with every NHS.
     #[serde(default)]
     pub nhs_max_connections: Option<usize>,
+    /// Identity-bound NHRP (`ip nhrp identity-map`): a registration, or a Resolution Reply,
+    /// for a tunnel address is accepted only from an NBMA peer whose claims
+    /// ([`crate::Engine::set_peer_claims`], from its authenticated IKE identity) cover it.
+    #[serde(default)]
+    pub identity_bound: bool,
 }
 
 impl InterfaceConfig {
@@ -168,6 +173,7 @@ impl InterfaceConfig {
             local_networks: Vec::new(),
             routes: Vec::new(),
             nhs_max_connections: None,
+            identity_bound: false,
         }
     }
 

@@ -164,6 +164,10 @@ impl Iface {
 /// The sans-IO NHRP engine of one node. See the crate documentation for the call contract.
 #[derive(Debug)]
 pub struct Engine {
+    /// Identity-bound NHRP: the tunnel networks each NBMA peer may claim (from its IKE
+    /// identity), and the refusals per interface.
+    pub(crate) claims: BTreeMap<Ipv4Addr, Vec<Prefix>>,
+    pub(crate) identity_refused: BTreeMap<IfIndex, u64>,
     /// Jitter of registration refreshes, from the engine's seed.
     pub(crate) jitter: rand_chacha::ChaCha8Rng,
     pub(crate) ifaces: BTreeMap<IfIndex, Iface>,
@@ -193,6 +197,8 @@ impl Engine {
             }
         }
         Ok(Engine {
+            claims: BTreeMap::new(),
+            identity_refused: BTreeMap::new(),
             jitter: <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed),
             ifaces,
             timers: Timers::default(),
@@ -452,6 +458,60 @@ impl Engine {
         for n in nhs {
             self.register_now(iface, n);
         }
+    }
+
+    /// Identity-bound NHRP: NBMA peer `nbma` authenticated (IKE) as an identity that may
+    /// claim the tunnel networks `claims`; `None` when it has no authenticated SA any more
+    /// (it may then claim nothing). Registrations already accepted stay until they expire
+    /// or are refreshed.
+    pub fn set_peer_claims(&mut self, now: Instant, nbma: Ipv4Addr, claims: Option<Vec<Prefix>>) {
+        self.enter(now);
+        match claims {
+            Some(c) => {
+                self.claims.insert(nbma, c);
+            }
+            None => {
+                self.claims.remove(&nbma);
+            }
+        }
+    }
+
+    /// Whether a claim of `prefix` from NBMA peer `from` on interface `i` is allowed: always
+    /// without identity-bound NHRP; else when the peer's claims cover the whole prefix.
+    pub(crate) fn may_claim(&self, i: IfIndex, from: Ipv4Addr, prefix: &Prefix) -> bool {
+        let Some(ifc) = self.ifaces.get(&i) else {
+            return false;
+        };
+        if !ifc.cfg.identity_bound {
+            return true;
+        }
+        self.claims.get(&from).is_some_and(|claims| {
+            claims
+                .iter()
+                .any(|c| c.contains(prefix.addr()) && prefix.len() >= c.len())
+        })
+    }
+
+    /// Counts and reports an identity-bound refusal.
+    pub(crate) fn identity_refusal(
+        &mut self,
+        i: IfIndex,
+        proto: Ipv4Addr,
+        nbma: Ipv4Addr,
+        registration: bool,
+    ) {
+        *self.identity_refused.entry(i).or_default() += 1;
+        self.event(Event::IdentityRefused {
+            iface: i,
+            proto,
+            nbma,
+            registration,
+        });
+    }
+
+    /// Identity-bound refusals on interface `iface` (registrations and Resolution Replies).
+    pub fn identity_refusals(&self, iface: IfIndex) -> u64 {
+        self.identity_refused.get(&iface).copied().unwrap_or(0)
     }
 
     /// Protection (IPsec) to NBMA peer `nbma` came up or went down. Packets held for the peer

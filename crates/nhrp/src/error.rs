@@ -32,6 +32,9 @@ pub enum DropReason {
     /// An unsolicited Resolution Request or Traffic Indication beyond its rate limit
     /// ([`crate::UNKNOWN_SOURCE_RATE`], [`crate::TRAFFIC_INDICATION_RATE`]).
     RateLimited,
+    /// Identity-bound NHRP: a Resolution Reply answering for an address its sender's IKE
+    /// identity may not claim.
+    IdentityRefused,
 }
 
 /// Errors returned by the engine's API (never caused by untrusted packet bytes).

@@ -66,6 +66,7 @@ impl Engine {
         };
         let mut reply_cies = Vec::new();
         let mut installs = Vec::new();
+        let mut refused = Vec::new();
         for c in &request_cies {
             let prefix = registered_prefix(&m, c);
             let nbma = match c.client_nbma {
@@ -73,7 +74,13 @@ impl Engine {
                 _ => from,
             };
             let existing = ifc.cache.get(&prefix);
+            let allowed = self.may_claim(i, from, &prefix);
+            if !allowed {
+                refused.push((prefix.addr(), nbma));
+            }
             let result = match existing {
+                // Identity-bound NHRP: the peer's IKE identity may not claim this address.
+                _ if !allowed => code::PROHIBITED,
                 _ if ifc.local_prefix(prefix.addr()).is_some() => code::PROHIBITED,
                 Some(e) if e.kind == EntryKind::Static && e.nbma != Some(nbma) => code::PROHIBITED,
                 Some(e) if unique_conflict(e, nbma) => code::ALREADY_REGISTERED,
@@ -135,6 +142,9 @@ impl Engine {
                 },
                 was_member,
             ));
+        }
+        for (proto, nbma) in refused {
+            self.identity_refusal(i, proto, nbma, true);
         }
         for (e, was_member) in installs {
             let (proto, nbma) = (e.prefix.addr(), e.nbma.unwrap_or(from));

@@ -547,6 +547,12 @@ impl Engine {
             cie.holding_time
         };
         let prefix = Prefix::from_cie(target, cie.prefix_len);
+        // Identity-bound NHRP: the sender (the answering station, or the NHS relaying its
+        // answer) must be allowed to claim what it answers for.
+        if !self.may_claim(i, from, &prefix) {
+            self.identity_refusal(i, target, from, false);
+            return self.drop_packet(i, from, DropReason::IdentityRefused);
+        }
         // Seed 003: a resolved peer shows `router unique used` (authoritative is for static
         // maps and the NHS's own registrations); unique when the reply's U bit says so.
         let mut fl = EntryFlags::ROUTER | EntryFlags::USED;

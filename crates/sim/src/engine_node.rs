@@ -175,6 +175,7 @@ impl SimNode for EngineNode {
                     | Event::RegistrationRefused { .. }
                     | Event::ClientRegistered { .. }
                     | Event::ClientRefused { .. }
+                    | Event::IdentityRefused { .. }
                     | Event::CacheAdded { .. }
                     | Event::CacheRemoved { .. }
                     | Event::RedirectSent { .. }

@@ -36,6 +36,24 @@ pub struct Crypto {
     /// `crypto ikev2 cookie-challenge N`.
     #[serde(default)]
     pub limits: IkeLimits,
+    /// `crypto ikev2 identity-map NAME IDENTITY tunnel-address A MASK` (our extension, for
+    /// identity-bound NHRP): which tunnel addresses a peer authenticated as IDENTITY may
+    /// register or answer for.
+    #[serde(default)]
+    pub identity_maps: Vec<IdentityClaim>,
+}
+
+/// One line of a `crypto ikev2 identity-map`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityClaim {
+    /// The map's name.
+    pub map: String,
+    /// The IKE identities the line is for.
+    pub identity: IdentityMatch,
+    /// The tunnel network they may claim (address, mask).
+    pub address: Ipv4Addr,
+    /// Its mask.
+    pub mask: Ipv4Addr,
 }
 
 /// Bounds on IKE SAs (IOS call admission control). `None`: the built-in default.

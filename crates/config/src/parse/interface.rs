@@ -472,6 +472,16 @@ impl Parser {
             "record" => n.record = !neg,
             "redirect" => n.redirect = !neg,
             "shortcut" => n.shortcut = !neg,
+            "identity-map" => {
+                if neg {
+                    n.identity_map = None;
+                    return Ok(());
+                }
+                let tok = a.word("an identity map name")?;
+                spans.identity_map = tok.span;
+                n.identity_map = Some(tok.text.clone());
+                return a.end();
+            }
             _ => {
                 if neg {
                     n.max_send = None;

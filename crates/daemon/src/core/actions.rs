@@ -237,6 +237,7 @@ impl NodeCore {
             | E::RegistrationRefused { iface, .. }
             | E::ClientRegistered { iface, .. }
             | E::ClientRefused { iface, .. }
+            | E::IdentityRefused { iface, .. }
             | E::CacheAdded { iface, .. }
             | E::CacheRemoved { iface, .. }
             | E::RedirectSent { iface, .. }

@@ -617,6 +617,7 @@ impl NodeCore {
                 Output::Event(e) => {
                     count_event(&mut g.counters, &e);
                     log_ike_event(&name, &e, self.debug.crypto_ikev2);
+                    self.identity_event(key, &e);
                 }
             }
         }

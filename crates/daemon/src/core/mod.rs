@@ -17,6 +17,7 @@
 
 pub mod actions;
 pub mod clear;
+mod identity;
 pub mod ipsec;
 mod ipsec_log;
 pub mod reload;

@@ -285,6 +285,7 @@ impl mgmt::Handler for NodeCore {
                     .map(|(r, n)| (dmvpn_metrics::snake_case(&format!("{r:?}")), *n))
                     .collect(),
                 gre: Some(gre_drops(&t.dp.counters().drops)),
+                identity_refused: self.engine.identity_refusals(t.plan.ifindex),
             });
         }
         Ok(report)

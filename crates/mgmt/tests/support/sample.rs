@@ -413,6 +413,7 @@ pub fn nhs_report() -> NhsReport {
 pub fn traffic_report() -> TrafficReport {
     TrafficReport {
         interfaces: vec![NhrpTraffic {
+            identity_refused: 0,
             interface: "Tunnel7".into(),
             max_send: MaxSend::default(),
             sent: NhrpTypeCounters {

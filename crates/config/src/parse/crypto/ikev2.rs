@@ -12,8 +12,28 @@ impl Parser {
             "policy",
             "limit",
             "cookie-challenge",
+            "identity-map",
         ])?;
         match kind {
+            "identity-map" => {
+                let map = a.word("a map name")?.text.clone();
+                let identity = identity_match(a)?;
+                a.keyword(&["tunnel-address"])?;
+                let (address, _) = a.ipv4("tunnel address")?;
+                let mask = mask_arg(a, "tunnel mask")?;
+                a.end()?;
+                let claim = IdentityClaim {
+                    map,
+                    identity,
+                    address,
+                    mask,
+                };
+                let maps = &mut self.cfg.crypto.identity_maps;
+                if !maps.contains(&claim) {
+                    maps.push(claim);
+                }
+                return Ok(());
+            }
             "limit" => {
                 let what = a.keyword(&["max-sa", "max-in-negotiation-sa"])?;
                 let (n, _) = a.number::<u32>("a number of SAs", 1, 100_000)?;
@@ -193,26 +213,7 @@ impl Parser {
                     return a.end();
                 }
                 a.keyword(&["remote"])?;
-                let m = match a.keyword(&["address", "fqdn", "email"])? {
-                    "address" => {
-                        let (address, _) = a.ipv4("identity address")?;
-                        let mask = if a.peek_is_ipv4() {
-                            Some(mask_arg(&mut a, "identity mask")?)
-                        } else {
-                            None
-                        };
-                        IdentityMatch::Address { address, mask }
-                    }
-                    kind => {
-                        let domain = a.opt_keyword(&["domain"]).is_some();
-                        let name = a.word("a name")?.text.clone();
-                        if kind == "fqdn" {
-                            IdentityMatch::Fqdn { domain, name }
-                        } else {
-                            IdentityMatch::Email { domain, name }
-                        }
-                    }
-                };
+                let m = identity_match(&mut a)?;
                 if neg {
                     p.match_identity_remote.retain(|x| *x != m);
                 } else if !p.match_identity_remote.contains(&m) {
@@ -407,4 +408,29 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// `address A [MASK] | fqdn [domain] NAME | email [domain] NAME`: IKE identities, as
+/// `match identity remote` names them.
+pub(in crate::parse) fn identity_match(a: &mut Args<'_>) -> PResult<IdentityMatch> {
+    Ok(match a.keyword(&["address", "fqdn", "email"])? {
+        "address" => {
+            let (address, _) = a.ipv4("identity address")?;
+            let mask = if a.peek_is_ipv4() {
+                Some(mask_arg(a, "identity mask")?)
+            } else {
+                None
+            };
+            IdentityMatch::Address { address, mask }
+        }
+        kind => {
+            let domain = a.opt_keyword(&["domain"]).is_some();
+            let name = a.word("a name")?.text.clone();
+            if kind == "fqdn" {
+                IdentityMatch::Fqdn { domain, name }
+            } else {
+                IdentityMatch::Email { domain, name }
+            }
+        }
+    })
 }
