@@ -56,8 +56,7 @@ pub use proto::{
 pub use server::{Handler, HandlerError, dispatch, serve_line, serve_stream};
 pub use state::{
     Ack, CacheFlags, DmvpnEntry, DmvpnInterface, DmvpnPeer, DmvpnStatus, EntryType, GreDrops,
-    MaxSend,
-    NhrpCache, NhrpCacheEntry, NhrpTraffic, NhrpTypeCounters, NhsReport, NhsState, NhsStatus,
-    PacketCounters, PeerAttributes, PeerState, PendingSession, Prefix, RunningConfig, Shortcut,
-    ShortcutTable, TrafficReport, TunnelRole,
+    MaxSend, NhrpCache, NhrpCacheEntry, NhrpTraffic, NhrpTypeCounters, NhsReport, NhsState,
+    NhsStatus, PacketCounters, PeerAttributes, PeerState, PendingSession, Prefix, RunningConfig,
+    Shortcut, ShortcutTable, TrafficReport, TunnelRole,
 };
